@@ -1,0 +1,176 @@
+"""`aiexport classify`, `aiexport chips`, `aiexport demo`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import typer
+from rich.table import Table
+
+from aiexport.catalog import ATTRIBUTION, CatalogLookupError, accelerators, lookup
+from aiexport.commands.common import Format, Posture, console, emit_csv, emit_json, fail, parse_date
+from aiexport.errors import InputError
+from aiexport.io.specs import read_specs
+from aiexport.law.classify import QUESTIONS, classify_frame
+from aiexport.law.metrics import DEFAULT_TF32_BITS, H100_SXM_TPP, MICRO, from_micro
+
+
+def _num(micro: int | None) -> int | float | None:
+    d = from_micro(micro)
+    if d is None:
+        return None
+    return int(d) if d == d.to_integral_value() else float(d)
+
+
+def _pd(tpp: int | None, area: int | None) -> float | None:
+    if tpp is None or not area:
+        return None
+    return float(round(Decimal(tpp) / Decimal(area), 4))
+
+
+def records(frame: pl.DataFrame) -> list[dict]:
+    """The JSON contract of `aiexport classify` (one object per item)."""
+    out = []
+    cols = ["name", "tpp", "tpp_basis", "applicable_die_area", "eccn", "paragraph",
+            "nac_aca_eligible", "hbm_exception_eligible", "needs_facts", "rules", "reasons",
+            "rule_set", "on", "device_type", "datacenter"]
+    for r in frame.select(cols).iter_rows(named=True):
+        tpp = r["tpp"]
+        out.append(
+            {
+                "name": r["name"],
+                "on": r["on"].isoformat(),
+                "total_processing_performance": _num(tpp),
+                "tpp_basis": r["tpp_basis"],
+                "performance_density": _pd(tpp, r["applicable_die_area"]),
+                "applicable_die_area_mm2": _num(r["applicable_die_area"]),
+                "h100_equivalents": None if tpp is None else round(tpp / MICRO / H100_SXM_TPP, 4),
+                "marketed_for_datacenter": r["datacenter"],
+                "eccn": r["eccn"],
+                "paragraph": r["paragraph"],
+                "nac_aca_eligible": r["nac_aca_eligible"],
+                "hbm_exception_eligible": r["hbm_exception_eligible"],
+                "needs_facts": [{"fact": f, "question": QUESTIONS.get(f, f)} for f in r["needs_facts"]],
+                "rule_set": r["rule_set"],
+                "rules": r["rules"],
+                "reasons": r["reasons"],
+            }
+        )
+    return out
+
+
+def deciding_detail(rec: dict) -> str:
+    if rec["needs_facts"]:
+        return "needs: " + ", ".join(f["fact"] for f in rec["needs_facts"])
+    decisive = [x for x in rec["reasons"] if x["rule"] in rec["rules"]]
+    return "; ".join(x["detail"] for x in decisive)
+
+
+def render_table(recs: list[dict], title: str) -> None:
+    t = Table(title=title, show_lines=False, header_style="bold")
+    t.add_column("chip", overflow="fold")
+    t.add_column("TPP", justify="right")
+    t.add_column("PD", justify="right")
+    t.add_column("ECCN")
+    t.add_column("paragraph")
+    t.add_column("NAC/ACA")
+    t.add_column("why (deciding comparison)", overflow="fold")
+    for r in recs:
+        eccn = r["eccn"] or ("?" if r["needs_facts"] else "—")
+        style = "red" if eccn.startswith("3A090.a") or eccn.startswith("4A090.a") else (
+            "yellow" if eccn not in ("—",) else "green")
+        elig = {True: "yes", False: "no", None: ""}[r["nac_aca_eligible"]]
+        t.add_row(
+            r["name"],
+            "" if r["total_processing_performance"] is None else f"{r['total_processing_performance']:,}",
+            "" if r["performance_density"] is None else f"{r['performance_density']:.2f}",
+            f"[{style}]{eccn}[/]",
+            r["paragraph"] or "",
+            elig,
+            deciding_detail(r),
+        )
+    console.print(t)
+
+
+def classify_items(
+    chips: list[str], specs: Path | None, on: dt.date, posture: str, tf32_bits: int
+) -> pl.DataFrame:
+    frames = []
+    if chips:
+        try:
+            cat = lookup(chips)
+        except CatalogLookupError as exc:
+            fail([InputError("command line", None, "CHIP", "a catalog chip name (see `aiexport chips`)", str(exc))])
+        frames.append(cat.drop("vendor", "model", "variant", "release_year", "source", "notes"))
+    if specs is not None:
+        result = read_specs(specs)
+        if result.errors:
+            fail(result.errors, total=result.total)
+        frames.append(result.frame)
+    if not frames:
+        frames.append(accelerators().drop("vendor", "model", "variant", "release_year", "source", "notes"))
+    frame = pl.concat(frames, how="vertical_relaxed")
+    return classify_frame(frame, on=on, posture=posture, tf32_bits=tf32_bits)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def classify(
+        chips: list[str] = typer.Argument(None, help="Catalog chip names, e.g. 'H100 SXM' (case-insensitive)."),
+        specs: Path = typer.Option(None, "--specs", help="CSV/JSON/YAML rows with the columns of accelerators.csv."),
+        on: str = typer.Option(None, "--on", help="Date YYYY-MM-DD (default: today)."),
+        posture: Posture = typer.Option(Posture.enforced, "--posture"),
+        fmt: Format = typer.Option(Format.table, "--format"),
+        tf32_bits: int = typer.Option(DEFAULT_TF32_BITS, "--tf32-bits", help="Bit length for TF32: 19 (format width, default) or 32."),
+    ) -> None:
+        """Classify chips under ECCN 3A090 as of a date: TPP, PD, paragraph, and why.
+
+        With no CHIP and no --specs, the whole bundled catalog is classified."""
+        day = parse_date(on) or dt.date.today()
+        if tf32_bits not in (19, 32):
+            fail([InputError("command line", None, "--tf32-bits", "19 or 32", tf32_bits)])
+        recs = records(classify_items(chips or [], specs, day, posture.value, tf32_bits))
+        if fmt is Format.json:
+            emit_json(recs)
+        elif fmt is Format.csv:
+            emit_csv(recs)
+        else:
+            render_table(recs, f"ECCN 3A090 classification on {day} ({recs[0]['rule_set'] if recs else ''})")
+
+    @app.command()
+    def chips(
+        fmt: Format = typer.Option(Format.table, "--format"),
+    ) -> None:
+        """List the bundled accelerator catalog (Epoch AI data, CC BY 4.0)."""
+        cat = accelerators()
+        if fmt is not Format.table:
+            recs = [
+                {"name": r["name"], "vendor": r["vendor"], "model": r["model"], "variant": r["variant"],
+                 "release_year": r["release_year"], "marketed_for_datacenter": r["datacenter"],
+                 "source": r["source"]}
+                for r in cat.iter_rows(named=True)
+            ]
+            (emit_json if fmt is Format.json else emit_csv)(recs)
+            return
+        t = Table(title="Bundled accelerator catalog", header_style="bold")
+        for c in ("name", "year", "datacenter", "die mm²", "mem GB/s", "I/O GB/s"):
+            t.add_column(c, justify="left" if c == "name" else "right")
+        for r in cat.iter_rows(named=True):
+            t.add_row(
+                r["name"], r["release_year"] or "",
+                {True: "yes", False: "no", None: "?"}[r["datacenter"]],
+                str(from_micro(r["die_area"]) or ""), str(from_micro(r["memory_bandwidth"]) or ""),
+                str(from_micro(r["interconnect"]) or ""),
+            )
+        console.print(t)
+        console.print(f"[dim]{ATTRIBUTION}[/]")
+
+    @app.command()
+    def demo() -> None:
+        """The main job on bundled data: the catalog classified today, and its story by rule version."""
+        from aiexport.commands.demo import run_demo
+
+        run_demo()

@@ -1,0 +1,60 @@
+"""Shared CLI helpers: output formats, postures, errors with exit code 2."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from enum import StrEnum
+
+import polars as pl
+import typer
+from rich.console import Console
+
+from aiexport.errors import EXIT_BAD_INPUT, InputError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class Posture(StrEnum):
+    enforced = "enforced"
+    codified = "codified"
+
+
+def parse_date(value: str | None, option: str = "--on") -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail([InputError("command line", None, option, "a date YYYY-MM-DD", value)])
+
+
+def fail(errors: list[InputError], total: int | None = None) -> None:
+    for e in errors:
+        err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+    if total is not None:
+        rows = len({(e.file, e.row) for e in errors})
+        err_console.print(f"{rows} of {total} rows rejected; nothing was classified.", highlight=False)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def emit_json(records: list[dict]) -> None:
+    sys.stdout.write(json.dumps(records, indent=2, default=str) + "\n")
+
+
+def emit_csv(records: list[dict]) -> None:
+    flat = [
+        {k: (json.dumps(v, default=str) if isinstance(v, list | dict) else v) for k, v in r.items()}
+        for r in records
+    ]
+    sys.stdout.write(pl.DataFrame(flat, infer_schema_length=None).write_csv())
+
+

@@ -1,0 +1,173 @@
+"""Chip specification rows: read CSV/JSON/YAML, validate, normalise to exact micro-unit columns.
+
+The column names are those of the bundled ``accelerators.csv``. Validation is vectorised so a
+million rows cost the same code as one; every rejected cell is reported with its file, row,
+column and what was expected.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+from aiexport.errors import InputError
+
+# input column -> normalised column (micro-units)
+NUMERIC_COLUMNS: dict[str, str] = {
+    "dense_tops_fp64": "tops_fp64",
+    "dense_tops_tf32": "tops_tf32",
+    "dense_tops_fp16": "tops_fp16",
+    "dense_tops_fp8": "tops_fp8",
+    "dense_tops_int8": "tops_int8",
+    "dense_tops_fp4": "tops_fp4",
+    "tpp": "tpp_stated",
+    "die_area_mm2": "die_area",
+    "interconnect_bandwidth_gbps": "interconnect",
+    "memory_bandwidth_gbps": "memory_bandwidth",
+    "package_area_mm2": "package_area",
+}
+BOOLEAN_COLUMNS: dict[str, str] = {
+    "marketed_for_datacenter": "datacenter",
+    "non_planar": "non_planar",
+    "co_packaged_with_logic": "co_packaged",
+}
+DEVICE_TYPES = ("ic", "hbm")
+TRUE = {"yes", "y", "true", "t", "1"}
+FALSE = {"no", "n", "false", "f", "0"}
+UNKNOWN = {"", "unknown", "?", "null", "none", "ambiguous"}
+_DECIMAL = r"^\d+(\.\d{0,6})?$"
+
+NORMALISED_SCHEMA = {
+    "row": pl.Int64,
+    "name": pl.String,
+    **{c: pl.Int64 for c in NUMERIC_COLUMNS.values()},
+    **{c: pl.Boolean for c in BOOLEAN_COLUMNS.values()},
+    "device_type": pl.String,
+}
+
+
+@dataclass
+class SpecsResult:
+    frame: pl.DataFrame  # normalised, one row per accepted input row
+    errors: list[InputError]
+    total: int
+
+
+def read_table(path: Path) -> pl.DataFrame:
+    """Read a CSV, JSON or YAML file of rows as strings (validation comes after)."""
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise InputError(str(path), None, None, "an existing file", "file not found")
+    if suffix == ".csv":
+        return pl.read_csv(path, infer_schema=False).with_columns(pl.all().fill_null(""))
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise InputError(str(path), None, None, f"valid {suffix[1:].upper()}", str(exc)) from exc
+    if isinstance(data, dict):
+        data = data.get("chips") or data.get("specs") or data.get("items") or [data]
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise InputError(str(path), None, None, "a list of rows (mappings)", type(data).__name__)
+    return rows_to_frame(data)
+
+
+def rows_to_frame(rows: list[dict]) -> pl.DataFrame:
+    columns: list[str] = []
+    for r in rows:
+        for k in r:
+            if k not in columns:
+                columns.append(k)
+    return pl.DataFrame(
+        {c: [_as_text(r.get(c)) for r in rows] for c in columns},
+        schema={c: pl.String for c in columns},
+    )
+
+
+def _as_text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    return str(v)
+
+
+def normalise(raw: pl.DataFrame, source: str, *, row_offset: int = 1) -> SpecsResult:
+    """Validate and convert string columns; returns accepted rows and one error per bad cell.
+
+    ``row`` numbers data rows from 1 (for a CSV, line = row + 1 because of the header).
+    """
+    n = raw.height
+    df = raw.with_row_index("row", offset=row_offset).with_columns(pl.col("row").cast(pl.Int64))
+    errors: list[InputError] = []
+    line_offset = 1 if source.lower().endswith(".csv") else 0
+
+    def bad(mask: pl.Expr, column: str, expected: str) -> None:
+        for r in df.filter(mask).select("row", pl.col(column).alias("v")).iter_rows():
+            errors.append(InputError(source, r[0], column, expected, r[1], line=r[0] + line_offset if line_offset else None))
+
+    # name: `name`, or vendor/model/variant joined by spaces
+    parts = [c for c in ("vendor", "model", "variant") if c in df.columns]
+    joined = (
+        pl.concat_str([pl.col(c).str.strip_chars() for c in parts], separator=" ").str.strip_chars()
+        .str.replace_all(r"\s+", " ")
+        if parts
+        else pl.lit("")
+    )
+    name = pl.col("name").str.strip_chars() if "name" in df.columns else pl.lit("")
+    df = df.with_columns(
+        pl.when(name.fill_null("") != "").then(name).otherwise(joined).alias("__name")
+    )
+    bad(pl.col("__name").fill_null("") == "", "__name", "a 'name' column, or vendor/model/variant")
+    for e in errors:
+        e.column = "name"
+
+    out = [pl.col("row"), pl.col("__name").alias("name")]
+    for src, dst in NUMERIC_COLUMNS.items():
+        if src not in df.columns:
+            out.append(pl.lit(None, dtype=pl.Int64).alias(dst))
+            continue
+        v = pl.col(src).str.strip_chars()
+        bad(
+            (v != "") & ~v.str.contains(_DECIMAL),
+            src,
+            "a non-negative decimal number with at most 6 decimal places",
+        )
+        whole = v.str.extract(r"^(\d+)", 1).cast(pl.Int64, strict=False)
+        frac = v.str.extract(r"\.(\d{0,6})$", 1).fill_null("").str.pad_end(6, "0")
+        micro = whole * 1_000_000 + frac.cast(pl.Int64, strict=False).fill_null(0)
+        out.append(pl.when(v.str.contains(_DECIMAL)).then(micro).alias(dst))
+    for src, dst in BOOLEAN_COLUMNS.items():
+        if src not in df.columns:
+            out.append(pl.lit(None, dtype=pl.Boolean).alias(dst))
+            continue
+        v = pl.col(src).str.strip_chars().str.to_lowercase()
+        bad(
+            ~v.is_in(list(TRUE | FALSE | UNKNOWN)),
+            src,
+            "yes, no, or empty (unknown)",
+        )
+        out.append(
+            pl.when(v.is_in(list(TRUE))).then(True).when(v.is_in(list(FALSE))).then(False)
+            .otherwise(None).alias(dst)
+        )
+    if "device_type" in df.columns:
+        v = pl.col("device_type").str.strip_chars().str.to_lowercase()
+        bad(~v.is_in(["", *DEVICE_TYPES]), "device_type", "ic or hbm")
+        out.append(pl.when(v == "").then(pl.lit("ic")).otherwise(v).alias("device_type"))
+    else:
+        out.append(pl.lit("ic").alias("device_type"))
+
+    frame = df.select(out)
+    if errors:
+        bad_rows = sorted({e.row for e in errors})
+        frame = frame.filter(~pl.col("row").is_in(bad_rows))
+    return SpecsResult(frame=frame, errors=errors, total=n)
+
+
+def read_specs(path: Path) -> SpecsResult:
+    return normalise(read_table(path), str(path))
