@@ -72,6 +72,10 @@ def resolve(query: str) -> int:
         if len(hits) == 1:
             return hits[0]
         if len(hits) > 1:
+            # "RTX 4090" names the base part, not "RTX 4090 D": prefer the unique closest name
+            extra = sorted((len(_tokens(names[i])), i) for i in hits)
+            if extra[0][0] < extra[1][0]:
+                return extra[0][1]
             raise CatalogLookupError(query, [names[i] for i in hits])
     raise CatalogLookupError(query, [])
 
