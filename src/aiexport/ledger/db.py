@@ -1,0 +1,154 @@
+"""Where the ledger lives and how its schema is brought up to date.
+
+URL: --db option, else AIEXPORT_DATABASE_URL, else ./aiexport.db when that file exists, else
+aiexport.db in the user's data directory. SQLite transactions are BEGIN IMMEDIATE (one writer
+at a time, taken at the start, so a read-then-write can never be overtaken); PostgreSQL runs
+READ COMMITTED with row locks taken by the service.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+
+ENV_URL = "AIEXPORT_DATABASE_URL"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_S = 120
+
+
+def default_url() -> str:
+    local = Path("aiexport.db")
+    if local.exists():
+        return f"sqlite:///{local.resolve()}"
+    import platformdirs
+
+    data = Path(platformdirs.user_data_dir("aiexport", appauthor=False))
+    data.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{data / 'aiexport.db'}"
+
+
+def resolve_url(url: str | None = None) -> str:
+    url = url or os.environ.get(ENV_URL) or default_url()
+    # A bare postgresql:// URL would pick psycopg2; the project ships psycopg (3).
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def create(url: str) -> Engine:
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        if not u.database or u.database == ":memory:":
+            raise ValueError("the ledger needs a SQLite file (several connections share it), not :memory:")
+        Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(u, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_conn, _record):
+            # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE instead of pysqlite's deferred BEGIN.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(u, pool_pre_ping=True)
+
+
+def _alembic_config(connection):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine):
+    """Only one process migrates at a time; the others wait, then find the schema current."""
+    if engine.dialect.name == "sqlite":
+        lock_path = f"{engine.url.database}.migrate-lock"
+        with open(lock_path, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+    elif engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(7305190001)"))
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(7305190001)"))
+                conn.commit()
+    else:
+        yield
+
+
+def migrate(engine: Engine, revision: str = "head") -> str | None:
+    """Upgrade (or downgrade) the schema to `revision`; returns the revision now in place."""
+    from alembic import command
+
+    with _migration_lock(engine):
+        current = current_revision(engine)
+        target = head_revision() if revision == "head" else revision
+        if current != target:
+            with engine.begin() as conn:
+                cfg = _alembic_config(conn)
+                if revision == "base" or (current is not None and _is_ancestor(target, current)):
+                    command.downgrade(cfg, revision)
+                else:
+                    command.upgrade(cfg, revision)
+        return current_revision(engine)
+
+
+def _is_ancestor(candidate: str, of: str) -> bool:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    script = ScriptDirectory.from_config(cfg)
+    return any(rev.revision == candidate for rev in script.iterate_revisions(of, "base")) and candidate != of
+
+
+_HEAD: str | None = None
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Run the migrations when the database is behind (first use creates the schema)."""
+    global _HEAD
+    if _HEAD is None:
+        _HEAD = head_revision()
+    if current_revision(engine) != _HEAD:
+        migrate(engine, "head")

@@ -1,0 +1,1020 @@
+"""The ledger: accounts whose balances derive from append-only entries, holds, decision records,
+and the hash-chained audit log that records every one of them.
+
+Locking. Every write transaction locks what it reads before it writes: the account rows it
+draws from (SELECT ... FOR UPDATE, in name order), then the audit head row (to append to the
+chain). Account locks always precede the head lock, so two transactions cannot deadlock. On
+SQLite the whole transaction is BEGIN IMMEDIATE (see db.py), which serialises writers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from aiexport.errors import InputError, InputErrors
+from aiexport.ledger import canonical, db
+from aiexport.ledger.amounts import AmountError, to_amount
+from aiexport.ledger.errors import (
+    Conflict,
+    DrawRefused,
+    NotPermitted,
+    UnknownAccount,
+    UnknownHold,
+    UnknownReference,
+)
+from aiexport.ledger.models import (
+    GENESIS_HASH,
+    Account,
+    AuditHead,
+    AuditRecord,
+    Decision,
+    Entry,
+    Hold,
+    User,
+)
+
+T = TypeVar("T")
+
+ACCOUNT_KINDS = ("license", "allocation", "quota")
+UNITS = ("tpp", "units", "usd")
+OUTCOMES = ("NLR", "LICENSE_EXCEPTION", "LICENSE_REQUIRED", "NEEDS_FACTS")
+HELD_OUTCOMES = ("LICENSE_REQUIRED", "NEEDS_FACTS")
+POSTURES = ("enforced", "codified")
+OFFICER = "officer"
+RELEASE_CODES = (
+    "LICENSE_GRANTED",
+    "EXCEPTION_CONFIRMED",
+    "FACTS_CONFIRMED",
+    "NOT_CONTROLLED",
+    "OTHER",
+)
+REJECT_CODES = (
+    "LICENSE_DENIED",
+    "FACTS_UNCONFIRMED",
+    "RESTRICTED_PARTY",
+    "ORDER_CANCELLED",
+    "OTHER",
+)
+
+
+def utcnow() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def resolve_actor(actor: str | None = None) -> str:
+    """--actor, else AIEXPORT_ACTOR, else the OS user."""
+    return (actor or os.environ.get("AIEXPORT_ACTOR") or getpass.getuser()).strip()
+
+
+def chain_hash(prev_hash: str, payload: str) -> str:
+    return hashlib.sha256((prev_hash + "\n" + payload).encode("utf-8")).hexdigest()
+
+
+# ----------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Balance:
+    account: str
+    limit: Decimal
+    drawn: Decimal
+    remaining: Decimal
+    unit: str
+    kind: str
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DrawResult:
+    status: str  # "drawn" | "already_drawn"
+    account: str
+    amount: Decimal
+    ref: str
+    entry_id: int
+    remaining: Decimal
+    unit: str
+    released: bool = False
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    checked: int
+    head_seq: int
+    head_hash: str
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def first(self) -> str | None:
+        return self.problems[0] if self.problems else None
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "head_seq": self.head_seq,
+            "head_hash": self.head_hash,
+            "first_problem": self.first,
+            "problems": self.problems,
+        }
+
+
+# ----------------------------------------------------------------------------- payloads
+
+
+def account_payload(a: Account) -> dict:
+    return {
+        "type": "account",
+        "id": a.id,
+        "name": a.name,
+        "kind": a.kind,
+        "unit": a.unit,
+        "limit": a.limit_amount,
+        "valid_from": a.valid_from,
+        "valid_to": a.valid_to,
+        "attributes": canonical.loads(a.attributes),
+        "created_at": a.created_at,
+        "created_by": a.created_by,
+    }
+
+
+def entry_payload(e: Entry, account: str) -> dict:
+    p = {
+        "type": "entry",
+        "id": e.id,
+        "account": account,
+        "account_id": e.account_id,
+        "kind": e.kind,
+        "amount": e.amount,
+        "ref": e.ref,
+        "reason": e.reason,
+        "actor": e.actor,
+        "on": e.on_date,
+        "created_at": e.created_at,
+    }
+    if e.decision_id is not None:
+        p["decision_id"] = e.decision_id
+    return p
+
+
+def decision_payload(d: Decision) -> dict:
+    return {
+        "type": "decision",
+        "record_id": d.id,
+        "decision_id": d.decision_id,
+        "actor": d.actor,
+        "recorded_at": d.recorded_at,
+        "decision": canonical.loads(d.payload),
+    }
+
+
+def hold_payload(h: Hold) -> dict:
+    return {
+        "type": "hold",
+        "id": h.id,
+        "decision_record_id": h.decision_record_id,
+        "decision_id": h.decision_id,
+        "outcome": h.outcome,
+        "status": h.status,
+        "created_at": h.created_at,
+        "created_by": h.created_by,
+        "resolved_by": h.resolved_by,
+        "resolved_at": h.resolved_at,
+        "reason_code": h.reason_code,
+        "reason_text": h.reason_text,
+    }
+
+
+def user_payload(u: User) -> dict:
+    return {
+        "type": "user",
+        "name": u.name,
+        "role": u.role,
+        "granted_by": u.granted_by,
+        "granted_at": u.granted_at,
+    }
+
+
+def hold_dict(h: Hold) -> dict:
+    d = hold_payload(h)
+    d.pop("type")
+    return d
+
+
+# ----------------------------------------------------------------------------- primitives
+
+
+def append_audit(s: Session, kind: str, subject: str, payload: dict) -> AuditRecord:
+    """Append one link to the chain (locks the head row until the transaction ends)."""
+    head = s.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+    body = canonical.dumps(payload)
+    digest = chain_hash(head.hash, body)
+    rec = AuditRecord(
+        seq=head.seq + 1, kind=kind, subject=subject, payload=body, prev_hash=head.hash, hash=digest
+    )
+    s.add(rec)
+    head.seq, head.hash = rec.seq, digest
+    s.flush()
+    return rec
+
+
+def _lock_account(s: Session, name: str) -> Account | None:
+    return s.execute(select(Account).where(Account.name == name).with_for_update()).scalar_one_or_none()
+
+
+def _get_account(s: Session, name: str) -> Account:
+    a = s.execute(select(Account).where(Account.name == name)).scalar_one_or_none()
+    if a is None:
+        raise UnknownAccount(name)
+    return a
+
+
+def _drawn(s: Session, account_id: int) -> Decimal:
+    total = s.execute(select(func.sum(Entry.amount)).where(Entry.account_id == account_id)).scalar()
+    return Decimal(0) if total is None else total
+
+
+def _balance(s: Session, a: Account) -> Balance:
+    drawn = _drawn(s, a.id)
+    return Balance(a.name, a.limit_amount, drawn, a.limit_amount - drawn, a.unit, a.kind, a.valid_from, a.valid_to)
+
+
+def _invalid_on(a: Account, on: dt.date) -> str | None:
+    if a.valid_from is not None and on < a.valid_from:
+        return f"the account is valid from {a.valid_from.isoformat()}, not on {on.isoformat()}"
+    if a.valid_to is not None and on > a.valid_to:
+        return f"the account expired on {a.valid_to.isoformat()} (draw dated {on.isoformat()})"
+    return None
+
+
+def _new_account(
+    name: str,
+    limit: Decimal,
+    unit: str,
+    kind: str,
+    valid_from: dt.date | None,
+    valid_to: dt.date | None,
+    attributes: dict | None,
+    actor: str,
+) -> Account:
+    return Account(
+        name=name,
+        kind=kind,
+        unit=unit,
+        limit_amount=limit,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        attributes=canonical.dumps(attributes or {}),
+        created_at=utcnow(),
+        created_by=actor,
+    )
+
+
+def _same_terms(a: Account, b: Account) -> bool:
+    return (a.kind, a.unit, a.limit_amount, a.valid_from, a.valid_to, a.attributes) == (
+        b.kind,
+        b.unit,
+        b.limit_amount,
+        b.valid_from,
+        b.valid_to,
+        b.attributes,
+    )
+
+
+def _draw(
+    s: Session,
+    acct: Account,
+    amount: Decimal,
+    ref: str,
+    actor: str,
+    on: dt.date,
+    decision_id: str | None = None,
+) -> DrawResult:
+    """Draw from an account the caller has locked. Refuses (raises) rather than overshoot."""
+    existing = s.execute(
+        select(Entry).where(Entry.account_id == acct.id, Entry.kind == "draw", Entry.ref == ref)
+    ).scalar_one_or_none()
+    drawn = _drawn(s, acct.id)
+    remaining = acct.limit_amount - drawn
+    if existing is not None:
+        if existing.amount != amount:
+            raise Conflict(
+                f"reference {ref!r} already drew {existing.amount} {acct.unit} from {acct.name!r}, "
+                f"not {amount}; nothing drawn"
+            )
+        released = (
+            s.execute(
+                select(Entry.id).where(
+                    Entry.account_id == acct.id, Entry.kind == "release", Entry.ref == ref
+                )
+            ).first()
+            is not None
+        )
+        return DrawResult("already_drawn", acct.name, amount, ref, existing.id, remaining, acct.unit, released)
+    invalid = _invalid_on(acct, on)
+    if invalid:
+        raise DrawRefused(acct.name, amount, remaining, acct.unit, invalid)
+    if amount > remaining:
+        raise DrawRefused(acct.name, amount, remaining, acct.unit, "it exceeds the remaining balance")
+    e = Entry(
+        account_id=acct.id,
+        kind="draw",
+        amount=amount,
+        ref=ref,
+        reason=None,
+        actor=actor,
+        on_date=on,
+        created_at=utcnow(),
+        decision_id=decision_id,
+    )
+    s.add(e)
+    s.flush()
+    append_audit(s, "entry", f"entry:{e.id}", entry_payload(e, acct.name))
+    return DrawResult("drawn", acct.name, amount, ref, e.id, remaining - amount, acct.unit)
+
+
+def _is_officer(s: Session, user: str) -> bool:
+    u = s.get(User, user)
+    return u is not None and u.role == OFFICER
+
+
+def _count_officers(s: Session) -> int:
+    return s.execute(select(func.count()).select_from(User).where(User.role == OFFICER)).scalar_one()
+
+
+# ----------------------------------------------------------------------------- decisions
+
+
+@dataclass
+class _Draw:
+    account: str
+    amount: Decimal
+    ref: str
+    open: dict | None
+
+
+@dataclass
+class _Decision:
+    id: str
+    outcome: str
+    posture: str
+    rule_set: str
+    date: dt.date
+    payload: str
+    draws: list[_Draw]
+
+
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    raise ValueError(value)
+
+
+def validate_decisions(decisions: list[dict]) -> list[_Decision]:
+    """Check every decision dict; all problems are reported together (InputErrors)."""
+    errors: list[InputError] = []
+    out: list[_Decision] = []
+
+    def bad(row: int, column: str, expected: str, got: object = None) -> None:
+        errors.append(InputError("decisions", row, column, expected, got))
+
+    if not isinstance(decisions, list | tuple):
+        raise InputErrors([InputError("decisions", None, None, "a list of decision dicts", type(decisions).__name__)])
+    for i, d in enumerate(decisions):
+        n = len(errors)
+        if not isinstance(d, dict):
+            bad(i, None, "a decision dict", type(d).__name__)
+            continue
+        did = d.get("id")
+        if not isinstance(did, str) or not did.strip() or len(did) > 200:
+            bad(i, "id", "a non-empty decision id (at most 200 characters)", did)
+        if d.get("outcome") not in OUTCOMES:
+            bad(i, "outcome", "one of " + ", ".join(OUTCOMES), d.get("outcome"))
+        if d.get("posture") not in POSTURES:
+            bad(i, "posture", "one of " + ", ".join(POSTURES), d.get("posture"))
+        rs = d.get("rule_set")
+        if not isinstance(rs, str) or not rs.strip() or len(rs) > 100:
+            bad(i, "rule_set", "the rule-set version (a non-empty string)", rs)
+        try:
+            date = _as_date(d.get("date"))
+        except (ValueError, TypeError):
+            bad(i, "date", "a date YYYY-MM-DD", d.get("date"))
+            date = None
+        rules = d.get("rules")
+        if not isinstance(rules, list | tuple) or not all(isinstance(r, str) for r in rules):
+            bad(i, "rules", "a list of rule ids", rules)
+        if not isinstance(d.get("inputs"), dict):
+            bad(i, "inputs", "a dict of the inputs decided on", d.get("inputs"))
+        for key in ("eccn", "license_exception", "review_policy"):
+            if d.get(key) is not None and not isinstance(d.get(key), str):
+                bad(i, key, "a string or null", d.get(key))
+        for key in ("obligations", "needs_facts"):
+            if d.get(key) is not None and not isinstance(d.get(key), list | tuple):
+                bad(i, key, "a list or null", d.get(key))
+        draws: list[_Draw] = []
+        raw_draws = d.get("draws") or []
+        if not isinstance(raw_draws, list | tuple):
+            bad(i, "draws", "a list of {account, amount, ref}", raw_draws)
+            raw_draws = []
+        for j, dr in enumerate(raw_draws):
+            col = f"draws[{j}]"
+            if not isinstance(dr, dict):
+                bad(i, col, "a dict {account, amount, ref}", dr)
+                continue
+            acct, ref = dr.get("account"), dr.get("ref")
+            if not isinstance(acct, str) or not acct.strip() or len(acct) > 200:
+                bad(i, f"{col}.account", "an account name", acct)
+            if not isinstance(ref, str) or not ref.strip() or len(ref) > 200:
+                bad(i, f"{col}.ref", "a draw reference (non-empty string)", ref)
+            try:
+                amount = to_amount(dr.get("amount"))
+                if amount <= 0:
+                    raise AmountError("a positive amount")
+            except AmountError as exc:
+                bad(i, f"{col}.amount", str(exc), dr.get("amount"))
+                amount = Decimal(0)
+            spec = dr.get("open")
+            if spec is not None:
+                try:
+                    spec = _open_spec(spec)
+                except ValueError as exc:
+                    bad(i, f"{col}.open", str(exc), dr.get("open"))
+            draws.append(_Draw(acct, amount, ref, spec))
+        stored = dict(d)
+        if date is not None:
+            stored["date"] = date
+        try:
+            payload = canonical.dumps(stored)
+        except ValueError as exc:
+            bad(i, None, f"JSON-recordable values ({exc})")
+            payload = ""
+        if len(errors) == n:
+            out.append(_Decision(did, d["outcome"], d["posture"], rs, date, payload, draws))
+    if errors:
+        raise InputErrors(errors)
+    return out
+
+
+def _open_spec(spec: dict) -> dict:
+    if not isinstance(spec, dict):
+        raise ValueError("a dict {limit, unit, kind, valid_from, valid_to, attributes}")
+    try:
+        limit = to_amount(spec.get("limit"))
+    except AmountError as exc:
+        raise ValueError(f"limit: {exc}") from None
+    unit, kind = spec.get("unit", "tpp"), spec.get("kind", "quota")
+    if unit not in UNITS:
+        raise ValueError("unit: one of " + ", ".join(UNITS))
+    if kind not in ACCOUNT_KINDS:
+        raise ValueError("kind: one of " + ", ".join(ACCOUNT_KINDS))
+    try:
+        vf = _as_date(spec["valid_from"]) if spec.get("valid_from") is not None else None
+        vt = _as_date(spec["valid_to"]) if spec.get("valid_to") is not None else None
+    except (ValueError, TypeError):
+        raise ValueError("valid_from/valid_to: dates YYYY-MM-DD") from None
+    attrs = spec.get("attributes") or {}
+    if not isinstance(attrs, dict):
+        raise ValueError("attributes: a dict")
+    return {"limit": limit, "unit": unit, "kind": kind, "valid_from": vf, "valid_to": vt, "attributes": attrs}
+
+
+def _record(s: Session, decisions: list[_Decision], actor: str) -> list[int]:
+    # Lock (or create) every account the batch draws from, in name order, before any audit append.
+    specs: dict[str, dict | None] = {}
+    for dec in decisions:
+        for dr in dec.draws:
+            if specs.get(dr.account) is None:
+                specs[dr.account] = dr.open
+    accounts: dict[str, Account] = {}
+    created: list[Account] = []
+    for name in sorted(specs):
+        a = _lock_account(s, name)
+        if a is None:
+            spec = specs[name]
+            if spec is None:
+                raise UnknownAccount(name)
+            a = _new_account(name, actor=actor, **spec)
+            s.add(a)
+            s.flush()
+            created.append(a)
+        accounts[name] = a
+    for a in created:
+        append_audit(s, "account", f"account:{a.id}", account_payload(a))
+
+    ids: list[int] = []
+    for dec in decisions:
+        existing = s.execute(select(Decision).where(Decision.decision_id == dec.id)).scalar_one_or_none()
+        if existing is not None:
+            if existing.payload != dec.payload:
+                raise Conflict(f"decision {dec.id!r} is already recorded with different content")
+            ids.append(existing.id)
+            continue
+        rec = Decision(
+            decision_id=dec.id,
+            outcome=dec.outcome,
+            posture=dec.posture,
+            rule_set=dec.rule_set,
+            date=dec.date,
+            actor=actor,
+            recorded_at=utcnow(),
+            payload=dec.payload,
+        )
+        s.add(rec)
+        s.flush()
+        append_audit(s, "decision", f"decision:{rec.id}", decision_payload(rec))
+        for dr in dec.draws:
+            _draw(s, accounts[dr.account], dr.amount, dr.ref, actor, dec.date, decision_id=dec.id)
+        if dec.outcome in HELD_OUTCOMES:
+            h = Hold(
+                decision_record_id=rec.id,
+                decision_id=dec.id,
+                outcome=dec.outcome,
+                status="open",
+                created_at=utcnow(),
+                created_by=actor,
+            )
+            s.add(h)
+            s.flush()
+            append_audit(s, "hold", f"hold:{h.id}", hold_payload(h))
+        ids.append(rec.id)
+    return ids
+
+
+def _account_name(account: str, period: object | None) -> str:
+    return account if period is None else f"{account}:{period}"
+
+
+def _consumed(s: Session, account: str, period: object | None = None) -> Decimal:
+    a = s.execute(select(Account).where(Account.name == _account_name(account, period))).scalar_one_or_none()
+    return Decimal(0) if a is None else _drawn(s, a.id)
+
+
+# ----------------------------------------------------------------------------- the ledger
+
+
+def _retryable(exc: Exception) -> bool:
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if code in ("40001", "40P01"):  # serialization failure, deadlock detected
+        return True
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc)
+
+
+class Ledger:
+    """A handle on one ledger database. Cheap to keep for the life of a process."""
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True, engine: Engine | None = None):
+        self.url = db.resolve_url(url)
+        self.engine = engine or db.create(self.url)
+        if migrate:
+            db.ensure_schema(self.engine)
+
+    @classmethod
+    def open(cls, url: str | None = None) -> Ledger:
+        return cls(url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as s, s.begin():
+            yield s
+
+    def _run(self, fn: Callable[[Session], T], retry_integrity: bool = False) -> T:
+        for attempt in range(8):
+            try:
+                with self.transaction() as s:
+                    return fn(s)
+            except (IntegrityError, OperationalError) as exc:
+                if attempt == 7 or not (
+                    _retryable(exc) or (retry_integrity and isinstance(exc, IntegrityError))
+                ):
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    # -- accounts
+
+    def open_account(
+        self,
+        name: str,
+        limit: object,
+        *,
+        unit: str = "tpp",
+        kind: str = "license",
+        valid_from: dt.date | None = None,
+        valid_to: dt.date | None = None,
+        attributes: dict | None = None,
+        actor: str | None = None,
+    ) -> tuple[Balance, bool]:
+        """Open an account; returns (balance, created). Re-opening with the same terms is a no-op."""
+        actor = resolve_actor(actor)
+        limit_d = to_amount(limit)
+        if limit_d < 0:
+            raise AmountError("a limit of zero or more")
+        if unit not in UNITS:
+            raise ValueError("unit: one of " + ", ".join(UNITS))
+        if kind not in ACCOUNT_KINDS:
+            raise ValueError("kind: one of " + ", ".join(ACCOUNT_KINDS))
+        if valid_from and valid_to and valid_to < valid_from:
+            raise ValueError("valid_to on or after valid_from")
+        proposed = _new_account(name, limit_d, unit, kind, valid_from, valid_to, attributes, actor)
+
+        def fn(s: Session) -> tuple[Balance, bool]:
+            a = _lock_account(s, name)
+            if a is not None:
+                if not _same_terms(a, proposed):
+                    raise Conflict(
+                        f"account {name!r} is already open with other terms "
+                        f"(limit {a.limit_amount} {a.unit}, {a.kind}, valid {a.valid_from}..{a.valid_to})"
+                    )
+                return _balance(s, a), False
+            a = _new_account(name, limit_d, unit, kind, valid_from, valid_to, attributes, actor)
+            s.add(a)
+            s.flush()
+            append_audit(s, "account", f"account:{a.id}", account_payload(a))
+            return _balance(s, a), True
+
+        return self._run(fn, retry_integrity=True)
+
+    def draw(
+        self, account: str, amount: object, ref: str, *, actor: str | None = None, on: dt.date | None = None
+    ) -> DrawResult:
+        """Draw `amount`; idempotent on `ref`. Raises DrawRefused (nothing drawn) when it does not fit."""
+        actor = resolve_actor(actor)
+        amount_d = to_amount(amount)
+        if amount_d <= 0:
+            raise AmountError("a positive amount")
+        if not ref or not ref.strip():
+            raise ValueError("ref: a non-empty reference")
+        on = on or dt.date.today()
+
+        def fn(s: Session) -> DrawResult:
+            a = _lock_account(s, account)
+            if a is None:
+                raise UnknownAccount(account)
+            return _draw(s, a, amount_d, ref, actor, on)
+
+        return self._run(fn)
+
+    def release(self, account: str, ref: str, reason: str, *, actor: str | None = None) -> dict:
+        """Return a draw's amount to the balance; idempotent (a second release is a no-op)."""
+        actor = resolve_actor(actor)
+        if not reason or not reason.strip():
+            raise ValueError("reason: a non-empty reason")
+
+        def fn(s: Session) -> dict:
+            a = _lock_account(s, account)
+            if a is None:
+                raise UnknownAccount(account)
+            draw = s.execute(
+                select(Entry).where(Entry.account_id == a.id, Entry.kind == "draw", Entry.ref == ref)
+            ).scalar_one_or_none()
+            if draw is None:
+                raise UnknownReference(account, ref)
+            prior = s.execute(
+                select(Entry).where(Entry.account_id == a.id, Entry.kind == "release", Entry.ref == ref)
+            ).scalar_one_or_none()
+            if prior is not None:
+                return {"status": "already_released", "entry_id": prior.id, **_balance(s, a).as_dict()}
+            e = Entry(
+                account_id=a.id,
+                kind="release",
+                amount=-draw.amount,
+                ref=ref,
+                reason=reason,
+                actor=actor,
+                on_date=None,
+                created_at=utcnow(),
+            )
+            s.add(e)
+            s.flush()
+            append_audit(s, "entry", f"entry:{e.id}", entry_payload(e, a.name))
+            return {"status": "released", "entry_id": e.id, **_balance(s, a).as_dict()}
+
+        return self._run(fn)
+
+    def adjust(self, account: str, amount: object, reason: str, *, actor: str | None = None) -> dict:
+        """Correct the drawn amount (+ consumes, - restores) with a reason; drawn never goes below 0."""
+        actor = resolve_actor(actor)
+        amount_d = to_amount(amount)
+        if amount_d == 0:
+            raise AmountError("a non-zero amount")
+        if not reason or not reason.strip():
+            raise ValueError("reason: a non-empty reason")
+
+        def fn(s: Session) -> dict:
+            a = _lock_account(s, account)
+            if a is None:
+                raise UnknownAccount(account)
+            drawn = _drawn(s, a.id)
+            if drawn + amount_d < 0:
+                raise Conflict(
+                    f"adjusting {account!r} by {amount_d} would make drawn negative (drawn {drawn})"
+                )
+            e = Entry(
+                account_id=a.id,
+                kind="adjust",
+                amount=amount_d,
+                ref=None,
+                reason=reason,
+                actor=actor,
+                on_date=None,
+                created_at=utcnow(),
+            )
+            s.add(e)
+            s.flush()
+            append_audit(s, "entry", f"entry:{e.id}", entry_payload(e, a.name))
+            return {"status": "adjusted", "entry_id": e.id, **_balance(s, a).as_dict()}
+
+        return self._run(fn)
+
+    def balance(self, account: str) -> Balance:
+        with self.transaction() as s:
+            return _balance(s, _get_account(s, account))
+
+    def accounts(self) -> list[Balance]:
+        with self.transaction() as s:
+            return [_balance(s, a) for a in s.execute(select(Account).order_by(Account.name)).scalars()]
+
+    def history(self, account: str) -> list[dict]:
+        with self.transaction() as s:
+            a = _get_account(s, account)
+            rows = s.execute(select(Entry).where(Entry.account_id == a.id).order_by(Entry.id)).scalars()
+            out, drawn = [], Decimal(0)
+            for e in rows:
+                drawn += e.amount
+                p = entry_payload(e, a.name)
+                p.pop("type")
+                p.pop("account_id")
+                p["drawn_after"] = drawn
+                p["remaining_after"] = a.limit_amount - drawn
+                out.append(p)
+            return out
+
+    def consumed(self, account: str, period: object | None = None) -> Decimal:
+        """Drawn so far from `account` (or `account:period`); 0 when the account does not exist."""
+        with self.transaction() as s:
+            return _consumed(s, account, period)
+
+    # -- decisions and holds
+
+    def record_decisions(self, decisions: list[dict], actor: str | None = None) -> list[int]:
+        """Record decisions, their draws and holds in one transaction: all or nothing."""
+        actor = resolve_actor(actor)
+        validated = validate_decisions(decisions)
+        return self._run(lambda s: _record(s, validated, actor), retry_integrity=True)
+
+    def decision(self, decision_id: str) -> dict | None:
+        with self.transaction() as s:
+            d = s.execute(select(Decision).where(Decision.decision_id == decision_id)).scalar_one_or_none()
+            return None if d is None else decision_payload(d)
+
+    def holds(self, status: str | None = "open") -> list[dict]:
+        with self.transaction() as s:
+            q = select(Hold).order_by(Hold.id)
+            if status is not None:
+                q = q.where(Hold.status == status)
+            out = []
+            for h in s.execute(q).scalars():
+                d = hold_dict(h)
+                dec = s.get(Decision, h.decision_record_id)
+                d["decision"] = canonical.loads(dec.payload) if dec else None
+                out.append(d)
+            return out
+
+    def resolve_hold(
+        self, hold_id: int, action: str, reason_code: str, reason_text: str, *, actor: str | None = None
+    ) -> dict:
+        """Release or reject an open hold; only an officer may."""
+        actor = resolve_actor(actor)
+        codes = {"release": RELEASE_CODES, "reject": REJECT_CODES}[action]
+        if reason_code not in codes:
+            raise ValueError(f"reason code: one of {', '.join(codes)}")
+        if not reason_text or not reason_text.strip():
+            raise ValueError("reason: a non-empty text")
+
+        def fn(s: Session) -> dict:
+            if not _is_officer(s, actor):
+                raise NotPermitted(f"{actor!r} is not an officer; only officers may {action} holds")
+            h = s.execute(select(Hold).where(Hold.id == hold_id).with_for_update()).scalar_one_or_none()
+            if h is None:
+                raise UnknownHold(hold_id)
+            if h.status != "open":
+                raise Conflict(f"hold {hold_id} is already {h.status} (by {h.resolved_by} at {h.resolved_at})")
+            h.status = "released" if action == "release" else "rejected"
+            h.resolved_by, h.resolved_at = actor, utcnow()
+            h.reason_code, h.reason_text = reason_code, reason_text
+            s.flush()
+            append_audit(s, "hold", f"hold:{h.id}", hold_payload(h))
+            return hold_dict(h)
+
+        return self._run(fn)
+
+    def release_hold(self, hold_id: int, reason_code: str, reason_text: str, *, actor: str | None = None) -> dict:
+        return self.resolve_hold(hold_id, "release", reason_code, reason_text, actor=actor)
+
+    def reject_hold(self, hold_id: int, reason_code: str, reason_text: str, *, actor: str | None = None) -> dict:
+        return self.resolve_hold(hold_id, "reject", reason_code, reason_text, actor=actor)
+
+    def officers(self) -> list[dict]:
+        with self.transaction() as s:
+            return [
+                {k: v for k, v in user_payload(u).items() if k != "type"}
+                for u in s.execute(select(User).order_by(User.name)).scalars()
+            ]
+
+    def grant(self, user: str, *, actor: str | None = None, role: str = OFFICER) -> bool:
+        """Make `user` an officer. The first officer may be granted by anyone (bootstrap);
+        after that only an officer may grant. Returns False when already granted."""
+        actor = resolve_actor(actor)
+        if role != OFFICER:
+            raise ValueError(f"role: {OFFICER}")
+        if not user or not user.strip():
+            raise ValueError("user: a user name")
+
+        def fn(s: Session) -> bool:
+            s.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+            if _count_officers(s) > 0 and not _is_officer(s, actor):
+                raise NotPermitted(f"{actor!r} is not an officer; only officers may grant the officer role")
+            if s.get(User, user) is not None:
+                return False
+            u = User(name=user, role=role, granted_by=actor, granted_at=utcnow())
+            s.add(u)
+            s.flush()
+            append_audit(s, "user", f"user:{user}", user_payload(u))
+            return True
+
+        return self._run(fn, retry_integrity=True)
+
+    def revoke(self, user: str, *, actor: str | None = None) -> bool:
+        actor = resolve_actor(actor)
+
+        def fn(s: Session) -> bool:
+            s.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+            if not _is_officer(s, actor):
+                raise NotPermitted(f"{actor!r} is not an officer; only officers may revoke the role")
+            u = s.get(User, user)
+            if u is None:
+                return False
+            if _count_officers(s) == 1:
+                raise Conflict(f"{user!r} is the last officer; grant another officer first")
+            s.delete(u)
+            s.flush()
+            append_audit(
+                s,
+                "user",
+                f"user:{user}",
+                {"type": "user", "name": user, "role": None, "revoked_by": actor, "revoked_at": utcnow()},
+            )
+            return True
+
+        return self._run(fn)
+
+    # -- audit
+
+    def audit_log(self, limit: int | None = None) -> list[dict]:
+        with self.transaction() as s:
+            q = select(AuditRecord).order_by(AuditRecord.seq.desc())
+            if limit:
+                q = q.limit(limit)
+            rows = list(s.execute(q).scalars())
+        return [
+            {"seq": r.seq, "kind": r.kind, "subject": r.subject, "hash": r.hash, "prev_hash": r.prev_hash,
+             "payload": canonical.loads(r.payload)}
+            for r in reversed(rows)
+        ]
+
+    def verify(self) -> VerifyResult:
+        with self.transaction() as s:
+            return verify_chain(s)
+
+
+def verify_chain(s: Session) -> VerifyResult:
+    """Walk the chain from the genesis; then check every stored row against its last audit record."""
+    head = s.get(AuditHead, 1)
+    result = VerifyResult(True, 0, head.seq if head else -1, head.hash if head else "")
+    if head is None:
+        result.ok = False
+        result.problems.append("the audit head row is missing")
+        return result
+    prev, expected_seq = GENESIS_HASH, 1
+    last: dict[str, tuple[int, str]] = {}
+    for rec in s.execute(select(AuditRecord).order_by(AuditRecord.seq)).scalars():
+        where = f"audit entry #{rec.seq} ({rec.subject})"
+        if rec.seq != expected_seq:
+            result.problems.append(
+                f"audit entry #{expected_seq} is missing (the log jumps to #{rec.seq}): deleted or reordered"
+            )
+            break
+        if rec.prev_hash != prev:
+            result.problems.append(f"{where}: its prev_hash does not match entry #{rec.seq - 1}: reordered, inserted or an earlier entry deleted")
+            break
+        if chain_hash(rec.prev_hash, rec.payload) != rec.hash:
+            result.problems.append(f"{where}: its content does not match its hash: changed")
+            break
+        prev, expected_seq = rec.hash, expected_seq + 1
+        result.checked += 1
+        last[rec.subject] = (rec.seq, rec.payload)
+    if result.problems:
+        result.ok = False
+        return result
+    if head.seq != expected_seq - 1 or head.hash != prev:
+        result.problems.append(
+            f"audit entry #{expected_seq}: the log ends at #{expected_seq - 1} but its head says #{head.seq}: "
+            "the last entries were deleted"
+        )
+        result.ok = False
+        return result
+
+    found: list[tuple[int, str]] = []
+    seen: set[str] = set()
+    names = {a.id: a.name for a in s.execute(select(Account)).scalars()}
+
+    def check(subject: str, payload: dict, what: str) -> None:
+        seen.add(subject)
+        if subject not in last:
+            found.append((10**18, f"{what} is not in the audit log: inserted outside the ledger"))
+            return
+        seq, text = last[subject]
+        if canonical.dumps(payload) != text:
+            found.append((seq, f"{what} differs from audit entry #{seq}: changed"))
+
+    for a in s.execute(select(Account)).scalars():
+        check(f"account:{a.id}", account_payload(a), f"account {a.id} ({a.name})")
+    for e in s.execute(select(Entry)).scalars():
+        check(f"entry:{e.id}", entry_payload(e, names.get(e.account_id, "?")), f"ledger entry {e.id}")
+    for d in s.execute(select(Decision)).scalars():
+        check(f"decision:{d.id}", decision_payload(d), f"decision record {d.id} ({d.decision_id})")
+    for h in s.execute(select(Hold)).scalars():
+        check(f"hold:{h.id}", hold_payload(h), f"hold {h.id}")
+    for u in s.execute(select(User)).scalars():
+        check(f"user:{u.name}", user_payload(u), f"user {u.name}")
+    for subject, (seq, text) in last.items():
+        if subject in seen:
+            continue
+        if subject.startswith("user:") and canonical.loads(text).get("role") is None:
+            continue
+        kind, _, key = subject.partition(":")
+        label = {"entry": "ledger entry", "decision": "decision record"}.get(kind, kind)
+        found.append((seq, f"{label} {key} (audit entry #{seq}) is missing from the database: deleted"))
+    found.sort()
+    result.problems.extend(p for _, p in found)
+    result.ok = not result.problems
+    return result
+
+
+# ----------------------------------------------------------------------------- module API
+
+
+def _with_session(target: Ledger | Session, fn: Callable[[Session], T], retry_integrity: bool = False) -> T:
+    if isinstance(target, Ledger):
+        return target._run(fn, retry_integrity=retry_integrity)
+    if isinstance(target, Session):
+        return fn(target)
+    raise TypeError("expected a Ledger or a SQLAlchemy Session")
+
+
+def record_decisions(session_or_ledger: Ledger | Session, decisions: list[dict], actor: str | None = None) -> list[int]:
+    """Record decisions atomically; returns their record ids (in input order).
+
+    With a Ledger, one transaction is opened and committed here. With a Session, the work joins
+    the caller's transaction (the caller commits or rolls back)."""
+    actor = resolve_actor(actor)
+    validated = validate_decisions(decisions)
+    return _with_session(session_or_ledger, lambda s: _record(s, validated, actor), retry_integrity=True)
+
+
+def consumed(session_or_ledger: Ledger | Session, account: str, period: object | None = None) -> Decimal:
+    """Drawn so far from `account` (or `account:period`, e.g. ("lpp:ACME", 2025)); 0 when unopened."""
+    return _with_session(session_or_ledger, lambda s: _consumed(s, account, period))
