@@ -66,7 +66,11 @@ def deciding_detail(rec: dict) -> str:
     if rec["needs_facts"]:
         return "needs: " + ", ".join(f["fact"] for f in rec["needs_facts"])
     decisive = [x for x in rec["reasons"] if x["rule"] in rec["rules"]]
-    return "; ".join(x["detail"] for x in decisive)
+    if not rec["paragraph"] and len(decisive) > 2:  # below every line: the short story
+        tpp = rec["total_processing_performance"]
+        pd = rec["performance_density"]
+        return f"below every 3A090.a/.b line (TPP {tpp}, PD {pd if pd is not None else 'n/a'})"
+    return "; ".join(x["detail"] or "" for x in decisive)
 
 
 def render_table(recs: list[dict], title: str) -> None:

@@ -91,13 +91,25 @@ def _cmp(label: pl.Expr, held: pl.Expr, ge_text: str, lt_text: str) -> pl.Expr:
     )
 
 
+def _labels(mask: pl.Expr, labels: list[str]) -> pl.Expr:
+    """Map a bitmask over ``labels`` to the list of labels whose bit is set (vectorised: one
+    lookup per row instead of building lists)."""
+    mapping = {m: [lab for i, lab in enumerate(labels) if m >> i & 1] for m in range(1 << len(labels))}
+    return mask.replace_strict(mapping, return_dtype=pl.List(pl.String))
+
+
+def _bits(items: list[tuple[pl.Expr, int]]) -> pl.Expr:
+    """Sum of the bits whose condition holds (null counts as not holding)."""
+    if not items:
+        return pl.lit(0)
+    return pl.sum_horizontal([pl.when(c.fill_null(False)).then(pl.lit(b)).otherwise(pl.lit(0)) for c, b in items])
+
+
 def _str_list(items: list[tuple[pl.Expr, str]]) -> pl.Expr:
-    """A list of the labels whose condition holds (nulls dropped)."""
+    """A list of the labels whose condition holds."""
     if not items:
         return pl.lit([], dtype=pl.List(pl.String))
-    return pl.concat_list(
-        [pl.when(c.fill_null(False)).then(pl.lit(s)).otherwise(pl.lit(None, pl.String)) for c, s in items]
-    ).list.drop_nulls()
+    return _labels(_bits([(c, 1 << i) for i, (c, _) in enumerate(items)]), [lab for _, lab in items])
 
 
 def _t(v) -> str:
@@ -136,12 +148,12 @@ def _rules_2022(p: Snapshot) -> list[pl.Expr]:
     needs = _str_list(
         [(T.is_null(), "total_processing_performance"), (met.is_null() & io.is_null(), "interconnect_bandwidth_gbps")]
     )
-    rules = (
-        pl.when(met)
-        .then(pl.lit(["3A090.a(2022)"]))
-        .when(met.is_null())
-        .then(_str_list([(tpp_ok.is_null(), "3A090.a(2022).tpp"), (io_ok.is_null(), "3A090.a(2022).interconnect")]))
-        .otherwise(_str_list([(~tpp_ok, "3A090.a(2022).tpp"), (~io_ok, "3A090.a(2022).interconnect")]))
+    labels = ["3A090.a(2022)", "3A090.a(2022).tpp", "3A090.a(2022).interconnect"]
+    rules = _labels(
+        pl.when(met).then(pl.lit(1))
+        .when(met.is_null()).then(_bits([(tpp_ok.is_null(), 2), (io_ok.is_null(), 4)]))
+        .otherwise(_bits([(~tpp_ok, 2), (~io_ok, 4)])),
+        labels,
     )
     return [
         pl.when(met).then(pl.lit("3A090.a(2022)")).alias("paragraph"),
@@ -230,16 +242,18 @@ def _rules_2023(p: Snapshot) -> list[pl.Expr]:
             (T.is_not_null() & (dc_needed | (pd_needed & dc.is_null())), "marketed_for_datacenter"),
         ]
     )
-    not_met = ["3A090.a.1", "3A090.a.2", "3A090.b.1", "3A090.b.2"]
-    rules = (
-        pl.when(T.is_null()).then(pl.lit(["3A090.tpp"]))
-        .when(a1 & (dc == False)).then(pl.lit(["3A090.a.1", "3A090.note.datacenter"]))  # noqa: E712
-        .when(a1).then(pl.lit(["3A090.a.1"]))
-        .when(excluded.fill_null(False)).then(pl.lit(["3A090.note.datacenter"]))
-        .when(pd_needed).then(pl.lit(["3A090.a.2", "3A090.b.1", "3A090.b.2"]))
-        .when(dc_needed).then(pl.concat_list([_str_list([(a2, "3A090.a.2"), (b1, "3A090.b.1"), (b2, "3A090.b.2")]), pl.lit(["3A090.note.datacenter"])]))
-        .when(level.is_null()).then(pl.lit(not_met))
-        .otherwise(_str_list([(a2, "3A090.a.2"), (b1, "3A090.b.1"), (b2, "3A090.b.2")]))
+    labels = ["3A090.a.1", "3A090.a.2", "3A090.b.1", "3A090.b.2", "3A090.note.datacenter", "3A090.tpp"]
+    met_bits = _bits([(a2, 2), (b1, 4), (b2, 8)])
+    rules = _labels(
+        pl.when(T.is_null()).then(pl.lit(32))
+        .when(a1 & (dc == False)).then(pl.lit(1 | 16))  # noqa: E712
+        .when(a1).then(pl.lit(1))
+        .when(excluded.fill_null(False)).then(pl.lit(16))
+        .when(pd_needed).then(pl.lit(2 | 4 | 8))
+        .when(dc_needed).then(met_bits + 16)
+        .when(level.is_null()).then(pl.lit(1 | 2 | 4 | 8))
+        .otherwise(met_bits),
+        labels,
     )
     return [
         paragraph.alias("paragraph"),
@@ -318,29 +332,44 @@ def classify_frame(
     posture: str = "enforced",
     tf32_bits: int = DEFAULT_TF32_BITS,
     store: ParameterStore | None = None,
+    explain: bool = True,
 ) -> pl.DataFrame:
     """Classify normalised spec rows (see ``aiexport.io.specs``); ``on`` overrides the ``on``
-    column. Returns the input columns plus the classification columns, in input order."""
+    column. Returns the input columns plus the classification columns, in input order.
+
+    ``explain=False`` skips rendering the reasons' text (the decision, the determining rules and
+    the needed facts are the same; only the prose is left out) — for bulk runs."""
     store = store or default_store()
     if on is not None or "on" not in frame.columns:
         frame = frame.with_columns(pl.lit(on or dt.date.today()).alias("on"))
-    frame = with_metrics(frame.with_row_index("__i"), tf32_bits)
+    frame = with_metrics(frame, tf32_bits)
     bounds = store.boundaries(posture)
-    frame = frame.with_columns(_epochs(frame["on"], store, posture).alias("__epoch"))
-    parts = []
-    for (epoch, device_type), part in frame.group_by(["__epoch", "device_type"], maintain_order=True):
+    epochs = _epochs(frame["on"], store, posture)
+    keys = pl.DataFrame({"__epoch": epochs, "device_type": frame["device_type"]})
+    groups = keys.unique(maintain_order=True)
+
+    def evaluate(part: pl.DataFrame, epoch: int, device_type: str) -> pl.DataFrame:
         snap = store.snapshot(bounds[epoch], posture)
-        part = part.with_columns(_ic_rules(snap, device_type))
-        part = part.with_columns(
-            pl.when(pl.col("paragraph").is_null()).then(pl.lit(None, pl.String))
-            .when(pl.col("paragraph") == "3A090.a(2022)").then(pl.lit("3A090.a"))
+        exprs = _ic_rules(snap, device_type)
+        if not explain:
+            exprs = [e for e in exprs if e.meta.output_name() != "reasons"]
+            exprs.append(pl.lit(None, dtype=pl.List(REASON)).alias("reasons"))
+        part = part.with_columns(exprs)
+        return part.with_columns(
+            pl.when(pl.col("paragraph") == "3A090.a(2022)").then(pl.lit("3A090.a"))
             .otherwise(pl.col("paragraph").str.extract(r"^(3A090\.[abc])", 1)).alias("eccn"),
             pl.lit(snap.rule_set).alias("rule_set"),
             _hbm_exception(snap).alias("hbm_exception_eligible"),
         )
-        parts.append(part)
-    out = pl.concat(parts, how="vertical_relaxed") if parts else frame
-    return out.sort("__i").drop("__i", "__epoch")
+
+    if groups.height == 1:
+        return evaluate(frame, groups["__epoch"][0], groups["device_type"][0])
+    frame = frame.with_row_index("__i").with_columns(epochs.alias("__epoch"))
+    parts = [
+        evaluate(part.drop("__epoch"), epoch, device_type)
+        for (epoch, device_type), part in frame.group_by(["__epoch", "device_type"], maintain_order=True)
+    ]
+    return pl.concat(parts, how="vertical_relaxed").sort("__i").drop("__i")
 
 
 def _hbm_exception(p: Snapshot) -> pl.Expr:
@@ -351,4 +380,78 @@ def _hbm_exception(p: Snapshot) -> pl.Expr:
     bw, area = pl.col("memory_bandwidth"), pl.col("package_area")
     return pl.when(pl.col("paragraph") == "3A090.c").then(
         pl.when(area > 0).then(bw * q.denominator < area * q.numerator)
+    )
+
+
+def classify_systems(
+    components: pl.DataFrame,
+    *,
+    on: dt.date | None = None,
+    posture: str = "enforced",
+    tf32_bits: int = DEFAULT_TF32_BITS,
+    store: ParameterStore | None = None,
+) -> pl.DataFrame:
+    """ECCN 4A090 for computers, assemblies and components: ``components`` holds normalised IC
+    rows with ``system`` (an id) and ``count``. A system is 4A090.a if any contained IC meets
+    3A090.a, else 4A090.b if any meets 3A090.b (15 CFR 774 Supp. 1, 4A090). ICs excluded from
+    3A090 by its Notes are also excluded from 4A090."""
+    ics = classify_frame(components, on=on, posture=posture, tf32_bits=tf32_bits, store=store)
+    ics = ics.with_columns(
+        pl.when(pl.col("eccn") == "3A090.a").then(2).when(pl.col("eccn") == "3A090.b").then(1)
+        .otherwise(0).alias("__rank"),
+        pl.col("needs_facts").list.len().gt(0).alias("__open"),
+        pl.int_range(pl.len()).alias("__order"),
+    )
+    agg = (
+        ics.sort("__rank", descending=True, maintain_order=True)
+        .group_by("system", maintain_order=True)
+        .agg(
+            pl.col("on").first(),
+            pl.col("rule_set").first(),
+            (pl.col("tpp") * pl.col("count")).sum().alias("system_tpp"),
+            pl.col("count").sum().alias("ic_count"),
+            pl.col("__rank").first().alias("__rank"),
+            pl.col("name").first().alias("determining_ic"),
+            pl.col("paragraph").first().alias("ic_paragraph"),
+            pl.col("tpp").first().alias("tpp"),
+            pl.col("applicable_die_area").first().alias("applicable_die_area"),
+            pl.col("tpp_basis").first().alias("tpp_basis"),
+            pl.col("nac_aca_eligible").first().alias("nac_aca_eligible"),
+            pl.col("rules").first().alias("ic_rules"),
+            pl.col("reasons").first().alias("ic_reasons"),
+            pl.col("needs_facts").list.explode(keep_nulls=False, empty_as_null=False).unique(maintain_order=True).alias("all_needs"),
+            pl.col("__open").any().alias("__open"),
+            pl.col("__order").min(),
+        )
+        .sort("__order")
+    )
+    level = pl.when(pl.col("__rank") == 2).then(pl.lit("4A090.a")).when(pl.col("__rank") == 1).then(pl.lit("4A090.b"))
+    # An open fact on any IC matters only if it could raise the system above its current level.
+    needs = pl.when(pl.col("__rank") == 2).then(pl.lit([], dtype=pl.List(pl.String))).otherwise(pl.col("all_needs").list.drop_nulls())
+    detail = pl.format("contains {} ({})", pl.col("determining_ic"), pl.col("ic_paragraph"))
+    sys_reason = pl.struct(
+        level.fill_null(pl.lit("4A090")).alias("rule"),
+        pl.when(pl.col("__rank") == 1).then(pl.lit(CITE["4A090.b"])).otherwise(pl.lit(CITE["4A090.a"])).alias("citation"),
+        (pl.col("__rank") > 0).alias("held"),
+        pl.when(pl.col("__rank") > 0).then(detail).otherwise(pl.lit("no contained IC meets 3A090.a or 3A090.b")).alias("detail"),
+    )
+    return agg.select(
+        pl.col("system").alias("name"),
+        "on",
+        "rule_set",
+        "tpp",
+        "tpp_basis",
+        "applicable_die_area",
+        "system_tpp",
+        "ic_count",
+        "determining_ic",
+        level.alias("eccn"),
+        level.alias("paragraph"),
+        pl.when(pl.col("__rank") > 0).then(pl.col("nac_aca_eligible")).alias("nac_aca_eligible"),
+        pl.lit(None, pl.Boolean).alias("hbm_exception_eligible"),
+        needs.alias("needs_facts"),
+        pl.when(pl.col("__rank") > 0)
+        .then(pl.concat_list([level, pl.col("ic_rules")]))
+        .otherwise(pl.col("ic_rules")).alias("rules"),
+        pl.concat_list([sys_reason, pl.col("ic_reasons")]).alias("reasons"),
     )

@@ -182,8 +182,15 @@ def fmt_micro(col: pl.Expr) -> pl.Expr:
     """Display a micro-unit integer as a plain decimal (display only; decisions never use it)."""
     whole = (col // MICRO).cast(pl.String)
     frac = (col % MICRO).cast(pl.String).str.zfill(6).str.strip_chars_end("0")
-    return pl.when(col % MICRO == 0).then(whole).otherwise(pl.format("{}.{}", whole, frac))
+    return (
+        pl.when(col % MICRO == 0).then(whole).otherwise(pl.format("{}.{}", whole, frac))
+        .fill_null(pl.lit("unknown"))
+    )
 
 
 def fmt_ratio(num: pl.Expr, den: pl.Expr, digits: int = 2) -> pl.Expr:
-    return pl.when(den > 0).then((num / den).round(digits).cast(pl.String))
+    return (
+        pl.when(den > 0).then((num / den).round(digits).cast(pl.String))
+        .when(den == 0).then(pl.lit("undefined"))
+        .otherwise(pl.lit("unknown"))
+    )

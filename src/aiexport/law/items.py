@@ -1,0 +1,137 @@
+"""Items as users name them — a catalog chip, a specs row, or a server (ICs with counts) —
+resolved to normalised rows and classified in one vectorised pass."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from aiexport.catalog import CatalogLookupError, accelerators, resolve
+from aiexport.errors import InputError
+from aiexport.io.specs import NORMALISED_SCHEMA, normalise, rows_to_frame
+from aiexport.law.classify import classify_frame, classify_systems
+from aiexport.law.metrics import DEFAULT_TF32_BITS
+
+RESULT_COLUMNS = [
+    "item",
+    "name",
+    "on",
+    "rule_set",
+    "tpp",
+    "tpp_basis",
+    "applicable_die_area",
+    "system_tpp",
+    "eccn",
+    "paragraph",
+    "nac_aca_eligible",
+    "hbm_exception_eligible",
+    "needs_facts",
+    "rules",
+    "reasons",
+    "datacenter",
+    "memory_bandwidth",
+]
+_NORM_COLS = list(NORMALISED_SCHEMA)
+
+
+def _catalog_row(name: str, source: str, row: int | None, field: str) -> pl.DataFrame:
+    try:
+        i = resolve(name)
+    except CatalogLookupError as exc:
+        raise InputError(source, row, field, "a catalog chip name (see `aiexport chips`)", str(exc)) from None
+    return accelerators()[i].select(_NORM_COLS)
+
+
+def _specs_row(spec: dict, source: str, row: int | None, field: str) -> pl.DataFrame:
+    if not isinstance(spec, dict):
+        raise InputError(source, row, field, "a mapping of accelerators.csv columns", spec)
+    result = normalise(rows_to_frame([spec]), source)
+    if result.errors:
+        e = result.errors[0]
+        raise InputError(source, row, f"{field}.{e.column}", e.expected, e.got)
+    return result.frame
+
+
+def resolve_ic(ref: dict, source: str, row: int | None, field: str) -> pl.DataFrame:
+    if not isinstance(ref, dict):
+        raise InputError(source, row, field, "{chip: NAME} or {specs: {...}}", ref)
+    if "chip" in ref:
+        frame = _catalog_row(str(ref["chip"]), source, row, f"{field}.chip")
+        overrides = {k: v for k, v in ref.items() if k not in ("chip", "count")}
+        if overrides:  # user-stated facts override catalog cells (e.g. marketed_for_datacenter)
+            base = accelerators().filter(pl.col("name") == frame["name"][0]).row(0, named=True)
+            spec = {"name": base["name"], **_catalog_as_specs(frame), **overrides}
+            frame = _specs_row(spec, source, row, field)
+        return frame
+    if "specs" in ref:
+        return _specs_row(ref["specs"], source, row, f"{field}.specs")
+    raise InputError(source, row, field, "{chip: NAME} or {specs: {...}}", ref)
+
+
+def _catalog_as_specs(frame: pl.DataFrame) -> dict:
+    from aiexport.io.specs import BOOLEAN_COLUMNS, NUMERIC_COLUMNS
+    from aiexport.law.metrics import from_micro
+
+    r = frame.row(0, named=True)
+    spec = {src: ("" if r[dst] is None else str(from_micro(r[dst]))) for src, dst in NUMERIC_COLUMNS.items()}
+    spec |= {src: ("" if r[dst] is None else ("yes" if r[dst] else "no")) for src, dst in BOOLEAN_COLUMNS.items()}
+    spec["device_type"] = r["device_type"]
+    return spec
+
+
+def build_frames(items: list[dict], dates: list[dt.date], source: str = "items", rows: list[int] | None = None):
+    """(ic_frame, component_frame) with an ``item`` index and ``on`` date per row."""
+    ics, comps = [], []
+    cache: dict[str, pl.DataFrame] = {}
+    for i, (item, on) in enumerate(zip(items, dates, strict=True)):
+        row = rows[i] if rows else i + 1
+        if not isinstance(item, dict):
+            raise InputError(source, row, "item", "{chip: ...}, {specs: {...}} or {server: [...]}", item)
+        if "server" in item:
+            parts = item["server"]
+            if not isinstance(parts, list) or not parts:
+                raise InputError(source, row, "item.server", "a non-empty list of {chip|specs, count}", parts)
+            for j, part in enumerate(parts):
+                count = part.get("count", 1) if isinstance(part, dict) else None
+                if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+                    raise InputError(source, row, f"item.server[{j}].count", "a positive integer", count)
+                f = resolve_ic(part, source, row, f"item.server[{j}]")
+                comps.append(f.with_columns(
+                    pl.lit(i).alias("system"), pl.lit(count, pl.Int64).alias("count"), pl.lit(on).alias("on")))
+            continue
+        key = repr(sorted(item.items())) if "chip" in item and len(item) == 1 else None
+        if key and key in cache:
+            f = cache[key]
+        else:
+            f = resolve_ic(item, source, row, "item")
+            if key:
+                cache[key] = f
+        ics.append(f.with_columns(pl.lit(i).alias("item"), pl.lit(on).alias("on")))
+    ic_frame = pl.concat(ics, how="vertical_relaxed") if ics else None
+    comp_frame = pl.concat(comps, how="vertical_relaxed") if comps else None
+    return ic_frame, comp_frame
+
+
+def classify_item_frames(ic_frame, comp_frame, *, posture="enforced", tf32_bits=DEFAULT_TF32_BITS) -> pl.DataFrame:
+    out = []
+    if ic_frame is not None:
+        r = classify_frame(ic_frame, posture=posture, tf32_bits=tf32_bits)
+        out.append(r.with_columns(pl.col("tpp").alias("system_tpp")).select(RESULT_COLUMNS))
+    if comp_frame is not None:
+        sys = classify_systems(comp_frame, posture=posture, tf32_bits=tf32_bits)
+        extra = comp_frame.group_by("system", maintain_order=True).agg(
+            pl.col("datacenter").first(), pl.col("memory_bandwidth").first())
+        sys = sys.join(extra, left_on="name", right_on="system", how="left")
+        sys = sys.with_columns(pl.col("name").alias("item"), pl.format("server #{}", pl.col("name")).alias("name"))
+        out.append(sys.select(RESULT_COLUMNS))
+    if not out:
+        return pl.DataFrame()
+    return pl.concat(out, how="vertical_relaxed").sort("item")
+
+
+def classify_items(items: list[dict], on: dt.date | list[dt.date], *, posture: str = "enforced",
+                   tf32_bits: int = DEFAULT_TF32_BITS, source: str = "items") -> pl.DataFrame:
+    dates = on if isinstance(on, list) else [on] * len(items)
+    ic_frame, comp_frame = build_frames(items, dates, source)
+    return classify_item_frames(ic_frame, comp_frame, posture=posture, tf32_bits=tf32_bits)
