@@ -11,7 +11,7 @@ def synthetic_specs(n: int, seed: int = 7) -> pl.DataFrame:
     """n rows around the 3A090 lines: TPP 0..9,600, die area 100..1,000 mm2, datacenter yes/no/unknown."""
     idx = pl.int_range(n, eager=True)
     h = (idx * 2654435761 + seed) % 4294967296
-    tops16 = (h % 600_000_000) / 1000  # 0..600 TFLOPS fp16 -> TPP 0..9600, 3 decimals
+    tops16 = (h % 600_000) / 1000  # 0..600 TFLOPS fp16 -> TPP 0..9600, 3 decimals
     area = 100 + (h // 7 % 900_000) / 1000
     df = pl.DataFrame({"i": idx, "tops16": tops16, "area": area, "h": h})
     return df.select(

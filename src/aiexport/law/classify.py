@@ -87,7 +87,7 @@ def _cmp(label: pl.Expr, held: pl.Expr, ge_text: str, lt_text: str) -> pl.Expr:
         .then(pl.format("{} {}", label, pl.lit(ge_text)))
         .when(~held)
         .then(pl.format("{} {}", label, pl.lit(lt_text)))
-        .otherwise(pl.format("{} unknown", label))
+        .otherwise(label)  # a comparison is unknown only when a value is: the label says which
     )
 
 
@@ -175,7 +175,7 @@ def _rules_2023(p: Snapshot) -> list[pl.Expr]:
     b2 = ge_const(T, p.tpp_b2.fraction) & pd_b2 & ~pd_a
     below_nd = ~ge_const(T, p.tpp_non_datacenter.fraction)
     excluded = (dc == False) & below_nd  # noqa: E712 (Kleene: unknown flag stays unknown)
-    pd_needed = ~a1 & ge_const(T, p.tpp_b2.fraction) & pd_a.is_null() & (dc != False)  # noqa: E712
+    pd_needed = ~a1 & ge_const(T, p.tpp_b2.fraction) & pd_a.is_null() & dc.fill_null(True)
     level = pl.when(a1 | a2).then(pl.lit("a")).when(b1 | b2).then(pl.lit("b")).otherwise(pl.lit(None, pl.String))
     dc_needed = dc.is_null() & ~a1 & level.is_not_null()
 

@@ -1,9 +1,9 @@
 """Licenses, allocations and quotas as accounts; holds; decision records in a hash-chained log.
 
-    from aiexport.ledger import Ledger, record_decisions, consumed
-    ledger = Ledger()                      # AIEXPORT_DATABASE_URL or the default SQLite file
-    ids = record_decisions(ledger, decisions, actor="alice")
-    consumed(ledger, "lpp:ACME", 2025)     # Decimal drawn from lpp:ACME:2025
+from aiexport.ledger import Ledger, record_decisions, consumed
+ledger = Ledger()                      # AIEXPORT_DATABASE_URL or the default SQLite file
+ids = record_decisions(ledger, decisions, actor="alice")
+consumed(ledger, "lpp:ACME", 2025)     # Decimal drawn from lpp:ACME:2025
 """
 
 from aiexport.ledger.errors import (

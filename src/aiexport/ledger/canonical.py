@@ -46,7 +46,10 @@ def _enc(obj: object, indent: int | None, depth: int) -> str:
         for k in obj:
             if not isinstance(k, str):
                 raise ValueError(f"JSON object keys must be strings, got {k!r}")
-        items = [(json.dumps(k, ensure_ascii=False), _enc(obj[k], indent, depth + 1)) for k in sorted(obj)]
+        items = [
+            (json.dumps(k, ensure_ascii=False), _enc(obj[k], indent, depth + 1))
+            for k in sorted(obj)
+        ]
         if not items:
             return "{}"
         if indent is None:

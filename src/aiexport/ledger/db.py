@@ -45,7 +45,9 @@ def create(url: str) -> Engine:
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if not u.database or u.database == ":memory:":
-            raise ValueError("the ledger needs a SQLite file (several connections share it), not :memory:")
+            raise ValueError(
+                "the ledger needs a SQLite file (several connections share it), not :memory:"
+            )
         Path(u.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(u, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
 
@@ -139,7 +141,10 @@ def _is_ancestor(candidate: str, of: str) -> bool:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     script = ScriptDirectory.from_config(cfg)
-    return any(rev.revision == candidate for rev in script.iterate_revisions(of, "base")) and candidate != of
+    return (
+        any(rev.revision == candidate for rev in script.iterate_revisions(of, "base"))
+        and candidate != of
+    )
 
 
 _HEAD: str | None = None

@@ -68,7 +68,9 @@ class AuditRecord(Base):
     """One link of the hash chain: hash = SHA-256(prev_hash + "\\n" + payload)."""
 
     __tablename__ = "audit_log"
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     kind: Mapped[str] = mapped_column(String(20))
     subject: Mapped[str] = mapped_column(String(220))
     payload: Mapped[str] = mapped_column(Text)

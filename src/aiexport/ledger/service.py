@@ -239,7 +239,9 @@ def append_audit(s: Session, kind: str, subject: str, payload: dict) -> AuditRec
 
 
 def _lock_account(s: Session, name: str) -> Account | None:
-    return s.execute(select(Account).where(Account.name == name).with_for_update()).scalar_one_or_none()
+    return s.execute(
+        select(Account).where(Account.name == name).with_for_update()
+    ).scalar_one_or_none()
 
 
 def _get_account(s: Session, name: str) -> Account:
@@ -256,7 +258,16 @@ def _drawn(s: Session, account_id: int) -> Decimal:
 
 def _balance(s: Session, a: Account) -> Balance:
     drawn = _drawn(s, a.id)
-    return Balance(a.name, a.limit_amount, drawn, a.limit_amount - drawn, a.unit, a.kind, a.valid_from, a.valid_to)
+    return Balance(
+        a.name,
+        a.limit_amount,
+        drawn,
+        a.limit_amount - drawn,
+        a.unit,
+        a.kind,
+        a.valid_from,
+        a.valid_to,
+    )
 
 
 def _invalid_on(a: Account, on: dt.date) -> str | None:
@@ -330,12 +341,16 @@ def _draw(
             ).first()
             is not None
         )
-        return DrawResult("already_drawn", acct.name, amount, ref, existing.id, remaining, acct.unit, released)
+        return DrawResult(
+            "already_drawn", acct.name, amount, ref, existing.id, remaining, acct.unit, released
+        )
     invalid = _invalid_on(acct, on)
     if invalid:
         raise DrawRefused(acct.name, amount, remaining, acct.unit, invalid)
     if amount > remaining:
-        raise DrawRefused(acct.name, amount, remaining, acct.unit, "it exceeds the remaining balance")
+        raise DrawRefused(
+            acct.name, amount, remaining, acct.unit, "it exceeds the remaining balance"
+        )
     e = Entry(
         account_id=acct.id,
         kind="draw",
@@ -359,7 +374,9 @@ def _is_officer(s: Session, user: str) -> bool:
 
 
 def _count_officers(s: Session) -> int:
-    return s.execute(select(func.count()).select_from(User).where(User.role == OFFICER)).scalar_one()
+    return s.execute(
+        select(func.count()).select_from(User).where(User.role == OFFICER)
+    ).scalar_one()
 
 
 # ----------------------------------------------------------------------------- decisions
@@ -403,7 +420,13 @@ def validate_decisions(decisions: list[dict]) -> list[_Decision]:
         errors.append(InputError("decisions", row, column, expected, got))
 
     if not isinstance(decisions, list | tuple):
-        raise InputErrors([InputError("decisions", None, None, "a list of decision dicts", type(decisions).__name__)])
+        raise InputErrors(
+            [
+                InputError(
+                    "decisions", None, None, "a list of decision dicts", type(decisions).__name__
+                )
+            ]
+        )
     for i, d in enumerate(decisions):
         n = len(errors)
         if not isinstance(d, dict):
@@ -499,7 +522,14 @@ def _open_spec(spec: dict) -> dict:
     attrs = spec.get("attributes") or {}
     if not isinstance(attrs, dict):
         raise ValueError("attributes: a dict")
-    return {"limit": limit, "unit": unit, "kind": kind, "valid_from": vf, "valid_to": vt, "attributes": attrs}
+    return {
+        "limit": limit,
+        "unit": unit,
+        "kind": kind,
+        "valid_from": vf,
+        "valid_to": vt,
+        "attributes": attrs,
+    }
 
 
 def _record(s: Session, decisions: list[_Decision], actor: str) -> list[int]:
@@ -527,7 +557,9 @@ def _record(s: Session, decisions: list[_Decision], actor: str) -> list[int]:
 
     ids: list[int] = []
     for dec in decisions:
-        existing = s.execute(select(Decision).where(Decision.decision_id == dec.id)).scalar_one_or_none()
+        existing = s.execute(
+            select(Decision).where(Decision.decision_id == dec.id)
+        ).scalar_one_or_none()
         if existing is not None:
             if existing.payload != dec.payload:
                 raise Conflict(f"decision {dec.id!r} is already recorded with different content")
@@ -569,7 +601,9 @@ def _account_name(account: str, period: object | None) -> str:
 
 
 def _consumed(s: Session, account: str, period: object | None = None) -> Decimal:
-    a = s.execute(select(Account).where(Account.name == _account_name(account, period))).scalar_one_or_none()
+    a = s.execute(
+        select(Account).where(Account.name == _account_name(account, period))
+    ).scalar_one_or_none()
     return Decimal(0) if a is None else _drawn(s, a.id)
 
 
@@ -586,7 +620,9 @@ def _retryable(exc: Exception) -> bool:
 class Ledger:
     """A handle on one ledger database. Cheap to keep for the life of a process."""
 
-    def __init__(self, url: str | None = None, *, migrate: bool = True, engine: Engine | None = None):
+    def __init__(
+        self, url: str | None = None, *, migrate: bool = True, engine: Engine | None = None
+    ):
         self.url = db.resolve_url(url)
         self.engine = engine or db.create(self.url)
         if migrate:
@@ -668,7 +704,13 @@ class Ledger:
         return self._run(fn, retry_integrity=True)
 
     def draw(
-        self, account: str, amount: object, ref: str, *, actor: str | None = None, on: dt.date | None = None
+        self,
+        account: str,
+        amount: object,
+        ref: str,
+        *,
+        actor: str | None = None,
+        on: dt.date | None = None,
     ) -> DrawResult:
         """Draw `amount`; idempotent on `ref`. Raises DrawRefused (nothing drawn) when it does not fit."""
         actor = resolve_actor(actor)
@@ -698,15 +740,23 @@ class Ledger:
             if a is None:
                 raise UnknownAccount(account)
             draw = s.execute(
-                select(Entry).where(Entry.account_id == a.id, Entry.kind == "draw", Entry.ref == ref)
+                select(Entry).where(
+                    Entry.account_id == a.id, Entry.kind == "draw", Entry.ref == ref
+                )
             ).scalar_one_or_none()
             if draw is None:
                 raise UnknownReference(account, ref)
             prior = s.execute(
-                select(Entry).where(Entry.account_id == a.id, Entry.kind == "release", Entry.ref == ref)
+                select(Entry).where(
+                    Entry.account_id == a.id, Entry.kind == "release", Entry.ref == ref
+                )
             ).scalar_one_or_none()
             if prior is not None:
-                return {"status": "already_released", "entry_id": prior.id, **_balance(s, a).as_dict()}
+                return {
+                    "status": "already_released",
+                    "entry_id": prior.id,
+                    **_balance(s, a).as_dict(),
+                }
             e = Entry(
                 account_id=a.id,
                 kind="release",
@@ -724,7 +774,9 @@ class Ledger:
 
         return self._run(fn)
 
-    def adjust(self, account: str, amount: object, reason: str, *, actor: str | None = None) -> dict:
+    def adjust(
+        self, account: str, amount: object, reason: str, *, actor: str | None = None
+    ) -> dict:
         """Correct the drawn amount (+ consumes, - restores) with a reason; drawn never goes below 0."""
         actor = resolve_actor(actor)
         amount_d = to_amount(amount)
@@ -765,12 +817,16 @@ class Ledger:
 
     def accounts(self) -> list[Balance]:
         with self.transaction() as s:
-            return [_balance(s, a) for a in s.execute(select(Account).order_by(Account.name)).scalars()]
+            return [
+                _balance(s, a) for a in s.execute(select(Account).order_by(Account.name)).scalars()
+            ]
 
     def history(self, account: str) -> list[dict]:
         with self.transaction() as s:
             a = _get_account(s, account)
-            rows = s.execute(select(Entry).where(Entry.account_id == a.id).order_by(Entry.id)).scalars()
+            rows = s.execute(
+                select(Entry).where(Entry.account_id == a.id).order_by(Entry.id)
+            ).scalars()
             out, drawn = [], Decimal(0)
             for e in rows:
                 drawn += e.amount
@@ -797,7 +853,9 @@ class Ledger:
 
     def decision(self, decision_id: str) -> dict | None:
         with self.transaction() as s:
-            d = s.execute(select(Decision).where(Decision.decision_id == decision_id)).scalar_one_or_none()
+            d = s.execute(
+                select(Decision).where(Decision.decision_id == decision_id)
+            ).scalar_one_or_none()
             return None if d is None else decision_payload(d)
 
     def holds(self, status: str | None = "open") -> list[dict]:
@@ -814,7 +872,13 @@ class Ledger:
             return out
 
     def resolve_hold(
-        self, hold_id: int, action: str, reason_code: str, reason_text: str, *, actor: str | None = None
+        self,
+        hold_id: int,
+        action: str,
+        reason_code: str,
+        reason_text: str,
+        *,
+        actor: str | None = None,
     ) -> dict:
         """Release or reject an open hold; only an officer may."""
         actor = resolve_actor(actor)
@@ -827,11 +891,15 @@ class Ledger:
         def fn(s: Session) -> dict:
             if not _is_officer(s, actor):
                 raise NotPermitted(f"{actor!r} is not an officer; only officers may {action} holds")
-            h = s.execute(select(Hold).where(Hold.id == hold_id).with_for_update()).scalar_one_or_none()
+            h = s.execute(
+                select(Hold).where(Hold.id == hold_id).with_for_update()
+            ).scalar_one_or_none()
             if h is None:
                 raise UnknownHold(hold_id)
             if h.status != "open":
-                raise Conflict(f"hold {hold_id} is already {h.status} (by {h.resolved_by} at {h.resolved_at})")
+                raise Conflict(
+                    f"hold {hold_id} is already {h.status} (by {h.resolved_by} at {h.resolved_at})"
+                )
             h.status = "released" if action == "release" else "rejected"
             h.resolved_by, h.resolved_at = actor, utcnow()
             h.reason_code, h.reason_text = reason_code, reason_text
@@ -841,10 +909,14 @@ class Ledger:
 
         return self._run(fn)
 
-    def release_hold(self, hold_id: int, reason_code: str, reason_text: str, *, actor: str | None = None) -> dict:
+    def release_hold(
+        self, hold_id: int, reason_code: str, reason_text: str, *, actor: str | None = None
+    ) -> dict:
         return self.resolve_hold(hold_id, "release", reason_code, reason_text, actor=actor)
 
-    def reject_hold(self, hold_id: int, reason_code: str, reason_text: str, *, actor: str | None = None) -> dict:
+    def reject_hold(
+        self, hold_id: int, reason_code: str, reason_text: str, *, actor: str | None = None
+    ) -> dict:
         return self.resolve_hold(hold_id, "reject", reason_code, reason_text, actor=actor)
 
     def officers(self) -> list[dict]:
@@ -866,7 +938,9 @@ class Ledger:
         def fn(s: Session) -> bool:
             s.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
             if _count_officers(s) > 0 and not _is_officer(s, actor):
-                raise NotPermitted(f"{actor!r} is not an officer; only officers may grant the officer role")
+                raise NotPermitted(
+                    f"{actor!r} is not an officer; only officers may grant the officer role"
+                )
             if s.get(User, user) is not None:
                 return False
             u = User(name=user, role=role, granted_by=actor, granted_at=utcnow())
@@ -883,7 +957,9 @@ class Ledger:
         def fn(s: Session) -> bool:
             s.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
             if not _is_officer(s, actor):
-                raise NotPermitted(f"{actor!r} is not an officer; only officers may revoke the role")
+                raise NotPermitted(
+                    f"{actor!r} is not an officer; only officers may revoke the role"
+                )
             u = s.get(User, user)
             if u is None:
                 return False
@@ -895,7 +971,13 @@ class Ledger:
                 s,
                 "user",
                 f"user:{user}",
-                {"type": "user", "name": user, "role": None, "revoked_by": actor, "revoked_at": utcnow()},
+                {
+                    "type": "user",
+                    "name": user,
+                    "role": None,
+                    "revoked_by": actor,
+                    "revoked_at": utcnow(),
+                },
             )
             return True
 
@@ -910,8 +992,14 @@ class Ledger:
                 q = q.limit(limit)
             rows = list(s.execute(q).scalars())
         return [
-            {"seq": r.seq, "kind": r.kind, "subject": r.subject, "hash": r.hash, "prev_hash": r.prev_hash,
-             "payload": canonical.loads(r.payload)}
+            {
+                "seq": r.seq,
+                "kind": r.kind,
+                "subject": r.subject,
+                "hash": r.hash,
+                "prev_hash": r.prev_hash,
+                "payload": canonical.loads(r.payload),
+            }
             for r in reversed(rows)
         ]
 
@@ -938,7 +1026,9 @@ def verify_chain(s: Session) -> VerifyResult:
             )
             break
         if rec.prev_hash != prev:
-            result.problems.append(f"{where}: its prev_hash does not match entry #{rec.seq - 1}: reordered, inserted or an earlier entry deleted")
+            result.problems.append(
+                f"{where}: its prev_hash does not match entry #{rec.seq - 1}: reordered, inserted or an earlier entry deleted"
+            )
             break
         if chain_hash(rec.prev_hash, rec.payload) != rec.hash:
             result.problems.append(f"{where}: its content does not match its hash: changed")
@@ -973,7 +1063,9 @@ def verify_chain(s: Session) -> VerifyResult:
     for a in s.execute(select(Account)).scalars():
         check(f"account:{a.id}", account_payload(a), f"account {a.id} ({a.name})")
     for e in s.execute(select(Entry)).scalars():
-        check(f"entry:{e.id}", entry_payload(e, names.get(e.account_id, "?")), f"ledger entry {e.id}")
+        check(
+            f"entry:{e.id}", entry_payload(e, names.get(e.account_id, "?")), f"ledger entry {e.id}"
+        )
     for d in s.execute(select(Decision)).scalars():
         check(f"decision:{d.id}", decision_payload(d), f"decision record {d.id} ({d.decision_id})")
     for h in s.execute(select(Hold)).scalars():
@@ -987,7 +1079,9 @@ def verify_chain(s: Session) -> VerifyResult:
             continue
         kind, _, key = subject.partition(":")
         label = {"entry": "ledger entry", "decision": "decision record"}.get(kind, kind)
-        found.append((seq, f"{label} {key} (audit entry #{seq}) is missing from the database: deleted"))
+        found.append(
+            (seq, f"{label} {key} (audit entry #{seq}) is missing from the database: deleted")
+        )
     found.sort()
     result.problems.extend(p for _, p in found)
     result.ok = not result.problems
@@ -997,7 +1091,9 @@ def verify_chain(s: Session) -> VerifyResult:
 # ----------------------------------------------------------------------------- module API
 
 
-def _with_session(target: Ledger | Session, fn: Callable[[Session], T], retry_integrity: bool = False) -> T:
+def _with_session(
+    target: Ledger | Session, fn: Callable[[Session], T], retry_integrity: bool = False
+) -> T:
     if isinstance(target, Ledger):
         return target._run(fn, retry_integrity=retry_integrity)
     if isinstance(target, Session):
@@ -1005,16 +1101,22 @@ def _with_session(target: Ledger | Session, fn: Callable[[Session], T], retry_in
     raise TypeError("expected a Ledger or a SQLAlchemy Session")
 
 
-def record_decisions(session_or_ledger: Ledger | Session, decisions: list[dict], actor: str | None = None) -> list[int]:
+def record_decisions(
+    session_or_ledger: Ledger | Session, decisions: list[dict], actor: str | None = None
+) -> list[int]:
     """Record decisions atomically; returns their record ids (in input order).
 
     With a Ledger, one transaction is opened and committed here. With a Session, the work joins
     the caller's transaction (the caller commits or rolls back)."""
     actor = resolve_actor(actor)
     validated = validate_decisions(decisions)
-    return _with_session(session_or_ledger, lambda s: _record(s, validated, actor), retry_integrity=True)
+    return _with_session(
+        session_or_ledger, lambda s: _record(s, validated, actor), retry_integrity=True
+    )
 
 
-def consumed(session_or_ledger: Ledger | Session, account: str, period: object | None = None) -> Decimal:
+def consumed(
+    session_or_ledger: Ledger | Session, account: str, period: object | None = None
+) -> Decimal:
     """Drawn so far from `account` (or `account:period`, e.g. ("lpp:ACME", 2025)); 0 when unopened."""
     return _with_session(session_or_ledger, lambda s: _consumed(s, account, period))
