@@ -254,7 +254,7 @@ def open_cmd(
         _show_balance(out, f"{'opened' if created else 'already open'} {kind.value} {account}")
 
 
-@ledger_app.command("draw")
+@ledger_app.command("draw", context_settings={"ignore_unknown_options": True})
 def draw_cmd(
     account: Annotated[str, typer.Argument(help="Account to draw from.")],
     amount: Annotated[
