@@ -100,6 +100,27 @@ def _load_parameter(name: str, spec: dict, source: str) -> Parameter:
     return param
 
 
+def _load_group(group: str, spec: dict, source: str) -> Parameter:
+    """A country group as a dated parameter whose value is the member set on each date."""
+    where = f"{source}: {group}"
+    base = spec.get("base") or {}
+    if not base.get("cite"):
+        raise ParameterError(f"{where}: the base membership needs a citation")
+    members = set(base.get("members") or [])
+    bad = [m for m in members | {c for ch in spec.get("changes") or [] for c in (ch.get("add") or []) + (ch.get("remove") or [])}
+           if not (isinstance(m, str) and len(m) == 2 and m.isupper())]
+    if bad:  # e.g. YAML 1.1 reads an unquoted NO (Norway) as false
+        raise ParameterError(f"{where}: members must be ISO alpha-2 codes, got {bad!r} (quote \"NO\")")
+    param = Parameter(f"group:{group}", str(spec.get("description", "")), "countries", source)
+    param.values.append(Value(param.name, frozenset(members), str(base["cite"]), _as_date(base["date"], where)))
+    for change in sorted(spec.get("changes") or [], key=lambda c: str(c["date"])):
+        if not change.get("cite"):
+            raise ParameterError(f"{where} @ {change.get('date')}: a membership change needs a citation")
+        members = (members | set(change.get("add") or [])) - set(change.get("remove") or [])
+        param.values.append(Value(param.name, frozenset(members), str(change["cite"]), _as_date(change["date"], where)))
+    return param
+
+
 class ParameterStore:
     """All parameters, queryable as of a date and under a posture."""
 
@@ -116,9 +137,15 @@ class ParameterStore:
         timeline: list[dict] = []
         for path in sorted(directory.glob("*.yaml")):
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            if path.stem == "facts":  # the fact registry, see aiexport.law.facts
+                continue
             if path.stem == "timeline":
                 timeline = [dict(t, effective=_as_date(t["effective"], path.name)) for t in data]
                 continue
+            if "groups" in data:
+                for group, spec in data.pop("groups").items():
+                    param = _load_group(group, spec, path.name)
+                    params[param.name] = param
             for name, spec in data.items():
                 if name in params:
                     raise ParameterError(f"{path.name}: parameter {name!r} defined twice")
@@ -180,6 +207,11 @@ class Snapshot:
 
     def value(self, name: str) -> Any:
         return getattr(self, name).value
+
+    def group(self, name: str) -> frozenset[str]:
+        """Members of a country group on the snapshot date (empty if not yet defined)."""
+        v = self._store.at(f"group:{name}", self.on, self.posture)
+        return v.value if v is not None else frozenset()
 
     def in_force(self, name: str) -> bool:
         return getattr(self, name).value not in (None, False)

@@ -84,7 +84,21 @@ def build_frames(items: list[dict], dates: list[dt.date], source: str = "items",
     """(ic_frame, component_frame) with an ``item`` index and ``on`` date per row."""
     ics, comps = [], []
     cache: dict[str, pl.DataFrame] = {}
+    by_name: dict[str, int] = {}
+    simple_items, simple_rows, simple_dates = [], [], []
     for i, (item, on) in enumerate(zip(items, dates, strict=True)):
+        if isinstance(item, dict) and len(item) == 1 and isinstance(item.get("chip"), str):
+            name = item["chip"]
+            if name not in by_name:
+                row = rows[i] if rows else i + 1
+                try:
+                    by_name[name] = resolve(name)
+                except CatalogLookupError as exc:
+                    raise InputError(source, row, "item.chip", "a catalog chip name (see `aiexport chips`)", str(exc)) from None
+            simple_items.append(i)
+            simple_rows.append(by_name[name])
+            simple_dates.append(on)
+            continue
         row = rows[i] if rows else i + 1
         if not isinstance(item, dict):
             raise InputError(source, row, "item", "{chip: ...}, {specs: {...}} or {server: [...]}", item)
@@ -98,7 +112,7 @@ def build_frames(items: list[dict], dates: list[dt.date], source: str = "items",
                     raise InputError(source, row, f"item.server[{j}].count", "a positive integer", count)
                 f = resolve_ic(part, source, row, f"item.server[{j}]")
                 comps.append(f.with_columns(
-                    pl.lit(i).alias("system"), pl.lit(count, pl.Int64).alias("count"), pl.lit(on).alias("on")))
+                    pl.lit(i, pl.Int32).alias("system"), pl.lit(count, pl.Int64).alias("count"), pl.lit(on).alias("on")))
             continue
         key = repr(sorted(item.items())) if "chip" in item and len(item) == 1 else None
         if key and key in cache:
@@ -107,19 +121,23 @@ def build_frames(items: list[dict], dates: list[dt.date], source: str = "items",
             f = resolve_ic(item, source, row, "item")
             if key:
                 cache[key] = f
-        ics.append(f.with_columns(pl.lit(i).alias("item"), pl.lit(on).alias("on")))
-    ic_frame = pl.concat(ics, how="vertical_relaxed") if ics else None
+        ics.append(f.with_columns(pl.lit(i, pl.Int32).alias("item"), pl.lit(on).alias("on")))
+    if simple_items:  # one gather for every catalog chip named as-is
+        ics.append(accelerators()[simple_rows].select(_NORM_COLS).with_columns(
+            pl.Series("item", simple_items, dtype=pl.Int32), pl.Series("on", simple_dates, dtype=pl.Date)))
+    ic_frame = pl.concat(ics, how="vertical_relaxed").sort("item") if ics else None
     comp_frame = pl.concat(comps, how="vertical_relaxed") if comps else None
     return ic_frame, comp_frame
 
 
-def classify_item_frames(ic_frame, comp_frame, *, posture="enforced", tf32_bits=DEFAULT_TF32_BITS) -> pl.DataFrame:
+def classify_item_frames(ic_frame, comp_frame, *, posture="enforced", tf32_bits=DEFAULT_TF32_BITS,
+                         explain: bool = True) -> pl.DataFrame:
     out = []
     if ic_frame is not None:
-        r = classify_frame(ic_frame, posture=posture, tf32_bits=tf32_bits)
+        r = classify_frame(ic_frame, posture=posture, tf32_bits=tf32_bits, explain=explain)
         out.append(r.with_columns(pl.col("tpp").alias("system_tpp")).select(RESULT_COLUMNS))
     if comp_frame is not None:
-        sys = classify_systems(comp_frame, posture=posture, tf32_bits=tf32_bits)
+        sys = classify_systems(comp_frame, posture=posture, tf32_bits=tf32_bits)  # small: always explained
         extra = comp_frame.group_by("system", maintain_order=True).agg(
             pl.col("datacenter").first(), pl.col("memory_bandwidth").first())
         sys = sys.join(extra, left_on="name", right_on="system", how="left")

@@ -1,0 +1,135 @@
+"""From validated transactions to decisions: items classified, facts joined, rules evaluated."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import polars as pl
+
+from aiexport.errors import InputError
+from aiexport.io.transactions import Transaction
+from aiexport.law.facts import question
+from aiexport.law.items import build_frames, classify_item_frames
+from aiexport.law.license import FACT_COLUMNS, RULES, decide_frame, fact_value
+from aiexport.law.metrics import MICRO
+
+AS_CHINA = {"HK": "CN"}  # Hong Kong is treated as China under the EAR
+
+# A callback giving the LPP TPP already consumed by an ultimate consignee in a calendar year
+# (the ledger provides one); a stated fact takes precedence.
+LppLookup = Callable[[str, int], "int | float | None"]
+
+
+def _cc(code: str | None) -> str | None:
+    return AS_CHINA.get(code, code) if code else code
+
+
+def prepare(
+    transactions: list[Transaction],
+    *,
+    on: dt.date | None = None,
+    posture: str = "enforced",
+    source: str = "transactions",
+    rows: list[int] | None = None,
+    explain: bool = False,
+    lpp_lookup: LppLookup | None = None,
+) -> pl.DataFrame:
+    """One row per transaction: parties, facts and the item's classification."""
+    dates = [on or t.date for t in transactions]
+    items = []
+    for t in transactions:
+        item = dict(t.item)
+        dc = t.facts.get("marketed_for_datacenter")
+        if dc is not None and "chip" in item:  # a stated fact overrides the catalog's reading
+            item["marketed_for_datacenter"] = dc
+        items.append(item)
+    ic_frame, comp_frame = build_frames(items, dates, source, rows)
+    cls = classify_item_frames(ic_frame, comp_frame, posture=posture, explain=explain)
+
+    cols: dict[str, list] = {k: [] for k in (
+        "id", "date", "kind", "from", "to", "to_stated", "quantity",
+        "c_name", "c_country", "c_hq", "c_phq", "e_name", "e_country", "e_hq", "e_phq",
+    )}
+    facts: dict[str, list] = {col: [] for col, _ in FACT_COLUMNS.values()}
+    for n, (t, d) in enumerate(zip(transactions, dates, strict=True)):
+        eu = t.end_user or t.consignee
+        for k, v in (
+            ("id", t.id), ("date", d), ("kind", t.kind), ("from", _cc(t.from_)), ("to", _cc(t.to)),
+            ("to_stated", t.to), ("quantity", t.quantity),
+            ("c_name", t.consignee.name), ("c_country", _cc(t.consignee.country)), ("c_hq", _cc(t.consignee.hq)),
+            ("c_phq", _cc(t.consignee.parent_hq)), ("e_name", eu.name), ("e_country", _cc(eu.country)),
+            ("e_hq", _cc(eu.hq)), ("e_phq", _cc(eu.parent_hq)),
+        ):
+            cols[k].append(v)
+        for name, (col, _) in FACT_COLUMNS.items():
+            raw = t.facts.get(name)
+            if name == "lpp_consumed_tpp" and raw is None and lpp_lookup is not None:
+                raw = lpp_lookup(t.consignee.name or t.consignee.country, d.year)
+            try:
+                facts[col].append(fact_value(name, raw))
+            except ValueError as exc:
+                row = rows[n] if rows else n + 1
+                raise InputError(source, row, f"facts.{name}", str(exc), raw) from None
+    schema = {"date": pl.Date, "quantity": pl.Int64}
+    frame = pl.DataFrame(cols, schema_overrides=schema)
+    frame = frame.with_columns(pl.DataFrame(facts, schema={c: t for c, t in FACT_COLUMNS.values()}))
+    item_cols = cls.select(
+        "eccn", "paragraph", "nac_aca_eligible", "hbm_exception_eligible", "tpp", "system_tpp",
+        "memory_bandwidth", "datacenter", "name",
+        pl.col("needs_facts").alias("item_needs"), pl.col("rules").alias("item_rules"),
+        pl.col("reasons").alias("item_reasons"), pl.col("rule_set").alias("item_rule_set"),
+    ).rename({"name": "item_name"})
+    return pl.concat([frame, item_cols], how="horizontal")
+
+
+def decide(
+    transactions: list[Transaction],
+    *,
+    on: dt.date | None = None,
+    posture: str = "enforced",
+    source: str = "transactions",
+    rows: list[int] | None = None,
+    explain: bool = False,
+    lpp_lookup: LppLookup | None = None,
+) -> pl.DataFrame:
+    frame = prepare(transactions, on=on, posture=posture, source=source, rows=rows, explain=explain, lpp_lookup=lpp_lookup)
+    return decide_frame(frame, posture=posture)
+
+
+def records(frame: pl.DataFrame) -> list[dict]:
+    """The JSON contract of `aiexport check`."""
+    out = []
+    for r in frame.iter_rows(named=True):
+        total = None if r["system_tpp"] is None else r["system_tpp"] * r["quantity"] / MICRO
+        out.append(
+            {
+                "id": r["id"],
+                "date": r["date"].isoformat(),
+                "outcome": r["outcome"],
+                "eccn": r["eccn"],
+                "paragraph": r["paragraph"],
+                "item": r["item_name"],
+                "quantity": r["quantity"],
+                "total_tpp": int(total) if total is not None and total == int(total) else total,
+                "from": r["from"],
+                "to": r["to_stated"],
+                "license_exception": r["license_exception"],
+                "review_policy": r["review_policy"],
+                "obligations": r["obligations"],
+                "needs_facts": [{"fact": f, "question": question(f)} for f in r["needs_facts"]],
+                "rules": r["rules"],
+                "posture": r["posture"],
+                "rule_set": r["rule_set"],
+            }
+        )
+    return out
+
+
+def rule_info(rule_id: str) -> tuple[str, str]:
+    r = RULES.get(rule_id)
+    if r:
+        return r.cite, r.text
+    from aiexport.law.classify import CITE
+
+    return CITE.get(rule_id, ""), ""

@@ -1,0 +1,404 @@
+"""License determination for chips and computers: requirement, exception, review policy.
+
+Default logic with explicit precedence (DESIGN.md principle 3): a license is required if any
+requirement rule holds; unless an exception applies (in order: HBM, NAC/ACA, AIA, ACM, LPP);
+unless a restriction (§740.2(a)(9)(ii)) forecloses it; and a required license carries the review
+policy of §742.6(b)(10). Every step is a named boolean column (the trace) computed over a frame of
+transactions, per parameter epoch, for one order or millions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from aiexport.engine.params import ParameterStore, Snapshot, default_store
+from aiexport.law.classify import _epochs, _labels
+from aiexport.law.facts import default as fact_default
+from aiexport.law.metrics import MICRO
+
+OUTCOMES = ("NLR", "LICENSE_EXCEPTION", "LICENSE_REQUIRED", "NEEDS_FACTS")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    cite: str
+    text: str
+
+
+RULES: dict[str, Rule] = {
+    r.id: r
+    for r in [
+        Rule("no-license.us-destination", "15 CFR 734.13-734.14 (export/reexport means shipment out of / between foreign countries)", "the destination is the United States"),
+        Rule("742.6(a)(6)(ii).2022", "87 FR 62186; 15 CFR 742.6(a)(6)(ii) (Oct 2022)", "3A090/4A090 to or within China (incl. Hong Kong) or Macau"),
+        Rule("742.6(a)(6)(iii)", "88 FR 73458; 15 CFR 742.6(a)(6)(iii)", "3A090.a/.b, 4A090.a/.b to or within D:1, D:4 or D:5 not also in A:5/A:6, or Macau"),
+        Rule("744.23(a)(3).headquarters", "88 FR 73458; 15 CFR 744.23(a)(3)", "a party is headquartered in, or its ultimate parent is headquartered in, D:5 or Macau"),
+        Rule("742.6(a)(6)(iii)(A).headquarters", "90 FR 4544; 15 CFR 742.6(a)(6)(iii)(A); BIS guidance 2026-05-31 (still enforced)", "a party is headquartered in, or its ultimate parent is headquartered in, D:5 or Macau (any destination outside the US)"),
+        Rule("742.6(a)(6)(iii)(B).UAE", "91 FR 43034; 15 CFR 742.6(a)(6)(iii)(B)", "to or within the United Arab Emirates (outside the license-free paths)"),
+        Rule("91 FR 43034.license-free", "91 FR 43034; 15 CFR 740 Supp. No. 8", "UAE government agency or Supp. No. 8 entity: license-free"),
+        Rule("742.6(a)(6)(i)(B)", "89 FR 96790; 15 CFR 742.6(a)(6)(i)(B)", "3A090.c to or within Macau or D:5"),
+        Rule("742.6(a)(6)(iii)(A).worldwide", "90 FR 4544; 15 CFR 742.6(a)(6)(iii)(A) (codified; not enforced since 2025-05-13)", "3A090.a/4A090.a to or within any destination worldwide"),
+        Rule("740.2(a)(9)(ii)", "15 CFR 740.2(a)(9)(ii)", "D:1/D:4/D:5 (not A:5/A:6), Macau or a D:5/Macau-headquartered party: only TMP, NAC/ACA, RPL, GOV, TSU, HBM, AIA (4E091), ACM remain"),
+        Rule("740.25.HBM", "89 FR 96790; 15 CFR 740.25", "License Exception HBM: 3A090.c below 3.3 GB/s/mm2"),
+        Rule("740.8.NAC", "88 FR 73458; 89 FR 23876; 15 CFR 740.8", "License Exception NAC: eligible item, prior notification to BIS"),
+        Rule("740.8.ACA", "89 FR 23876; 15 CFR 740.8", "License Exception ACA: eligible item to D:1/D:4 (or, under the Diffusion text, other non-Tier-3 destinations), no notification"),
+        Rule("740.8.not-eligible", "15 CFR 740.8; Note to 3A090", "NAC/ACA not available: 3A090.a designed or marketed for datacenters, or 3A090.c"),
+        Rule("740.27.AIA", "90 FR 4544; 15 CFR 740.27(a)(1), (b)(2)", "License Exception AIA: Tier-1 destination, parties located and headquartered in Tier 1"),
+        Rule("740.28.ACM", "90 FR 4544; 15 CFR 740.28", "License Exception ACM: development, production or storage by a private-sector end user, destined outside Macau/D:5"),
+        Rule("740.29.LPP", "90 FR 4544; 15 CFR 740.29(a)", "License Exception LPP: up to 26,900,000 TPP per calendar year to one ultimate consignee"),
+        Rule("740.29.LPP.exceeded", "90 FR 4544; 15 CFR 740.29(a)", "LPP limit exceeded for the ultimate consignee this calendar year"),
+        Rule("742.6(b)(10)(2022)", "87 FR 62186; 15 CFR 742.6(b)(10) (Oct 2022)", "presumption of denial"),
+        Rule("742.6(b)(10).D5-Macau", "88 FR 73458; 15 CFR 742.6(b)(10) (secondary: CSET, S-KELLY)", "presumption of denial for D:5 and Macau"),
+        Rule("742.6(b)(10).headquarters", "88 FR 73458; 15 CFR 742.6(b)(10) (secondary: S-CN1 on 91 FR 1684)", "presumption of denial for D:5/Macau-headquartered entities wherever located"),
+        Rule("742.6(b)(10).D1-D4", "88 FR 73458; 15 CFR 742.6(b)(10) (secondary: CSET, S-KELLY)", "presumption of approval for D:1/D:4 destinations"),
+        Rule("742.6(b)(10)(iii)(A)(1)", "91 FR 1684; 15 CFR 742.6(b)(10)(iii)(A)(1)", "case-by-case: export from the US to China/Macau, TPP < 21,000 and total DRAM bandwidth < 6,500 GB/s"),
+        Rule("742.6(b)(10).UAE", "91 FR 43034 (review policy not read: aiexport default)", "case-by-case"),
+        Rule("742.6(b)(10).tier1-headquarters", "90 FR 4544 (review policy not read: aiexport default)", "case-by-case: Tier-1 destination, party headquartered outside Tier 1"),
+        Rule("742.6(b)(10).tier2", "90 FR 4544; tier2_review_policy (UNCONFIRMED default)", "Tier-2 licence, counts against the country allocation"),
+        Rule("742.6(b)(10).3A090.c", "89 FR 96790; 15 CFR 742.6(b)(10) (secondary)", "presumption of denial"),
+    ]
+}
+
+OBLIGATIONS = {
+    "NAC": [
+        "Notify BIS (SNAP-R) at least 25 calendar days before shipment and obtain the NAC confirmation number for the AES filing (license code C67) — §740.8(c)",
+        "Hold a written purchase order before shipment — §740.8(a)(1)",
+    ],
+    "ACA": [
+        "Hold a written purchase order before shipment — §740.8(a)(1); AES license code C68",
+    ],
+    "HBM": ["Meet the conditions of License Exception HBM — §740.25"],
+    "AIA": ["Obtain the certification in §740.27(b)(2) and submit it to BIS before export"],
+    "ACM": ["Use only for development, production or storage before onward shipment to customers outside Macau/D:5 — §740.28"],
+    "LPP": [],
+}
+R8_CONDITIONS = [
+    "91 FR 1684 conditions: the chip was commercially available in the US when the rule was published",
+    "certify that US supply is sufficient and no global foundry capacity is diverted from US end users",
+    "certify the recipient's security procedures (know-your-customer, remote-access safeguards)",
+    "independent third-party testing in the United States",
+    "shipments to China/Macau at most 50 % of units shipped to US end users",
+]
+TIER2_ALLOCATION = "Counts against the destination's Tier-2 country allocation (790,000,000 TPP for 2025-2027)"
+
+
+def _hq_cols() -> list[pl.Expr]:
+    return [pl.col(c) for c in ("c_hq", "c_phq", "e_hq", "e_phq")]
+
+
+def _any_in(cols: list[pl.Expr], members) -> pl.Expr:
+    members = sorted(members)
+    return pl.any_horizontal([c.is_in(members) for c in cols])
+
+
+def _all_in(cols: list[pl.Expr], members) -> pl.Expr:
+    members = sorted(members)
+    return pl.all_horizontal([c.is_in(members) for c in cols])
+
+
+def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
+    """Add the trace and the decision columns to a transaction frame for one parameter epoch."""
+    D1, D4, D5 = p.group("D:1"), p.group("D:4"), p.group("D:5")
+    A5, A6, T1 = p.group("A:5"), p.group("A:6"), p.group("Tier1")
+    d5mo = sorted(D5 | {"MO"})
+    version = p.value("ac_rule_version")
+    to, kind = pl.col("to"), pl.col("kind")
+    eccn = pl.col("eccn")
+    lvl = (
+        pl.when(eccn.is_in(["3A090.a", "4A090.a"])).then(pl.lit("a"))
+        .when(eccn.is_in(["3A090.b", "4A090.b"])).then(pl.lit("b"))
+        .when(eccn == "3A090.c").then(pl.lit("c"))
+        .otherwise(pl.lit(None, pl.String))
+    )
+    item_open = pl.col("item_needs").list.len() > 0
+    # An item with open facts is judged at the most-controlled level it could reach.
+    L = pl.when(item_open & (lvl != "c").fill_null(True)).then(pl.lit("a")).otherwise(lvl)
+    ab = L.is_in(["a", "b"]).fill_null(False)
+    hq_d5 = _any_in(_hq_cols(), d5mo)
+    in_scope = (to.is_in(sorted((D1 | D4 | D5) - (A5 | A6))) | (to == "MO"))
+    to_d5mo = to.is_in(d5mo)
+
+    trace = {
+        "t_us_destination": to == "US",
+        "t_req_2022": pl.lit(version == "2022") & (L == "a").fill_null(False) & to.is_in(["CN", "MO"]),
+        "t_req_dest": pl.lit(version == "2023") & ab & in_scope,
+        "t_req_hq": pl.lit(version == "2023") & ab & hq_d5 & (to != "US"),
+        "t_req_uae": (
+            pl.lit(p.in_force("uae_named_in_b_scope")) & ab & (to == "AE") & ~in_scope
+            & ((L == "b") | pl.col("f_uae_a_follow_b")).fill_null(False)
+        ),
+        "t_req_c": pl.lit(p.in_force("hbm_memory_bandwidth_density")) & (L == "c").fill_null(False) & to_d5mo,
+        "t_req_world": pl.lit(p.in_force("diffusion_binding")) & (L == "a").fill_null(False) & (to != "US"),
+    }
+    frame = frame.with_columns(**trace)
+    T = {k: pl.col(k) for k in trace}
+    uae_free = T["t_req_uae"] & pl.col("f_uae_exempt") & pl.lit(p.in_force("uae_license_free_paths"))
+    any_req = (
+        ~T["t_us_destination"]
+        & (T["t_req_2022"] | T["t_req_dest"] | T["t_req_hq"] | (T["t_req_uae"] & ~uae_free) | T["t_req_c"] | T["t_req_world"])
+    )
+    only_world = T["t_req_world"] & ~(T["t_req_dest"] | T["t_req_hq"] | T["t_req_uae"] | T["t_req_2022"])
+    restricted = in_scope | (to == "MO") | hq_d5
+
+    # ---- exceptions --------------------------------------------------------------------------
+    total = pl.col("system_tpp") * pl.col("quantity")  # micro-TPP
+    elig = pl.col("nac_aca_eligible")
+    nac_ok = pl.lit(p.in_force("nac_available") and version == "2023") & (L != "c").fill_null(False)
+    aca_exists = p.in_force("aca_available")
+    nac_code = (
+        pl.when(pl.lit(not aca_exists)).then(pl.lit("NAC"))
+        .when((kind == "transfer") & to_d5mo).then(pl.lit("ACA"))
+        .when(to_d5mo | hq_d5).then(pl.lit("NAC"))
+        .otherwise(pl.lit("ACA"))
+    )
+    diffusion = pl.lit(p.in_force("diffusion_binding")) & only_world & ~T["t_req_c"]
+    tier1_parties = _all_in([pl.col(c) for c in ("c_country", "c_hq", "c_phq", "e_country", "e_hq", "e_phq")], T1)
+    aia = diffusion & to.is_in(sorted(T1)) & tier1_parties & ((eccn == "4A090.a") | pl.col("f_designer")).fill_null(False)
+    acm = diffusion & pl.col("f_purpose").is_in(["development", "production", "storage"]).fill_null(False) & ~to_d5mo
+    lpp_limit = p.value("lpp_limit_tpp")
+    lpp_blocked = restricted & ~(pl.col("f_lpp_d1d4").fill_null(False) & ~to_d5mo & ~hq_d5)
+    lpp_possible = diffusion & ~to.is_in(sorted(T1)) & ~lpp_blocked
+    lpp_after = pl.col("f_lpp_consumed") + total
+    lpp_fits = (lpp_after <= (lpp_limit or 0) * MICRO) if lpp_limit else pl.lit(False)
+    lpp_too_big = (total > (lpp_limit or 0) * MICRO) if lpp_limit else pl.lit(True)
+
+    frame = frame.with_columns(
+        t_any_requirement=any_req,
+        t_uae_license_free=uae_free,
+        t_restricted_9ii=restricted & any_req,
+        t_hbm=(L == "c").fill_null(False) & pl.col("hbm_exception_eligible").fill_null(False),
+        t_nac_aca=nac_ok & ab & elig,  # null when eligibility is unknown
+        t_nac_code=nac_code,
+        t_aia=aia,
+        t_acm=acm,
+        t_lpp=lpp_possible & lpp_fits,  # null when prior consumption is unknown
+        t_lpp_possible=lpp_possible & ~lpp_too_big,
+        t_lpp_blocked=diffusion & ~to.is_in(sorted(T1)) & lpp_blocked,
+        lpp_after=pl.when(lpp_possible).then(lpp_after),
+        t_tier1=to.is_in(sorted(T1)),
+        t_tier3=to_d5mo,
+    )
+    T = {k: pl.col(k) for k in frame.columns if k.startswith("t_")}
+    exception = (
+        pl.when(~T["t_any_requirement"]).then(pl.lit(None, pl.String))
+        .when(T["t_hbm"]).then(pl.lit("HBM"))
+        .when(T["t_nac_aca"].fill_null(False)).then(T["t_nac_code"])
+        .when(T["t_aia"]).then(pl.lit("AIA"))
+        .when(T["t_acm"]).then(pl.lit("ACM"))
+        .when(T["t_lpp"].fill_null(False)).then(pl.lit("LPP"))
+    )
+    open_exception = (
+        T["t_any_requirement"] & exception.is_null()
+        & (T["t_nac_aca"].is_null() | (T["t_lpp_possible"] & T["t_lpp"].is_null()))
+    )
+
+    # ---- review policy (§742.6(b)(10)) -------------------------------------------------------
+    r8 = p.in_force("china_case_by_case_tpp")
+    ic_tpp, bw = pl.col("tpp"), pl.col("memory_bandwidth")
+    if r8:
+        zone_tpp = ic_tpp < p.value("china_case_by_case_tpp") * MICRO
+        zone_bw = bw < p.value("china_case_by_case_dram_bandwidth") * MICRO
+        r8_route = (kind == "export") & (pl.col("from") == "US") & to.is_in(["CN", "MO"]) & (L != "c").fill_null(True)
+        r8_zone = r8_route & zone_tpp & zone_bw
+        r8_open = r8_route & zone_tpp & bw.is_null()
+    else:
+        r8_zone = r8_open = pl.lit(False)
+    policy_rule = (
+        pl.when(pl.lit(version == "2022")).then(pl.lit("742.6(b)(10)(2022)"))
+        .when(T["t_req_c"]).then(pl.lit("742.6(b)(10).3A090.c"))
+        .when(r8_zone.fill_null(False)).then(pl.lit("742.6(b)(10)(iii)(A)(1)"))
+        .when(T["t_tier3"]).then(pl.lit("742.6(b)(10).D5-Macau"))
+        .when(_any_in(_hq_cols(), d5mo)).then(pl.lit("742.6(b)(10).headquarters"))
+        .when(T["t_req_dest"]).then(pl.lit("742.6(b)(10).D1-D4"))
+        .when(T["t_req_uae"]).then(pl.lit("742.6(b)(10).UAE"))
+        .when(T["t_tier1"]).then(pl.lit("742.6(b)(10).tier1-headquarters"))
+        .otherwise(pl.lit("742.6(b)(10).tier2"))
+    )
+    tier2_policy = str(p.value("tier2_review_policy") or "case-by-case")
+    policy = policy_rule.replace_strict(
+        {
+            "742.6(b)(10)(2022)": "denial",
+            "742.6(b)(10).3A090.c": "denial",
+            "742.6(b)(10)(iii)(A)(1)": "case-by-case",
+            "742.6(b)(10).D5-Macau": "denial",
+            "742.6(b)(10).headquarters": "denial",
+            "742.6(b)(10).D1-D4": "approval",
+            "742.6(b)(10).UAE": "case-by-case",
+            "742.6(b)(10).tier1-headquarters": "case-by-case",
+            "742.6(b)(10).tier2": tier2_policy,
+        },
+        return_dtype=pl.String,
+    )
+
+    # ---- outcome -----------------------------------------------------------------------------
+    requirement_open = item_open & T["t_any_requirement"]
+    outcome = (
+        pl.when(T["t_us_destination"]).then(pl.lit("NLR"))
+        .when(requirement_open).then(pl.lit("NEEDS_FACTS"))
+        .when(~T["t_any_requirement"]).then(pl.lit("NLR"))
+        .when(exception.is_not_null()).then(pl.lit("LICENSE_EXCEPTION"))
+        .when(open_exception).then(pl.lit("NEEDS_FACTS"))
+        .otherwise(pl.lit("LICENSE_REQUIRED"))
+    )
+    frame = frame.with_columns(
+        outcome.alias("outcome"),
+        exception.alias("license_exception"),
+        policy_rule.alias("policy_rule"),
+        policy.alias("policy"),
+        r8_open.fill_null(False).alias("t_r8_open"),
+        pl.lit(p.rule_set).alias("rule_set"),
+    )
+    O = pl.col("outcome")
+    frame = frame.with_columns(
+        pl.when(O == "LICENSE_REQUIRED").then(
+            pl.when(pl.col("t_r8_open")).then(pl.lit(None, pl.String)).otherwise(pl.col("policy"))
+        ).alias("review_policy"),
+    )
+
+    # ---- needs_facts, obligations, determining rules -----------------------------------------
+    needs = pl.concat_list(
+        [
+            pl.when(requirement_open & (O == "NEEDS_FACTS")).then(pl.col("item_needs")).otherwise(pl.lit([], dtype=pl.List(pl.String))),
+            _labels(
+                _bit(~requirement_open & (O == "NEEDS_FACTS") & T["t_nac_aca"].is_null(), 1)
+                + _bit(~requirement_open & (O == "NEEDS_FACTS") & T["t_lpp_possible"] & T["t_lpp"].is_null(), 2)
+                + _bit((O == "LICENSE_REQUIRED") & pl.col("t_r8_open"), 4),
+                ["marketed_for_datacenter", "lpp_consumed_tpp", "memory_bandwidth_gbps"],
+            ),
+        ]
+    ).list.unique(maintain_order=True)
+
+    notified = pl.col("f_nac_notified_on")
+    nac_days = p.value("nac_notice_days") or 25
+    lpp_text = pl.format(
+        "LPP: {} of {} TPP used by this ultimate consignee in {} after this shipment — §740.29(a)",
+        (pl.col("lpp_after") // MICRO).cast(pl.String), pl.lit(f"{lpp_limit or 0}"), pl.col("date").dt.year().cast(pl.String),
+    )
+    static = pl.col("license_exception").replace_strict(
+        {k: v for k, v in OBLIGATIONS.items()}, default=pl.lit([], dtype=pl.List(pl.String)), return_dtype=pl.List(pl.String)
+    )
+    extra = pl.concat_list(
+        [
+            pl.when((pl.col("license_exception") == "NAC") & notified.is_not_null()).then(
+                pl.format("Earliest shipment under NAC: {} (notified {})", (notified + pl.duration(days=nac_days)).cast(pl.String), notified.cast(pl.String))
+            ),
+            pl.when(pl.col("license_exception") == "LPP").then(lpp_text),
+            pl.when((O == "LICENSE_REQUIRED") & (pl.col("policy_rule") == "742.6(b)(10).tier2")).then(pl.lit(TIER2_ALLOCATION)),
+        ]
+    ).list.drop_nulls()
+    r8_list = pl.when((O == "LICENSE_REQUIRED") & (pl.col("policy_rule") == "742.6(b)(10)(iii)(A)(1)")).then(
+        pl.lit(R8_CONDITIONS)).otherwise(pl.lit([], dtype=pl.List(pl.String)))
+    obligations = pl.when(O == "LICENSE_EXCEPTION").then(pl.concat_list([static, extra])).when(O == "LICENSE_REQUIRED").then(
+        pl.concat_list([extra, r8_list])).otherwise(pl.lit([], dtype=pl.List(pl.String)))
+
+    hq_id = f"{p.value('hq_rule_paragraph') or '744.23(a)(3)'}.headquarters"
+    req_labels = ["742.6(a)(6)(ii).2022", "742.6(a)(6)(iii)", hq_id, "742.6(a)(6)(iii)(B).UAE", "742.6(a)(6)(i)(B)", "742.6(a)(6)(iii)(A).worldwide"]
+    held_mask = (
+        _bit(T["t_req_2022"], 1) + _bit(T["t_req_dest"], 2) + _bit(T["t_req_hq"], 4)
+        + _bit(T["t_req_uae"], 8) + _bit(T["t_req_c"], 16) + _bit(T["t_req_world"], 32)
+    )
+    checked_mask = pl.lit(1 if version == "2022" else (2 | 4 if version == "2023" else 0)) + (
+        pl.lit(32 if p.in_force("diffusion_binding") else 0)
+    )
+    requirement_rules = _labels(pl.when(T["t_any_requirement"] | T["t_uae_license_free"]).then(held_mask).otherwise(checked_mask), req_labels)
+    exception_rule = (
+        pl.when(O == "LICENSE_EXCEPTION").then(
+            pl.col("license_exception").replace_strict(
+                {"HBM": "740.25.HBM", "NAC": "740.8.NAC", "ACA": "740.8.ACA", "AIA": "740.27.AIA", "ACM": "740.28.ACM", "LPP": "740.29.LPP"},
+                return_dtype=pl.String,
+            )
+        )
+        .when(T["t_uae_license_free"] & ~T["t_any_requirement"]).then(pl.lit("91 FR 43034.license-free"))
+    )
+    blocking = pl.when(O == "LICENSE_REQUIRED").then(
+        _labels(
+            _bit(T["t_nac_aca"].not_().fill_null(False) & pl.lit(version == "2023") & ab, 1)
+            + _bit(T["t_lpp_blocked"] & T["t_restricted_9ii"], 2)
+            + _bit(T["t_lpp_possible"].not_() & diffusion & ~T["t_lpp_blocked"] & ~T["t_tier1"], 4)
+            + _bit(T["t_lpp"].not_().fill_null(False) & T["t_lpp_possible"], 4),
+            ["740.8.not-eligible", "740.2(a)(9)(ii)", "740.29.LPP.exceeded"],
+        )
+    ).otherwise(pl.lit([], dtype=pl.List(pl.String)))
+    paragraph = pl.when(pl.col("paragraph").is_not_null()).then(pl.concat_list([pl.col("paragraph")])).otherwise(pl.lit([], dtype=pl.List(pl.String)))
+    rules = (
+        pl.when(T["t_us_destination"]).then(pl.lit(["no-license.us-destination"]))
+        .when(O == "NEEDS_FACTS").then(pl.concat_list([pl.col("item_rules"), requirement_rules]).list.unique(maintain_order=True))
+        .when((O == "NLR") & pl.col("eccn").is_null()).then(pl.col("item_rules"))
+        .otherwise(
+            pl.concat_list([
+                paragraph, requirement_rules, blocking,
+                pl.concat_list([exception_rule]).list.drop_nulls(),
+                pl.when(O == "LICENSE_REQUIRED").then(pl.concat_list([pl.col("policy_rule")])).otherwise(pl.lit([], dtype=pl.List(pl.String))),
+            ])
+        )
+    )
+    return frame.with_columns(
+        needs.alias("needs_facts"),
+        obligations.alias("obligations"),
+        rules.alias("rules"),
+        pl.when(O == "LICENSE_EXCEPTION").then(pl.col("license_exception")).alias("license_exception"),
+    )
+
+
+def _bit(cond: pl.Expr, b: int) -> pl.Expr:
+    return pl.when(cond.fill_null(False)).then(pl.lit(b)).otherwise(pl.lit(0))
+
+
+def decide_frame(frame: pl.DataFrame, *, posture: str = "enforced", store: ParameterStore | None = None) -> pl.DataFrame:
+    """Evaluate a prepared transaction frame (see aiexport.law.transactions) under a posture."""
+    store = store or default_store()
+    bounds = store.boundaries(posture)
+    epochs = _epochs(frame["date"], store, posture)
+    if epochs.n_unique() == 1:
+        return evaluate(frame, store.snapshot(bounds[epochs[0]], posture)).with_columns(pl.lit(posture).alias("posture"))
+    frame = frame.with_row_index("__i").with_columns(epochs.alias("__epoch"))
+    parts = [
+        evaluate(part.drop("__epoch"), store.snapshot(bounds[e], posture))
+        for (e,), part in frame.group_by(["__epoch"], maintain_order=True)
+    ]
+    return pl.concat(parts, how="vertical_relaxed").sort("__i").drop("__i").with_columns(pl.lit(posture).alias("posture"))
+
+
+FACT_COLUMNS = {
+    # fact name -> (column, dtype)
+    "approved_or_authorized_designer": ("f_designer", pl.Boolean),
+    "uae_government_or_supp8_entity": ("f_uae_exempt", pl.Boolean),
+    "lpp_consumed_tpp": ("f_lpp_consumed", pl.Int64),
+    "lpp_available_in_d1_d4": ("f_lpp_d1d4", pl.Boolean),
+    "purpose": ("f_purpose", pl.String),
+    "nac_notified_on": ("f_nac_notified_on", pl.Date),
+    "uae_a_items_follow_b_scope": ("f_uae_a_follow_b", pl.Boolean),
+}
+
+
+def fact_value(name: str, raw):
+    """Coerce a stated fact (or its documented default when not stated)."""
+    value = raw if raw is not None else fact_default(name)
+    if value is None:
+        return None
+    _, dtype = FACT_COLUMNS[name]
+    if dtype == pl.Boolean:
+        if isinstance(value, bool):
+            return value
+        s = str(value).strip().lower()
+        if s in ("yes", "true", "1", "y"):
+            return True
+        if s in ("no", "false", "0", "n"):
+            return False
+        raise ValueError("yes or no")
+    if dtype == pl.Int64:  # TPP, held in micro-units
+        from decimal import Decimal, InvalidOperation
+
+        try:
+            d = Decimal(str(value))
+        except InvalidOperation:
+            raise ValueError("a number of TPP") from None
+        if d < 0:
+            raise ValueError("a non-negative number of TPP")
+        return int(d * MICRO)
+    if dtype == pl.Date:
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    return str(value).strip().lower()
