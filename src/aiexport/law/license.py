@@ -251,9 +251,9 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
         r8_open.fill_null(False).alias("t_r8_open"),
         pl.lit(p.rule_set).alias("rule_set"),
     )
-    O = pl.col("outcome")
+    OUT = pl.col("outcome")
     frame = frame.with_columns(
-        pl.when(O == "LICENSE_REQUIRED").then(
+        pl.when(OUT == "LICENSE_REQUIRED").then(
             pl.when(pl.col("t_r8_open")).then(pl.lit(None, pl.String)).otherwise(pl.col("policy"))
         ).alias("review_policy"),
     )
@@ -261,11 +261,11 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
     # ---- needs_facts, obligations, determining rules -----------------------------------------
     needs = pl.concat_list(
         [
-            pl.when(requirement_open & (O == "NEEDS_FACTS")).then(pl.col("item_needs")).otherwise(pl.lit([], dtype=pl.List(pl.String))),
+            pl.when(requirement_open & (OUT == "NEEDS_FACTS")).then(pl.col("item_needs")).otherwise(pl.lit([], dtype=pl.List(pl.String))),
             _labels(
-                _bit(~requirement_open & (O == "NEEDS_FACTS") & T["t_nac_aca"].is_null(), 1)
-                + _bit(~requirement_open & (O == "NEEDS_FACTS") & T["t_lpp_possible"] & T["t_lpp"].is_null(), 2)
-                + _bit((O == "LICENSE_REQUIRED") & pl.col("t_r8_open"), 4),
+                _bit(~requirement_open & (OUT == "NEEDS_FACTS") & T["t_nac_aca"].is_null(), 1)
+                + _bit(~requirement_open & (OUT == "NEEDS_FACTS") & T["t_lpp_possible"] & T["t_lpp"].is_null(), 2)
+                + _bit((OUT == "LICENSE_REQUIRED") & pl.col("t_r8_open"), 4),
                 ["marketed_for_datacenter", "lpp_consumed_tpp", "memory_bandwidth_gbps"],
             ),
         ]
@@ -286,12 +286,12 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
                 pl.format("Earliest shipment under NAC: {} (notified {})", (notified + pl.duration(days=nac_days)).cast(pl.String), notified.cast(pl.String))
             ),
             pl.when(pl.col("license_exception") == "LPP").then(lpp_text),
-            pl.when((O == "LICENSE_REQUIRED") & (pl.col("policy_rule") == "742.6(b)(10).tier2")).then(pl.lit(TIER2_ALLOCATION)),
+            pl.when((OUT == "LICENSE_REQUIRED") & (pl.col("policy_rule") == "742.6(b)(10).tier2")).then(pl.lit(TIER2_ALLOCATION)),
         ]
     ).list.drop_nulls()
-    r8_list = pl.when((O == "LICENSE_REQUIRED") & (pl.col("policy_rule") == "742.6(b)(10)(iii)(A)(1)")).then(
+    r8_list = pl.when((OUT == "LICENSE_REQUIRED") & (pl.col("policy_rule") == "742.6(b)(10)(iii)(A)(1)")).then(
         pl.lit(R8_CONDITIONS)).otherwise(pl.lit([], dtype=pl.List(pl.String)))
-    obligations = pl.when(O == "LICENSE_EXCEPTION").then(pl.concat_list([static, extra])).when(O == "LICENSE_REQUIRED").then(
+    obligations = pl.when(OUT == "LICENSE_EXCEPTION").then(pl.concat_list([static, extra])).when(OUT == "LICENSE_REQUIRED").then(
         pl.concat_list([extra, r8_list])).otherwise(pl.lit([], dtype=pl.List(pl.String)))
 
     hq_id = f"{p.value('hq_rule_paragraph') or '744.23(a)(3)'}.headquarters"
@@ -305,7 +305,7 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
     )
     requirement_rules = _labels(pl.when(T["t_any_requirement"] | T["t_uae_license_free"]).then(held_mask).otherwise(checked_mask), req_labels)
     exception_rule = (
-        pl.when(O == "LICENSE_EXCEPTION").then(
+        pl.when(OUT == "LICENSE_EXCEPTION").then(
             pl.col("license_exception").replace_strict(
                 {"HBM": "740.25.HBM", "NAC": "740.8.NAC", "ACA": "740.8.ACA", "AIA": "740.27.AIA", "ACM": "740.28.ACM", "LPP": "740.29.LPP"},
                 return_dtype=pl.String,
@@ -313,7 +313,7 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
         )
         .when(T["t_uae_license_free"] & ~T["t_any_requirement"]).then(pl.lit("91 FR 43034.license-free"))
     )
-    blocking = pl.when(O == "LICENSE_REQUIRED").then(
+    blocking = pl.when(OUT == "LICENSE_REQUIRED").then(
         _labels(
             _bit(T["t_nac_aca"].not_().fill_null(False) & pl.lit(version == "2023") & ab, 1)
             + _bit(T["t_lpp_blocked"] & T["t_restricted_9ii"], 2)
@@ -325,13 +325,13 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
     paragraph = pl.when(pl.col("paragraph").is_not_null()).then(pl.concat_list([pl.col("paragraph")])).otherwise(pl.lit([], dtype=pl.List(pl.String)))
     rules = (
         pl.when(T["t_us_destination"]).then(pl.lit(["no-license.us-destination"]))
-        .when(O == "NEEDS_FACTS").then(pl.concat_list([pl.col("item_rules"), requirement_rules]).list.unique(maintain_order=True))
-        .when((O == "NLR") & pl.col("eccn").is_null()).then(pl.col("item_rules"))
+        .when(OUT == "NEEDS_FACTS").then(pl.concat_list([pl.col("item_rules"), requirement_rules]).list.unique(maintain_order=True))
+        .when((OUT == "NLR") & pl.col("eccn").is_null()).then(pl.col("item_rules"))
         .otherwise(
             pl.concat_list([
                 paragraph, requirement_rules, blocking,
                 pl.concat_list([exception_rule]).list.drop_nulls(),
-                pl.when(O == "LICENSE_REQUIRED").then(pl.concat_list([pl.col("policy_rule")])).otherwise(pl.lit([], dtype=pl.List(pl.String))),
+                pl.when(OUT == "LICENSE_REQUIRED").then(pl.concat_list([pl.col("policy_rule")])).otherwise(pl.lit([], dtype=pl.List(pl.String))),
             ])
         )
     )
@@ -339,7 +339,7 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
         needs.alias("needs_facts"),
         obligations.alias("obligations"),
         rules.alias("rules"),
-        pl.when(O == "LICENSE_EXCEPTION").then(pl.col("license_exception")).alias("license_exception"),
+        pl.when(OUT == "LICENSE_EXCEPTION").then(pl.col("license_exception")).alias("license_exception"),
     )
 
 

@@ -65,7 +65,7 @@ def create(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(u, pool_pre_ping=True)
+    return create_engine(u)
 
 
 def _alembic_config(connection):
