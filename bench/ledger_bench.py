@@ -1,0 +1,202 @@
+"""Ledger draw throughput: draws/s with 1 and 8 concurrent client processes, SQLite and
+PostgreSQL, against a same-run baseline of naive single-row INSERTs (no lock, no balance
+check, no audit chain). Writes the "## Ledger draws" section of docs/performance.md.
+
+    .venv/bin/python bench/ledger_bench.py                       # SQLite only
+    AIEXPORT_TEST_POSTGRES_URL="$(bash scripts/ci-postgres.sh)" .venv/bin/python bench/ledger_bench.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import platform
+import re
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "performance.md"
+ACCOUNT = "allocation:BENCH:2025-2027"
+
+
+def _worker(kind: str, url: str, client: int, n: int, ready, go, out) -> None:
+    if kind == "ledger":
+        from aiexport.ledger import Ledger
+
+        ledger = Ledger(url, migrate=False)
+        ledger.balance(ACCOUNT)
+
+        def one(i: int) -> None:
+            ledger.draw(ACCOUNT, 1, f"c{client}-{i}", actor=f"bench-{client}")
+    else:
+        engine = create_engine(url)
+        stmt = text("INSERT INTO bench_naive (account, amount, ref) VALUES (:a, :m, :r)")
+
+        def one(i: int) -> None:
+            with engine.begin() as conn:
+                conn.execute(stmt, {"a": ACCOUNT, "m": 1, "r": f"c{client}-{i}"})
+
+    one(-1)  # warm the connection and statement cache
+    ready.release()
+    go.wait()
+    t0 = time.perf_counter()
+    for i in range(n):
+        one(i)
+    out.put((client, time.perf_counter() - t0))
+
+
+def _run(kind: str, url: str, clients: int, per_client: int) -> float:
+    """Draws per second over all clients, from the start signal to the last client's finish."""
+    ctx = mp.get_context("spawn")
+    ready, go, out = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
+    procs = [
+        ctx.Process(target=_worker, args=(kind, url, c, per_client, ready, go, out))
+        for c in range(clients)
+    ]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        ready.acquire()
+    start = time.perf_counter()
+    go.set()
+    for _ in procs:
+        out.get()
+    elapsed = time.perf_counter() - start
+    for p in procs:
+        p.join()
+        if p.exitcode != 0:
+            raise SystemExit(f"{kind} client failed")
+    return clients * per_client / elapsed
+
+
+def _prepare(url: str) -> None:
+    from aiexport.ledger import Ledger
+
+    ledger = Ledger(url)
+    ledger.open_account(ACCOUNT, 10**11, kind="allocation")
+    ledger.close()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE bench_naive (account VARCHAR(200), amount NUMERIC(38, 6), ref VARCHAR(200))"
+            )
+        )
+    engine.dispose()
+
+
+def bench_backend(name: str, url: str, n1: int, n8: int) -> list[dict]:
+    _prepare(url)
+    rows = []
+    for clients, total in ((1, n1), (8, n8)):
+        per = total // clients
+        base = _run("naive", url, clients, per)
+        led = _run("ledger", url, clients, per)
+        rows.append(
+            {"db": name, "clients": clients, "draws": per * clients, "ledger": led, "naive": base}
+        )
+        print(
+            f"{name:10} {clients} client(s): ledger {led:8.0f} draws/s, naive insert {base:8.0f}/s, ratio {led / base:.2f}"
+        )
+    from aiexport.ledger import Ledger
+
+    ledger = Ledger(url)
+    assert ledger.verify().ok
+    ledger.close()
+    return rows
+
+
+def _pg_schema_url(base: str) -> tuple[str, callable]:
+    from aiexport.ledger.db import resolve_url
+
+    base = resolve_url(base)
+    schema = "bench_" + uuid.uuid4().hex[:8]
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in base else "?"
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+    return f"{base}{sep}options=-csearch_path%3D{schema}", drop
+
+
+def write_section(rows: list[dict], args) -> None:
+    lines = [
+        "## Ledger draws",
+        "",
+        "`bench/ledger_bench.py`: each client is a separate process drawing 1 TPP per call from one",
+        "allocation account (`Ledger.draw`: lock the account row, check idempotency, validity and the",
+        "derived balance, insert the entry, append to the hash chain, commit). The baseline, run in",
+        "the same process tree against the same database, is a naive draw: one single-row `INSERT`",
+        "per transaction, with no lock, no balance check and no audit chain.",
+        "",
+        "| database | clients | draws | ledger draws/s | naive inserts/s | ledger / naive |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['db']} | {r['clients']} | {r['draws']} | {r['ledger']:.0f} | {r['naive']:.0f} | {r['ledger'] / r['naive']:.2f} |"
+        )
+    lines += [
+        "",
+        f"Machine: {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, Python {platform.python_version()}. "
+        "SQLite: a WAL file on local disk, default synchronous=FULL, writers serialised by BEGIN IMMEDIATE. "
+        "PostgreSQL: the loopback server from `scripts/ci-postgres.sh` (fsync off: a test server).",
+        "",
+        "Reading: a ledger draw runs seven statements in its transaction (lock the account row,",
+        "look up the reference, sum the entries, insert the entry, lock the audit head, insert the",
+        "audit link, update the head) through the ORM, where the baseline runs one insert; that is",
+        "most of the ratio. Every draw appends to the one hash chain, so draws are serialised on the",
+        "audit head row (and on SQLite on the database write lock) whatever the number of clients:",
+        "more clients add lock waits, not throughput. On this 2-core machine the clients and the",
+        "PostgreSQL server share the CPUs, so figures move by about 20% from run to run.",
+        "",
+    ]
+    section = "\n".join(lines)
+    text_ = DOC.read_text() if DOC.exists() else "# Performance\n"
+    pattern = re.compile(r"^## Ledger draws\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text_):
+        text_ = pattern.sub(lambda _m: section + "\n", text_).rstrip("\n") + "\n"
+    else:
+        text_ = text_.rstrip("\n") + "\n\n" + section
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(text_)
+    print(f"wrote {DOC.relative_to(ROOT)}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--draws-1", type=int, default=1000, help="draws with one client")
+    ap.add_argument("--draws-8", type=int, default=2000, help="draws over eight clients")
+    ap.add_argument("--no-write", action="store_true", help="print only; leave docs/performance.md")
+    args = ap.parse_args()
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        rows += bench_backend("SQLite", f"sqlite:///{tmp}/bench.db", args.draws_1, args.draws_8)
+    pg = os.environ.get("AIEXPORT_TEST_POSTGRES_URL") or os.environ.get(
+        "AIEXPORT_BENCH_POSTGRES_URL"
+    )
+    if pg:
+        url, drop = _pg_schema_url(pg)
+        try:
+            rows += bench_backend("PostgreSQL", url, args.draws_1, args.draws_8)
+        finally:
+            drop()
+    else:
+        print("PostgreSQL skipped: set AIEXPORT_TEST_POSTGRES_URL (bash scripts/ci-postgres.sh)")
+    if not args.no_write:
+        write_section(rows, args)
+
+
+if __name__ == "__main__":
+    main()
