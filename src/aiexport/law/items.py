@@ -106,13 +106,16 @@ def build_frames(items: list[dict], dates: list[dt.date], source: str = "items",
             parts = item["server"]
             if not isinstance(parts, list) or not parts:
                 raise InputError(source, row, "item.server", "a non-empty list of {chip|specs, count}", parts)
+            labels = []
             for j, part in enumerate(parts):
                 count = part.get("count", 1) if isinstance(part, dict) else None
                 if not isinstance(count, int) or isinstance(count, bool) or count < 1:
                     raise InputError(source, row, f"item.server[{j}].count", "a positive integer", count)
                 f = resolve_ic(part, source, row, f"item.server[{j}]")
+                labels.append(f"{count} × {f['name'][0]}")
                 comps.append(f.with_columns(
                     pl.lit(i, pl.Int32).alias("system"), pl.lit(count, pl.Int64).alias("count"), pl.lit(on).alias("on")))
+            comps[-len(parts):] = [c.with_columns(pl.lit("server: " + " + ".join(labels)).alias("system_name")) for c in comps[-len(parts):]]
             continue
         key = repr(sorted(item.items())) if "chip" in item and len(item) == 1 else None
         if key and key in cache:
@@ -139,9 +142,9 @@ def classify_item_frames(ic_frame, comp_frame, *, posture="enforced", tf32_bits=
     if comp_frame is not None:
         sys = classify_systems(comp_frame, posture=posture, tf32_bits=tf32_bits)  # small: always explained
         extra = comp_frame.group_by("system", maintain_order=True).agg(
-            pl.col("datacenter").first(), pl.col("memory_bandwidth").first())
+            pl.col("datacenter").first(), pl.col("memory_bandwidth").first(), pl.col("system_name").first())
         sys = sys.join(extra, left_on="name", right_on="system", how="left")
-        sys = sys.with_columns(pl.col("name").alias("item"), pl.format("server #{}", pl.col("name")).alias("name"))
+        sys = sys.with_columns(pl.col("name").alias("item"), pl.col("system_name").alias("name"))
         out.append(sys.select(RESULT_COLUMNS))
     if not out:
         return pl.DataFrame()

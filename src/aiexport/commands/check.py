@@ -1,0 +1,224 @@
+"""`aiexport check` and `aiexport explain`: license determinations, and the memo behind one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from importlib import resources
+from pathlib import Path
+
+import polars as pl
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from aiexport.commands.common import Format, Posture, console, emit_csv, emit_json, fail, parse_date
+from aiexport.errors import InputError
+from aiexport.io.transactions import Transaction, load_rows, parse
+from aiexport.law.decide import decide, records, rule_info
+from aiexport.law.metrics import MICRO
+
+STYLE = {"NLR": "green", "LICENSE_EXCEPTION": "cyan", "LICENSE_REQUIRED": "red", "NEEDS_FACTS": "magenta"}
+
+
+def example_orders() -> Path:
+    return Path(str(resources.files("aiexport") / "examples" / "orders.yaml"))
+
+
+def load_transactions(path: Path) -> tuple[list[Transaction], list[int]]:
+    try:
+        rows = load_rows(path)
+    except InputError as exc:
+        fail([exc])
+    txs, errors, numbers = parse(rows, str(path))
+    if errors:
+        fail(errors, total=len(rows))
+    return txs, numbers
+
+
+def run_check(path: Path, on: dt.date | None, posture: str, explain: bool = False, lpp_lookup=None) -> pl.DataFrame:
+    txs, numbers = load_transactions(path)
+    try:
+        return decide(txs, on=on, posture=posture, source=str(path), rows=numbers, explain=explain, lpp_lookup=lpp_lookup)
+    except InputError as exc:
+        fail([exc])
+
+
+def render_check(recs: list[dict], title: str) -> None:
+    t = Table(title=title, header_style="bold")
+    for c in ("id", "date", "route", "item", "qty", "ECCN", "outcome", "exception / review", "determining rules"):
+        t.add_column(c, overflow="fold", justify="right" if c == "qty" else "left")
+    for r in recs:
+        style = STYLE[r["outcome"]]
+        detail = r["license_exception"] or r["review_policy"] or ""
+        if r["needs_facts"]:
+            detail = "needs: " + ", ".join(f["fact"] for f in r["needs_facts"])
+        t.add_row(
+            r["id"], r["date"], f"{r['from']}→{r['to']}", r["item"] or "", f"{r['quantity']:,}",
+            r["eccn"] or "—", f"[{style}]{r['outcome']}[/]", detail, ", ".join(r["rules"]),
+        )
+    console.print(t)
+
+
+def demo_order_book(today: dt.date) -> None:
+    path = example_orders()
+    for posture in ("enforced", "codified"):
+        recs = records(run_check(path, None, posture))
+        render_check(recs, f"Example order book ({path.name}), each order on its own date — {posture} posture")
+    console.print(
+        "[dim]The A800 order is free in June 2023 and needs a license in January 2024; the 2,000 H100s to India "
+        "exceed LPP under the codified (Diffusion) text, which BIS has not enforced since 2025-05-13. "
+        "Explain any order: aiexport explain <file> --id ORD-2026-010[/]"
+    )
+
+
+def _yn(v, in_force: bool = True) -> str:
+    if not in_force:
+        return "[dim]not in force[/]"
+    return {True: "[green]holds[/]", False: "[dim]does not hold[/]", None: "[magenta]unknown[/]"}[v]
+
+
+def _in_force(row: dict, posture: str) -> dict[str, bool]:
+    from aiexport.engine.params import default_store
+
+    p = default_store().snapshot(row["date"], posture)
+    v = p.value("ac_rule_version")
+    diffusion = p.in_force("diffusion_binding")
+    return {
+        "t_req_2022": v == "2022",
+        "t_req_dest": v == "2023",
+        "t_req_hq": v == "2023",
+        "t_req_uae": p.in_force("uae_named_in_b_scope"),
+        "t_uae_license_free": p.in_force("uae_license_free_paths"),
+        "t_req_c": p.in_force("hbm_memory_bandwidth_density"),
+        "t_req_world": diffusion,
+        "t_restricted_9ii": v == "2023",
+        "t_hbm": p.in_force("license_exception_hbm_ceiling"),
+        "t_nac_aca": p.in_force("nac_available"),
+        "t_aia": diffusion,
+        "t_acm": diffusion,
+        "t_lpp": diffusion,
+    }
+
+
+def render_memo(row: dict, other: dict, posture: str) -> None:
+    title = f"Determination memo — {row['id']} ({posture} posture, rule set {row['rule_set']})"
+    facts = [
+        f"date {row['date']}; {row['kind']} from {row['from']} to {row['to_stated']}",
+        f"item: {row['item_name']} × {row['quantity']:,}"
+        + (f" — {row['system_tpp'] * row['quantity'] / MICRO:,.0f} TPP in all" if row["system_tpp"] is not None else ""),
+        f"consignee: {row['c_name'] or '(unnamed)'}, located {row['c_country']}, headquarters {row['c_hq']}, ultimate parent {row['c_phq']}",
+        f"end user: {row['e_name'] or '(as consignee)'}, located {row['e_country']}, headquarters {row['e_hq']}, ultimate parent {row['e_phq']}",
+    ]
+    console.print(Panel("\n".join(facts), title=title, border_style="cyan"))
+
+    t = Table(title="1. Classification of the item", header_style="bold", show_lines=False)
+    for c in ("rule", "citation", "", "detail"):
+        t.add_column(c, overflow="fold")
+    for r in row["item_reasons"] or []:
+        t.add_row(r["rule"], r["citation"], _yn(r["held"]), r["detail"] or "")
+    console.print(t)
+    console.print(f"   → ECCN [bold]{row['eccn'] or 'none'}[/] ({row['paragraph'] or 'no advanced-computing paragraph'})")
+
+    steps = [
+        ("2. License requirements", [
+            ("no-license.us-destination", "t_us_destination"),
+            ("742.6(a)(6)(ii).2022", "t_req_2022"),
+            ("742.6(a)(6)(iii)", "t_req_dest"),
+            (next((r for r in row["rules"] if r.endswith(".headquarters")), "742.6(a)(6)(iii)(A).headquarters"), "t_req_hq"),
+            ("742.6(a)(6)(iii)(B).UAE", "t_req_uae"),
+            ("91 FR 43034.license-free", "t_uae_license_free"),
+            ("742.6(a)(6)(i)(B)", "t_req_c"),
+            ("742.6(a)(6)(iii)(A).worldwide", "t_req_world"),
+        ]),
+        ("3. License exceptions, in order", [
+            ("740.2(a)(9)(ii)", "t_restricted_9ii"),
+            ("740.25.HBM", "t_hbm"),
+            (f"740.8.{row['t_nac_code']}", "t_nac_aca"),
+            ("740.27.AIA", "t_aia"),
+            ("740.28.ACM", "t_acm"),
+            ("740.29.LPP", "t_lpp"),
+        ]),
+    ]
+    force = _in_force(row, posture)
+    for title, rules in steps:
+        t = Table(title=title, header_style="bold")
+        for c in ("rule", "citation", "", "what it says"):
+            t.add_column(c, overflow="fold")
+        for rid, col in rules:
+            cite, text = rule_info(rid)
+            t.add_row(rid, cite, _yn(row[col], force.get(col, True)), text)
+        console.print(t)
+    if row["outcome"] == "LICENSE_REQUIRED":
+        cite, text = rule_info(row["policy_rule"])
+        console.print(f"4. Review policy: [bold]{row['review_policy'] or 'undetermined'}[/] — {row['policy_rule']} ({cite}): {text}")
+    style = STYLE[row["outcome"]]
+    summary = f"[bold {style}]{row['outcome']}[/]"
+    if row["license_exception"]:
+        summary += f" under License Exception {row['license_exception']}"
+    if row["review_policy"]:
+        summary += f", review policy: {row['review_policy']}"
+    lines = [summary, "determining rules: " + ", ".join(row["rules"])]
+    lines += [f"• obligation: {o}" for o in row["obligations"]]
+    from aiexport.law.facts import question
+
+    lines += [f"• needs: {f} — {question(f)}" for f in row["needs_facts"]]
+    other_summary = other["outcome"] + (f" ({other['license_exception']})" if other["license_exception"] else "") + (
+        f" ({other['review_policy']})" if other["review_policy"] else "")
+    lines.append(f"Under the {other['posture']} posture ({other['rule_set']}) the answer would be: {other_summary}; rules: {', '.join(other['rules'])}")
+    console.print(Panel("\n".join(lines), title="Outcome", border_style=style))
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def check(
+        file: Path = typer.Argument(..., help="Transactions: YAML, JSON or CSV."),
+        on: str = typer.Option(None, "--on", help="Decide every transaction as of this date (YYYY-MM-DD) instead of its own."),
+        posture: Posture = typer.Option(Posture.enforced, "--posture", help="enforced (what BIS enforces) or codified (the CFR text)."),
+        fmt: Format = typer.Option(Format.table, "--format"),
+        record: bool = typer.Option(False, "--record", help="Store each decision in the ledger (audit chain, holds, LPP/allocation draws)."),
+        actor: str = typer.Option(None, "--actor", help="Who records the decisions (default: $AIEXPORT_ACTOR or the OS user)."),
+    ) -> None:
+        """Does each order need a license? Outcome, exception and obligations, review policy, and the rules."""
+        day = parse_date(on)
+        lpp_lookup = None
+        if record:
+            from aiexport.commands.record import ledger_lpp_lookup
+
+            lpp_lookup = ledger_lpp_lookup()
+        frame = run_check(file, day, posture.value, lpp_lookup=lpp_lookup)
+        recs = records(frame)
+        if record:
+            from aiexport.commands.record import record_frame
+
+            record_frame(frame, recs, file, actor or os.environ.get("AIEXPORT_ACTOR"))
+        if fmt is Format.json:
+            emit_json(recs)
+        elif fmt is Format.csv:
+            emit_csv(recs)
+        else:
+            render_check(recs, f"{file.name} — {posture.value} posture" + (f" as of {day}" if day else ""))
+            counts = pl.DataFrame({"o": [r["outcome"] for r in recs]}).group_by("o").len()
+            console.print("  ".join(f"[{STYLE[o]}]{o}[/]: {n}" for o, n in counts.sort("o").iter_rows()))
+
+    @app.command()
+    def explain(
+        file: Path = typer.Argument(..., help="Transactions: YAML, JSON or CSV."),
+        id: str = typer.Option(..., "--id", help="The transaction to explain."),
+        on: str = typer.Option(None, "--on"),
+        posture: Posture = typer.Option(Posture.enforced, "--posture"),
+    ) -> None:
+        """A determination memo: facts, each rule tried with its citation, outcome, obligations, and the other posture."""
+        day = parse_date(on)
+        txs, numbers = load_transactions(file)
+        chosen = [(t, n) for t, n in zip(txs, numbers, strict=True) if t.id == id]
+        if not chosen:
+            fail([InputError(str(file), None, "id", f"the id of a transaction in the file ({len(txs)} found)", id)])
+        t, n = chosen[0]
+        other_posture = "codified" if posture.value == "enforced" else "enforced"
+        try:
+            row = decide([t], on=day, posture=posture.value, source=str(file), rows=[n], explain=True).row(0, named=True)
+            other = records(decide([t], on=day, posture=other_posture, source=str(file), rows=[n]))[0]
+        except InputError as exc:
+            fail([exc])
+        render_memo(row, other, posture.value)
