@@ -56,7 +56,7 @@ RULES: dict[str, Rule] = {
         Rule("742.6(b)(10).D1-D4", "88 FR 73458; 15 CFR 742.6(b)(10) (secondary: CSET, S-KELLY)", "presumption of approval for D:1/D:4 destinations"),
         Rule("742.6(b)(10)(iii)(A)(1)", "91 FR 1684; 15 CFR 742.6(b)(10)(iii)(A)(1)", "case-by-case: export from the US to China/Macau, TPP < 21,000 and total DRAM bandwidth < 6,500 GB/s"),
         Rule("742.6(b)(10).UAE", "91 FR 43034 (review policy not read: aiexport default)", "case-by-case"),
-        Rule("742.6(b)(10).tier1-headquarters", "90 FR 4544 (review policy not read: aiexport default)", "case-by-case: Tier-1 destination, party headquartered outside Tier 1"),
+        Rule("742.6(b)(10).tier1", "90 FR 4544 (review policy not read: aiexport default)", "case-by-case: Tier-1 destination where AIA is not available"),
         Rule("742.6(b)(10).tier2", "90 FR 4544; tier2_review_policy (UNCONFIRMED default)", "Tier-2 licence, counts against the country allocation"),
         Rule("742.6(b)(10).3A090.c", "89 FR 96790; 15 CFR 742.6(b)(10) (secondary)", "presumption of denial"),
     ]
@@ -214,7 +214,7 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
         .when(_any_in(_hq_cols(), d5mo)).then(pl.lit("742.6(b)(10).headquarters"))
         .when(T["t_req_dest"]).then(pl.lit("742.6(b)(10).D1-D4"))
         .when(T["t_req_uae"]).then(pl.lit("742.6(b)(10).UAE"))
-        .when(T["t_tier1"]).then(pl.lit("742.6(b)(10).tier1-headquarters"))
+        .when(T["t_tier1"]).then(pl.lit("742.6(b)(10).tier1"))
         .otherwise(pl.lit("742.6(b)(10).tier2"))
     )
     tier2_policy = str(p.value("tier2_review_policy") or "case-by-case")
@@ -227,7 +227,7 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
             "742.6(b)(10).headquarters": "denial",
             "742.6(b)(10).D1-D4": "approval",
             "742.6(b)(10).UAE": "case-by-case",
-            "742.6(b)(10).tier1-headquarters": "case-by-case",
+            "742.6(b)(10).tier1": "case-by-case",
             "742.6(b)(10).tier2": tier2_policy,
         },
         return_dtype=pl.String,
@@ -300,8 +300,8 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
         _bit(T["t_req_2022"], 1) + _bit(T["t_req_dest"], 2) + _bit(T["t_req_hq"], 4)
         + _bit(T["t_req_uae"], 8) + _bit(T["t_req_c"], 16) + _bit(T["t_req_world"], 32)
     )
-    checked_mask = pl.lit(1 if version == "2022" else (2 | 4 if version == "2023" else 0)) + (
-        pl.lit(32 if p.in_force("diffusion_binding") else 0)
+    checked_mask = pl.when(L == "c").then(pl.lit(16)).otherwise(
+        pl.lit((1 if version == "2022" else (2 | 4 if version == "2023" else 0)) + (32 if p.in_force("diffusion_binding") else 0))
     )
     requirement_rules = _labels(pl.when(T["t_any_requirement"] | T["t_uae_license_free"]).then(held_mask).otherwise(checked_mask), req_labels)
     exception_rule = (
