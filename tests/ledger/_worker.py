@@ -40,6 +40,34 @@ def draws(url: str, account: str, proc: int, n: int, shared: int, sync_dir: str)
     sys.stdout.write(json.dumps(outcomes))
 
 
+def record(url: str, proc: int, n: int, sync_dir: str) -> None:
+    """n one-decision batches, each drawing 1 from alloc:A and alloc:B (listed in an order that
+    depends on the process, to provoke lock-order deadlocks if the ledger allowed them)."""
+    ledger = Ledger(url, migrate=False)
+    ledger.balance("alloc:A")
+    _wait_for_go(Path(sync_dir) / f"ready-{proc}", Path(sync_dir) / "go")
+    accounts = ["alloc:A", "alloc:B"] if proc % 2 else ["alloc:B", "alloc:A"]
+    recorded = refused = 0
+    for i in range(n):
+        dec = {
+            "id": f"p{proc}-{i}",
+            "outcome": "LICENSE_EXCEPTION",
+            "rules": ["740.29(a)"],
+            "posture": "codified",
+            "rule_set": "test",
+            "date": "2025-06-01",
+            "inputs": {"proc": proc, "i": i},
+            "draws": [{"account": a, "amount": 1, "ref": f"p{proc}-{i}"} for a in accounts],
+        }
+        try:
+            record_decisions(ledger, [dec], actor=f"proc-{proc}")
+            recorded += 1
+        except DrawRefused:
+            refused += 1
+    ledger.close()
+    sys.stdout.write(json.dumps({"recorded": recorded, "refused": refused}))
+
+
 def crash(url: str, account: str, n: int, kill_after_statements: int) -> None:
     """Record one batch of n decisions; pause inside the transaction to be SIGKILLed."""
     from sqlalchemy import event
@@ -78,6 +106,9 @@ if __name__ == "__main__":
     if mode == "draws":
         url, account, proc, n, shared, sync_dir = args
         draws(url, account, int(proc), int(n), int(shared), sync_dir)
+    elif mode == "record":
+        url, proc, n, sync_dir = args
+        record(url, int(proc), int(n), sync_dir)
     elif mode == "crash":
         url, account, n, after = args
         crash(url, account, int(n), int(after))

@@ -29,32 +29,22 @@ def _env() -> dict:
     return env
 
 
-def test_concurrent_draws_never_overshoot_and_never_double_count(ledger, db_url, tmp_path):
-    ledger.open_account("allocation:IN:2025-2027", LIMIT, kind="allocation")
+def _start(tmp_path, n_procs: int, args) -> list[dict]:
+    """Start n_procs workers, release them together, return their JSON outputs."""
     sync = tmp_path / "sync"
     sync.mkdir()
     procs = [
         subprocess.Popen(
-            [
-                sys.executable,
-                str(WORKER),
-                "draws",
-                db_url,
-                "allocation:IN:2025-2027",
-                str(i),
-                str(DRAWS),
-                str(SHARED),
-                str(sync),
-            ],
+            [sys.executable, str(WORKER), *args(i), str(sync)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env=_env(),
         )
-        for i in range(PROCS)
+        for i in range(n_procs)
     ]
     deadline = time.monotonic() + 120
-    while len(list(sync.glob("ready-*"))) < PROCS:
+    while len(list(sync.glob("ready-*"))) < n_procs:
         assert time.monotonic() < deadline, "workers did not start"
         assert all(p.poll() is None for p in procs), [
             p.communicate()[1] for p in procs if p.poll() is not None
@@ -66,7 +56,15 @@ def test_concurrent_draws_never_overshoot_and_never_double_count(ledger, db_url,
         out, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
         results.append(json.loads(out))
+    return results
 
+
+def test_concurrent_draws_never_overshoot_and_never_double_count(ledger, db_url, tmp_path):
+    acct = "allocation:IN:2025-2027"
+    ledger.open_account(acct, LIMIT, kind="allocation")
+    results = _start(
+        tmp_path, PROCS, lambda i: ["draws", db_url, acct, str(i), str(DRAWS), str(SHARED)]
+    )
     statuses = Counter(s for r in results for outcomes in r.values() for s in outcomes)
     attempts = sum(len(o) for r in results for o in r.values())
     assert attempts == PROCS * (DRAWS + (DRAWS - SHARED) // 10)
@@ -94,6 +92,21 @@ def test_concurrent_draws_never_overshoot_and_never_double_count(ledger, db_url,
     assert audit == 1 + LIMIT
     v = ledger.verify()
     assert v.ok, v.problems
+
+
+def test_concurrent_batches_over_two_accounts_stay_atomic(ledger, db_url, tmp_path):
+    """Batches drawing from two accounts, locked in opposite orders by different processes:
+    no deadlock, and since a batch is all or nothing, both accounts end with the same drawn."""
+    ledger.open_account("alloc:A", 150, kind="allocation")
+    ledger.open_account("alloc:B", 1000, kind="allocation")
+    results = _start(tmp_path, 4, lambda i: ["record", db_url, str(i), "60"])
+    recorded = sum(r["recorded"] for r in results)
+    assert recorded == 150
+    assert sum(r["refused"] for r in results) == 4 * 60 - 150
+    assert ledger.consumed("alloc:A") == ledger.consumed("alloc:B") == Decimal(150)
+    with ledger.transaction() as s:
+        assert s.execute(select(func.count()).select_from(Decision)).scalar_one() == 150
+    assert ledger.verify().ok
 
 
 def test_sigkill_mid_batch_leaves_no_partial_entries(ledger, db_url):
