@@ -52,28 +52,35 @@ def _tokens(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
+@cache
+def _catalog_tokens() -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(_tokens(n)) for n in accelerators()["name"].to_list())
+
+
+@cache
 def resolve(query: str) -> int:
     """Index of the catalog row named by ``query`` (case-insensitive; tokens may be prefixes,
     e.g. "H100 SXM" -> "NVIDIA H100 SXM5 80GB"). Raises CatalogLookupError if none or several."""
     names = accelerators()["name"].to_list()
+    tokens = _catalog_tokens()
     q = _tokens(query)
     if not q:
         raise CatalogLookupError(query, [])
-    exact = [i for i, n in enumerate(names) if _tokens(n) == q]
+    exact = [i for i, toks in enumerate(tokens) if list(toks) == q]
     if len(exact) == 1:
         return exact[0]
-    def matches(name: str, exact_tokens: bool) -> bool:
-        toks = _tokens(name)
+    def matches(i: int, exact_tokens: bool) -> bool:
+        toks = tokens[i]
         if exact_tokens:
             return all(t in toks for t in q)
         return all(any(tok.startswith(t) for tok in toks) for t in q)
     for exact_tokens in (True, False):
-        hits = [i for i, n in enumerate(names) if matches(n, exact_tokens)]
+        hits = [i for i in range(len(names)) if matches(i, exact_tokens)]
         if len(hits) == 1:
             return hits[0]
         if len(hits) > 1:
             # "RTX 4090" names the base part, not "RTX 4090 D": prefer the unique closest name
-            extra = sorted((len(_tokens(names[i])), i) for i in hits)
+            extra = sorted((len(tokens[i]), i) for i in hits)
             if extra[0][0] < extra[1][0]:
                 return extra[0][1]
             raise CatalogLookupError(query, [names[i] for i in hits])

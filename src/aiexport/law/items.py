@@ -83,6 +83,13 @@ def _catalog_as_specs(frame: pl.DataFrame) -> dict:
 def build_frames(items: list[dict], dates: list[dt.date], source: str = "items", rows: list[int] | None = None):
     """(ic_frame, component_frame) with an ``item`` index and ``on`` date per row."""
     ics, comps = [], []
+    comp_idx: list[int] = []
+    comp_meta: list[tuple] = []
+    catalog_names = accelerators()["name"].to_list()
+
+    def row_of(i: int) -> int:
+        return rows[i] if rows else i + 1
+
     cache: dict[str, pl.DataFrame] = {}
     by_name: dict[str, int] = {}
     simple_items, simple_rows, simple_dates = [], [], []
@@ -105,17 +112,33 @@ def build_frames(items: list[dict], dates: list[dt.date], source: str = "items",
         if "server" in item:
             parts = item["server"]
             if not isinstance(parts, list) or not parts:
-                raise InputError(source, row, "item.server", "a non-empty list of {chip|specs, count}", parts)
+                raise InputError(source, row_of(i), "item.server", "a non-empty list of {chip|specs, count}", parts)
             labels = []
+            fast = []
+            slow = []
             for j, part in enumerate(parts):
                 count = part.get("count", 1) if isinstance(part, dict) else None
                 if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-                    raise InputError(source, row, f"item.server[{j}].count", "a positive integer", count)
-                f = resolve_ic(part, source, row, f"item.server[{j}]")
-                labels.append(f"{count} × {f['name'][0]}")
+                    raise InputError(source, row_of(i), f"item.server[{j}].count", "a positive integer", count)
+                if set(part) <= {"chip", "count"} and isinstance(part.get("chip"), str):
+                    try:
+                        idx = resolve(part["chip"])
+                    except CatalogLookupError as exc:
+                        raise InputError(source, row_of(i), f"item.server[{j}].chip", "a catalog chip name (see `aiexport chips`)", str(exc)) from None
+                    fast.append((idx, count))
+                    labels.append(f"{count} × {catalog_names[idx]}")
+                else:
+                    f = resolve_ic(part, source, row_of(i), f"item.server[{j}]")
+                    slow.append((f, count))
+                    labels.append(f"{count} × {f['name'][0]}")
+            label = "server: " + " + ".join(labels)
+            for idx, count in fast:
+                comp_idx.append(idx)
+                comp_meta.append((i, count, on, label))
+            for f, count in slow:
                 comps.append(f.with_columns(
-                    pl.lit(i, pl.Int32).alias("system"), pl.lit(count, pl.Int64).alias("count"), pl.lit(on).alias("on")))
-            comps[-len(parts):] = [c.with_columns(pl.lit("server: " + " + ".join(labels)).alias("system_name")) for c in comps[-len(parts):]]
+                    pl.lit(i, pl.Int32).alias("system"), pl.lit(count, pl.Int64).alias("count"),
+                    pl.lit(on).alias("on"), pl.lit(label).alias("system_name")))
             continue
         key = repr(sorted(item.items())) if "chip" in item and len(item) == 1 else None
         if key and key in cache:
@@ -129,7 +152,12 @@ def build_frames(items: list[dict], dates: list[dt.date], source: str = "items",
         ics.append(accelerators()[simple_rows].select(_NORM_COLS).with_columns(
             pl.Series("item", simple_items, dtype=pl.Int32), pl.Series("on", simple_dates, dtype=pl.Date)))
     ic_frame = pl.concat(ics, how="vertical_relaxed").sort("item") if ics else None
-    comp_frame = pl.concat(comps, how="vertical_relaxed") if comps else None
+    if comp_idx:  # one gather for every catalog chip inside a server
+        system, count, on_, label = zip(*comp_meta, strict=True)
+        comps.append(accelerators()[comp_idx].select(_NORM_COLS).with_columns(
+            pl.Series("system", system, dtype=pl.Int32), pl.Series("count", count, dtype=pl.Int64),
+            pl.Series("on", on_, dtype=pl.Date), pl.Series("system_name", label, dtype=pl.String)))
+    comp_frame = pl.concat(comps, how="vertical_relaxed").sort("system", maintain_order=True) if comps else None
     return ic_frame, comp_frame
 
 

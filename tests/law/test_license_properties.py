@@ -1,0 +1,68 @@
+"""Property tests: raising TPP never loosens an outcome; moving a consignee's ultimate parent to
+D:5 never loosens an outcome."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aiexport.io.transactions import parse
+from aiexport.law.decide import decide, records
+
+DESTS = ["CN", "MO", "VN", "SA", "AE", "IN", "SG", "MY", "IL", "DE", "JP", "RU", "KH", "HK"]
+DATES = [dt.date(2023, 3, 1), dt.date(2024, 1, 15), dt.date(2024, 6, 1), dt.date(2025, 6, 2),
+         dt.date(2026, 2, 10), dt.date(2026, 8, 1)]
+RANK = {"NLR": 0, "LICENSE_EXCEPTION": 1, ("LICENSE_REQUIRED", "approval"): 2,
+        ("LICENSE_REQUIRED", "case-by-case"): 3, ("LICENSE_REQUIRED", "denial"): 4}
+
+
+def rank(rec: dict) -> int:
+    assert rec["outcome"] != "NEEDS_FACTS", rec
+    key = rec["outcome"] if rec["outcome"] != "LICENSE_REQUIRED" else ("LICENSE_REQUIRED", rec["review_policy"])
+    return RANK[key]
+
+
+@st.composite
+def transactions(draw):
+    to = draw(st.sampled_from(DESTS))
+    spec = {
+        "name": "p",
+        "dense_tops_fp8": f"{draw(st.integers(0, 6_000_000)) / 1000:.3f}",
+        "die_area_mm2": f"{draw(st.integers(100, 1000))}",
+        "memory_bandwidth_gbps": f"{draw(st.integers(500, 9000))}",
+        "interconnect_bandwidth_gbps": f"{draw(st.integers(0, 1000))}",
+        "marketed_for_datacenter": draw(st.sampled_from(["yes", "no"])),
+    }
+    kind, origin = draw(st.sampled_from([("export", "US"), ("reexport", "SG")]))
+    return {
+        "id": "p", "date": draw(st.sampled_from(DATES)), "kind": kind, "from": origin, "to": to,
+        "item": {"specs": spec}, "quantity": draw(st.integers(1, 3000)),
+        "consignee": {"country": to, "headquarters": draw(st.sampled_from([to, "US", "IN", "CN"]))},
+        "facts": {"lpp_consumed_tpp": 0},
+    }
+
+
+def decide_one(raw: dict, posture: str) -> dict:
+    txs, errors, _ = parse([raw], "prop")
+    assert not errors, errors
+    return records(decide(txs, posture=posture))[0]
+
+
+@settings(max_examples=120, deadline=None)
+@given(transactions(), st.integers(1, 4_000_000), st.sampled_from(["enforced", "codified"]))
+def test_raising_tpp_never_loosens(raw, extra_milli_tops, posture):
+    before = decide_one(raw, posture)
+    raised = {**raw, "item": {"specs": dict(raw["item"]["specs"])}}
+    spec = raised["item"]["specs"]
+    spec["dense_tops_fp8"] = f"{float(spec['dense_tops_fp8']) + extra_milli_tops / 1000:.3f}"
+    assert rank(decide_one(raised, posture)) >= rank(before)
+
+
+@settings(max_examples=120, deadline=None)
+@given(transactions(), st.sampled_from(["CN", "RU", "IR", "MO", "HK"]), st.sampled_from(["enforced", "codified"]))
+def test_parent_moving_to_d5_never_loosens(raw, parent, posture):
+    before = decide_one(raw, posture)
+    moved = {**raw, "consignee": {**raw["consignee"], "ultimate_parent_headquarters": parent}}
+    assert rank(decide_one(moved, posture)) >= rank(before)
