@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
@@ -36,12 +37,50 @@ def load_transactions(path: Path) -> tuple[list[Transaction], list[int]]:
     return txs, numbers
 
 
-def run_check(path: Path, on: dt.date | None, posture: str, explain: bool = False, lpp_lookup=None) -> pl.DataFrame:
+def run_check(path: Path, on: dt.date | None, posture: str, explain: bool = False, lpp_lookup=None):
     txs, numbers = load_transactions(path)
+    return run_frame(txs, numbers, path, on, posture, explain, lpp_lookup), txs
+
+
+def run_frame(txs, numbers, path: Path, on, posture: str, explain: bool = False, lpp_lookup=None) -> pl.DataFrame:
     try:
-        return decide(txs, on=on, posture=posture, source=str(path), rows=numbers, explain=explain, lpp_lookup=lpp_lookup)
+        frame = decide(txs, on=on, posture=posture, source=str(path), rows=numbers, explain=explain, lpp_lookup=lpp_lookup)
+        if lpp_lookup is not None:
+            frame = _sequential_lpp(frame, txs, numbers, on, posture, str(path), lpp_lookup)
     except InputError as exc:
         fail([exc])
+    return frame
+
+
+def _sequential_lpp(frame, txs, numbers, on, posture, source, lpp_lookup):
+    """Several orders to one ultimate consignee in one batch: each sees the LPP drawn by the
+    earlier ones (date order), so the batch never authorises more than the yearly limit."""
+    from collections import defaultdict
+
+    from aiexport.commands.record import consignee_key
+
+    groups = defaultdict(list)
+    for i, t in enumerate(txs):
+        if t.facts.get("lpp_consumed_tpp") is None:
+            groups[(consignee_key(t), (on or t.date).year)].append(i)
+    redo = {i: None for g in groups.values() if len(g) > 1 for i in g}
+    if not redo:
+        return frame
+    rows = {}
+    for (_, _year), idx in groups.items():
+        if len(idx) < 2:
+            continue
+        used = Decimal(0)
+        for i in sorted(idx, key=lambda i: (on or txs[i].date, i)):
+            t = txs[i]
+            prior = lpp_lookup(t, (on or t.date).year) + used
+            t2 = t.model_copy(update={"facts": {**t.facts, "lpp_consumed_tpp": prior}})
+            row = decide([t2], on=on, posture=posture, source=source, rows=[numbers[i]])
+            rows[i] = row
+            if row["license_exception"][0] == "LPP":
+                used += Decimal(row["system_tpp"][0] * row["quantity"][0]) / MICRO
+    parts = [rows[i] if i in rows else frame[i] for i in range(frame.height)]
+    return pl.concat(parts, how="vertical_relaxed")
 
 
 def render_check(recs: list[dict], title: str) -> None:
@@ -63,7 +102,7 @@ def render_check(recs: list[dict], title: str) -> None:
 def demo_order_book(today: dt.date) -> None:
     path = example_orders()
     for posture in ("enforced", "codified"):
-        recs = records(run_check(path, None, posture))
+        recs = records(run_check(path, None, posture)[0])
         render_check(recs, f"Example order book ({path.name}), each order on its own date — {posture} posture")
     console.print(
         "[dim]The A800 order is free in June 2023 and needs a license in January 2024; the 2,000 H100s to India "
@@ -181,17 +220,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Does each order need a license? Outcome, exception and obligations, review policy, and the rules."""
         day = parse_date(on)
-        lpp_lookup = None
         if record:
-            from aiexport.commands.record import ledger_lpp_lookup
+            from aiexport.commands.record import check_and_record
 
-            lpp_lookup = ledger_lpp_lookup()
-        frame = run_check(file, day, posture.value, lpp_lookup=lpp_lookup)
-        recs = records(frame)
-        if record:
-            from aiexport.commands.record import record_frame
-
-            record_frame(frame, recs, file, actor or os.environ.get("AIEXPORT_ACTOR"))
+            recs = check_and_record(file, day, posture.value, actor or os.environ.get("AIEXPORT_ACTOR"))
+        else:
+            recs = records(run_check(file, day, posture.value)[0])
         if fmt is Format.json:
             emit_json(recs)
         elif fmt is Format.csv:

@@ -18,7 +18,7 @@ AS_CHINA = {"HK": "CN"}  # Hong Kong is treated as China under the EAR
 
 # A callback giving the LPP TPP already consumed by an ultimate consignee in a calendar year
 # (the ledger provides one); a stated fact takes precedence.
-LppLookup = Callable[[str, int], "int | float | None"]
+LppLookup = Callable[[Transaction, int], "int | float | None"]
 
 
 def _cc(code: str | None) -> str | None:
@@ -65,7 +65,7 @@ def prepare(
         for name, (col, _) in FACT_COLUMNS.items():
             raw = t.facts.get(name)
             if name == "lpp_consumed_tpp" and raw is None and lpp_lookup is not None:
-                raw = lpp_lookup(t.consignee.name or t.consignee.country, d.year)
+                raw = lpp_lookup(t, d.year)
             try:
                 facts[col].append(fact_value(name, raw))
             except ValueError as exc:
