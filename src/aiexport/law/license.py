@@ -160,7 +160,8 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
     acm = diffusion & pl.col("f_purpose").is_in(["development", "production", "storage"]).fill_null(False) & ~to_d5mo
     lpp_limit = p.value("lpp_limit_tpp")
     lpp_blocked = restricted & ~(pl.col("f_lpp_d1d4").fill_null(False) & ~to_d5mo & ~hq_d5)
-    lpp_possible = diffusion & ~to.is_in(sorted(T1)) & ~lpp_blocked
+    # §740.29(a) authorizes export and reexport only (the text names no in-country transfer).
+    lpp_possible = diffusion & ~to.is_in(sorted(T1)) & ~lpp_blocked & (kind != "transfer")
     lpp_after = pl.col("f_lpp_consumed") + total
     lpp_fits = (lpp_after <= (lpp_limit or 0) * MICRO) if lpp_limit else pl.lit(False)
     lpp_too_big = (total > (lpp_limit or 0) * MICRO) if lpp_limit else pl.lit(True)
@@ -176,6 +177,7 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
         t_acm=acm,
         t_lpp=lpp_possible & lpp_fits,  # null when prior consumption is unknown
         t_lpp_possible=lpp_possible & ~lpp_too_big,
+        t_lpp_exceeded=lpp_possible & (lpp_too_big | ~lpp_fits.fill_null(True)),
         t_lpp_blocked=diffusion & ~to.is_in(sorted(T1)) & lpp_blocked,
         lpp_after=pl.when(lpp_possible).then(lpp_after),
         t_tier1=to.is_in(sorted(T1)),
@@ -317,8 +319,7 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
         _labels(
             _bit(T["t_nac_aca"].not_().fill_null(False) & pl.lit(version == "2023") & ab, 1)
             + _bit(T["t_lpp_blocked"] & T["t_restricted_9ii"], 2)
-            + _bit(T["t_lpp_possible"].not_() & diffusion & ~T["t_lpp_blocked"] & ~T["t_tier1"], 4)
-            + _bit(T["t_lpp"].not_().fill_null(False) & T["t_lpp_possible"], 4),
+            + _bit(T["t_lpp_exceeded"], 4),
             ["740.8.not-eligible", "740.2(a)(9)(ii)", "740.29.LPP.exceeded"],
         )
     ).otherwise(pl.lit([], dtype=pl.List(pl.String)))
