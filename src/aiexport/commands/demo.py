@@ -43,6 +43,9 @@ def run_demo(today: dt.date | None = None) -> None:
     counts = pl.DataFrame({"eccn": [r["eccn"] or ("needs facts" if r["needs_facts"] else "not controlled") for r in recs]})
     summary = counts.group_by("eccn").len().sort("len", descending=True)
     console.print("Summary: " + ", ".join(f"{e}: {n}" for e, n in summary.iter_rows()))
+    from aiexport.commands.chart import tpp_pd_chart
+
+    console.print(Panel(tpp_pd_chart(recs), title="Where the catalog sits against the 3A090 lines (Oct 2023 rule)", border_style="cyan", expand=False))
 
     by_version = {label: records(classify_frame(cat, on=d)) for label, d in VERSIONS}
     t = Table(title="Status by rule version (the A800/H800 story)", header_style="bold")
