@@ -133,7 +133,7 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
         "t_req_c": pl.lit(p.in_force("hbm_memory_bandwidth_density")) & (L == "c").fill_null(False) & to_d5mo,
         "t_req_world": pl.lit(p.in_force("diffusion_binding")) & (L == "a").fill_null(False) & (to != "US"),
     }
-    frame = frame.with_columns(**trace)
+    frame = frame.lazy().with_columns(**trace)  # one lazy query, collected once at the end
     T = {k: pl.col(k) for k in trace}
     uae_free = T["t_req_uae"] & pl.col("f_uae_exempt") & pl.lit(p.in_force("uae_license_free_paths"))
     any_req = (
@@ -183,7 +183,7 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
         t_tier1=to.is_in(sorted(T1)),
         t_tier3=to_d5mo,
     )
-    T = {k: pl.col(k) for k in frame.columns if k.startswith("t_")}
+    T = {k: pl.col(k) for k in frame.collect_schema().names() if k.startswith("t_")}
     exception = (
         pl.when(~T["t_any_requirement"]).then(pl.lit(None, pl.String))
         .when(T["t_hbm"]).then(pl.lit("HBM"))
@@ -341,7 +341,7 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
         obligations.alias("obligations"),
         rules.alias("rules"),
         pl.when(OUT == "LICENSE_EXCEPTION").then(pl.col("license_exception")).alias("license_exception"),
-    )
+    ).collect()
 
 
 def _bit(cond: pl.Expr, b: int) -> pl.Expr:
