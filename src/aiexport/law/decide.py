@@ -92,16 +92,31 @@ def decide(
     rows: list[int] | None = None,
     explain: bool = False,
     lpp_lookup: LppLookup | None = None,
+    notices: list | None = None,
 ) -> pl.DataFrame:
-    frame = prepare(transactions, on=on, posture=posture, source=source, rows=rows, explain=explain, lpp_lookup=lpp_lookup)
-    return decide_frame(frame, posture=posture)
+    from aiexport.law import overlays, routing
+
+    chips, mods = routing.split(transactions)
+    numbers = rows or list(range(1, len(transactions) + 1))
+    parts = []
+    if chips:
+        txs = transactions if not mods else [transactions[i] for i in chips]
+        rws = [numbers[i] for i in chips]
+        frame = prepare(txs, on=on, posture=posture, source=source, rows=rws, explain=explain, lpp_lookup=lpp_lookup)
+        frame = routing.apply_foundry(frame, txs, posture=posture, on=on, source=source, rows=rws)
+        frame = decide_frame(frame, posture=posture)
+        parts.append((chips, overlays.apply(frame, [t.facts for t in txs], posture=posture, notices=notices)))
+    if mods:  # model weights: ECCN 4E091
+        txs = [transactions[i] for i in mods]
+        parts.append((mods, routing.decide_models(txs, on=on, posture=posture, source=source, rows=[numbers[i] for i in mods])))
+    return routing.merge(parts)
 
 
 def records(frame: pl.DataFrame) -> list[dict]:
     """The JSON contract of `aiexport check`."""
     out = []
     for r in frame.iter_rows(named=True):
-        total = None if r["system_tpp"] is None else r["system_tpp"] * r["quantity"] / MICRO
+        total = None if r.get("system_tpp") is None else r["system_tpp"] * r["quantity"] / MICRO
         out.append(
             {
                 "id": r["id"],
@@ -127,9 +142,14 @@ def records(frame: pl.DataFrame) -> list[dict]:
 
 
 def rule_info(rule_id: str) -> tuple[str, str]:
-    r = RULES.get(rule_id)
+    from aiexport.law import foundry, models, overlays
+
+    r = RULES.get(rule_id) or models.RULES.get(rule_id) or foundry.RULES.get(rule_id) or overlays.RULES.get(rule_id)
     if r:
         return r.cite, r.text
+    if rule_id.startswith("notice:"):
+        n = next((n for n in overlays.bundled_notices() if n.rule == rule_id), None)
+        return (n.cite, n.title) if n else ("user notice (see the notices file)", "")
     from aiexport.law.classify import CITE
 
     return CITE.get(rule_id, ""), ""
