@@ -371,7 +371,7 @@ def classify_model(m: ModelFacts, on: dt.date, posture: str = "enforced", *, flo
     reasons: list[Reason] = []
     rules: list[str] = []
     if m.synthetic_data:
-        reasons.append(Reason("4E091.note.synthetic-data", c.synthetic_applied, c.detail))
+        reasons.append(Reason("4E091.note.synthetic-data", c.synthetic_applied, c.synthetic_detail))
         if c.synthetic_applied:
             rules.append("4E091.note.synthetic-data")
     bar = max(threshold, floor) if floor is not None else threshold

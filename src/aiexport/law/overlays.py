@@ -184,8 +184,9 @@ def apply(frame: pl.DataFrame, facts: list[dict], *, posture: str, notices: list
             named = named_hist.at(day, posture).value or []
             vendors = vendors_hist.at(day, posture).value or []
             stated = f.get("developed_by_d5_or_macau_entity")
-            flagged = (str(stated).strip().lower() in TRUE) if stated is not None else (
-                any(names_match(q, name or "") for q in named) or any(names_match(v, name or "") for v in vendors))
+            # a stated "yes" adds an IC; the guidance's presumption for named ICs and D:5 vendors stays
+            flagged = (str(stated).strip().lower() in TRUE) or any(names_match(q, name or "") for q in named) or any(
+                names_match(v, name or "") for v in vendors)
             if flagged:
                 if str(f.get("gp10_technical_evaluation", "")).strip().lower() in TRUE:
                     updates.setdefault(i, {}).setdefault("note_rules", []).append("GP10.technical-evaluation")
@@ -219,8 +220,6 @@ def apply(frame: pl.DataFrame, facts: list[dict], *, posture: str, notices: list
             obligations.append(GP10_OBLIGATION)
             policy = policy if outcome == "LICENSE_REQUIRED" else str(p.value("gp10_review_policy"))
         for n in u.get("notices", []):
-            if outcome == "NEEDS_FACTS" and not stricter:
-                continue
             dest_hit = _in(to[i], n.destinations, groups)
             hq_hit = any(_in(h[i], n.headquarters, groups) for h in hqs)
             if not (dest_hit or hq_hit) or to[i] == "US":
@@ -237,6 +236,7 @@ def apply(frame: pl.DataFrame, facts: list[dict], *, posture: str, notices: list
                 added = [r for r in rules if r not in cols["rules"][i]]
                 rules = [x for x in [paragraphs[i]] if x] + added
             cols["outcome"][i] = "LICENSE_REQUIRED"
+            cols["needs_facts"][i] = []  # a notice naming the chip requires a license whatever the open facts
             cols["license_exception"][i] = None
             cols["review_policy"][i] = policy
             if outcome == "LICENSE_EXCEPTION":
@@ -249,4 +249,5 @@ def apply(frame: pl.DataFrame, facts: list[dict], *, posture: str, notices: list
         pl.Series("review_policy", cols["review_policy"], dtype=pl.String),
         pl.Series("obligations", cols["obligations"], dtype=pl.List(pl.String)),
         pl.Series("rules", cols["rules"], dtype=pl.List(pl.String)),
+        pl.Series("needs_facts", cols["needs_facts"], dtype=pl.List(pl.String)),
     )
