@@ -21,6 +21,8 @@ def _register() -> None:
     chips_cmd.register(app)
     for module, attr in (
         ("aiexport.commands.check", "register"),
+        ("aiexport.commands.models", "register"),
+        ("aiexport.commands.rules", "register"),
         ("aiexport.ledger.cli", "register"),
     ):
         try:

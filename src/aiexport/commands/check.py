@@ -37,14 +37,14 @@ def load_transactions(path: Path) -> tuple[list[Transaction], list[int]]:
     return txs, numbers
 
 
-def run_check(path: Path, on: dt.date | None, posture: str, explain: bool = False, lpp_lookup=None):
+def run_check(path: Path, on: dt.date | None, posture: str, explain: bool = False, lpp_lookup=None, notices=None):
     txs, numbers = load_transactions(path)
-    return run_frame(txs, numbers, path, on, posture, explain, lpp_lookup), txs
+    return run_frame(txs, numbers, path, on, posture, explain, lpp_lookup, notices), txs
 
 
-def run_frame(txs, numbers, path: Path, on, posture: str, explain: bool = False, lpp_lookup=None) -> pl.DataFrame:
+def run_frame(txs, numbers, path: Path, on, posture: str, explain: bool = False, lpp_lookup=None, notices=None) -> pl.DataFrame:
     try:
-        frame = decide(txs, on=on, posture=posture, source=str(path), rows=numbers, explain=explain, lpp_lookup=lpp_lookup)
+        frame = decide(txs, on=on, posture=posture, source=str(path), rows=numbers, explain=explain, lpp_lookup=lpp_lookup, notices=notices)
         if lpp_lookup is not None:
             frame = _sequential_lpp(frame, txs, numbers, on, posture, str(path), lpp_lookup)
     except InputError as exc:
@@ -208,6 +208,18 @@ def render_memo(row: dict, other: dict, posture: str) -> None:
     console.print(Panel("\n".join(lines), title="Outcome", border_style=style))
 
 
+def _notices(ids: list[str] | None, path: Path | None) -> list:
+    from dataclasses import replace
+
+    from aiexport.law.overlays import bundled_notice, load_notices
+
+    try:
+        out = [replace(bundled_notice(n), enabled=True) for n in ids or []]
+        return out + (load_notices(path) if path else [])
+    except InputError as exc:
+        fail([exc])
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def check(
@@ -217,15 +229,20 @@ def register(app: typer.Typer) -> None:
         fmt: Format = typer.Option(Format.table, "--format"),
         record: bool = typer.Option(False, "--record", help="Store each decision in the ledger (audit chain, holds, LPP/allocation draws)."),
         actor: str = typer.Option(None, "--actor", help="Who records the decisions (default: $AIEXPORT_ACTOR or the OS user)."),
+        notice: list[str] = typer.Option(None, "--notice", help="Enable a bundled notice (not CFR text) by id, e.g. h20-mi308-2025-04."),
+        notices_file: Path = typer.Option(None, "--notices", help="Your own dated notices (YAML), applied with their own citation."),
     ) -> None:
         """Does each order need a license? Outcome, exception and obligations, review policy, and the rules."""
         day = parse_date(on)
+        enabled = _notices(notice, notices_file)
+        if record and enabled:
+            fail([InputError("command line", None, "--notice", "no notices with --record (record notice-based decisions separately)", "--record")])
         if record:
             from aiexport.commands.record import check_and_record
 
             recs = check_and_record(file, day, posture.value, actor or os.environ.get("AIEXPORT_ACTOR"))
         else:
-            recs = records(run_check(file, day, posture.value)[0])
+            recs = records(run_check(file, day, posture.value, notices=enabled)[0])
         if fmt is Format.json:
             emit_json(recs)
         elif fmt is Format.csv:
@@ -255,4 +272,9 @@ def register(app: typer.Typer) -> None:
             other = records(decide([t], on=day, posture=other_posture, source=str(file), rows=[n]))[0]
         except InputError as exc:
             fail([exc])
+        if str(row.get("item_name") or "").startswith("model weights:"):
+            from aiexport.commands.models import render_model_memo
+
+            render_model_memo(row, other, posture.value)
+            return
         render_memo(row, other, posture.value)

@@ -114,6 +114,7 @@ def decide_models(transactions: list[Transaction], *, on: dt.date | None, postur
             "item_reasons": d["reasons"], "item_rules": d["rules"], "item_needs": d["needs_facts"],
             "rule_set": d["rule_set"], "posture": posture,
             "model_operations": None if counted is None else str(counted.numerator // counted.denominator),
+            "system_tpp": None, "policy_rule": None,
         })
     schema = {
         "id": pl.String, "date": pl.Date, "kind": pl.String, "from": pl.String, "to": pl.String, "to_stated": pl.String,
@@ -123,6 +124,7 @@ def decide_models(transactions: list[Transaction], *, on: dt.date | None, postur
         "review_policy": pl.String, "obligations": pl.List(pl.String), "needs_facts": pl.List(pl.String),
         "rules": pl.List(pl.String), "item_reasons": pl.List(REASON), "item_rules": pl.List(pl.String),
         "item_needs": pl.List(pl.String), "rule_set": pl.String, "posture": pl.String, "model_operations": pl.String,
+        "system_tpp": pl.Int64, "policy_rule": pl.String,
     }
     return pl.DataFrame(recs, schema=schema)
 
