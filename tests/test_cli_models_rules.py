@@ -206,3 +206,9 @@ def test_explain_model_memo():
     assert r.exit_code == 0, r.output
     for needle in ("Determination memo", "4E091.note.published", "742.6(a)(13)", "LICENSE_REQUIRED", "Under the enforced posture", "not-enforced"):
         assert needle in r.output, needle
+
+
+def test_demo_shows_the_timeline():
+    r = run("demo")
+    assert r.exit_code == 0, r.output
+    assert "aiexport rules timeline" in r.output and "91 FR 17851" in r.output

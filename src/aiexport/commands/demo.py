@@ -67,6 +67,19 @@ def run_demo(today: dt.date | None = None) -> None:
         "rule dropped that test and caught them on TPP alone (effective 2023-11-17).")
     console.print(f"[dim]{ATTRIBUTION}[/]")
     _demo_orders(today)
+    _demo_timeline()
+
+
+def _demo_timeline() -> None:
+    from aiexport.commands.rules import timeline_records
+
+    t = Table(title="The rule versions (aiexport rules timeline; diff any two dates with aiexport rules diff)", header_style="bold")
+    for c in ("id", "effective", "citation", "status"):
+        t.add_column(c, overflow="fold")
+    for r in timeline_records():
+        if r["id"] != "R0":
+            t.add_row(r["id"], r["effective"], r["cite"], r["status"])
+    console.print(t)
 
 
 def _demo_orders(today: dt.date) -> None:
