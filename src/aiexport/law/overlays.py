@@ -41,6 +41,7 @@ def _tokens(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", (text or "").lower())
 
 
+@cache
 def names_match(query: str, name: str) -> bool:
     """Every token of ``query`` is a token of ``name`` ('H20' matches 'NVIDIA H20 HGX', not 'H200')."""
     q, n = _tokens(query), set(_tokens(name))
