@@ -71,3 +71,16 @@ def test_enforced_record_draws_nothing(db_url, tmp_path):
     assert json.loads(accounts.stdout) == []
     assert len(json.loads(cli(db_url, "holds", "list", "--format", "json").stdout)) == 1
     assert cli(db_url, "audit", "verify").exit_code == 0
+
+
+def test_record_with_an_enabled_notice(db_url, tmp_path):
+    f = tmp_path / "h20.yaml"
+    f.write_text(yaml.safe_dump([{"id": "h20", "date": "2025-06-01", "from": "US", "to": "CN",
+                                  "item": {"chip": "H20"}, "quantity": 100, "consignee": {"country": "CN"}}]))
+    r = cli(db_url, "check", str(f), "--record", "--notice", "h20-mi308-2025-04", "--format", "json")
+    assert r.exit_code == 0, r.output
+    rec = json.loads(r.stdout)[0]
+    assert rec["outcome"] == "LICENSE_REQUIRED" and "notice:h20-mi308-2025-04" in rec["rules"]
+    holds = json.loads(cli(db_url, "holds", "list", "--format", "json").stdout)
+    assert [h["decision_id"] for h in holds] == ["h20@2025-06-01/enforced"]
+    assert cli(db_url, "audit", "verify").exit_code == 0

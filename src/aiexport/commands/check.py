@@ -46,13 +46,13 @@ def run_frame(txs, numbers, path: Path, on, posture: str, explain: bool = False,
     try:
         frame = decide(txs, on=on, posture=posture, source=str(path), rows=numbers, explain=explain, lpp_lookup=lpp_lookup, notices=notices)
         if lpp_lookup is not None:
-            frame = _sequential_lpp(frame, txs, numbers, on, posture, str(path), lpp_lookup)
+            frame = _sequential_lpp(frame, txs, numbers, on, posture, str(path), lpp_lookup, notices)
     except InputError as exc:
         fail([exc])
     return frame
 
 
-def _sequential_lpp(frame, txs, numbers, on, posture, source, lpp_lookup):
+def _sequential_lpp(frame, txs, numbers, on, posture, source, lpp_lookup, notices=None):
     """Several orders to one ultimate consignee in one batch: each sees the LPP drawn by the
     earlier ones (date order), so the batch never authorises more than the yearly limit."""
     from collections import defaultdict
@@ -75,7 +75,7 @@ def _sequential_lpp(frame, txs, numbers, on, posture, source, lpp_lookup):
             t = txs[i]
             prior = lpp_lookup(t, (on or t.date).year) + used
             t2 = t.model_copy(update={"facts": {**t.facts, "lpp_consumed_tpp": prior}})
-            row = decide([t2], on=on, posture=posture, source=source, rows=[numbers[i]])
+            row = decide([t2], on=on, posture=posture, source=source, rows=[numbers[i]], notices=notices)
             rows[i] = row
             if row["license_exception"][0] == "LPP":
                 used += Decimal(row["system_tpp"][0] * row["quantity"][0]) / MICRO
@@ -235,12 +235,10 @@ def register(app: typer.Typer) -> None:
         """Does each order need a license? Outcome, exception and obligations, review policy, and the rules."""
         day = parse_date(on)
         enabled = _notices(notice, notices_file)
-        if record and enabled:
-            fail([InputError("command line", None, "--notice", "no notices with --record (record notice-based decisions separately)", "--record")])
         if record:
             from aiexport.commands.record import check_and_record
 
-            recs = check_and_record(file, day, posture.value, actor or os.environ.get("AIEXPORT_ACTOR"))
+            recs = check_and_record(file, day, posture.value, actor or os.environ.get("AIEXPORT_ACTOR"), notices=enabled)
         else:
             recs = records(run_check(file, day, posture.value, notices=enabled)[0])
         if fmt is Format.json:

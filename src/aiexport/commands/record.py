@@ -85,6 +85,7 @@ def decision_dicts(frame: pl.DataFrame, recs: list[dict], txs: list[Transaction]
             "inputs": t.model_dump(mode="json", by_alias=True),
             "draws": draws,
             "record": {**rec, "total_tpp": None if total is None else total},
+            "notices": [r for r in rec["rules"] if r.startswith("notice:")],
         })
     return out
 
@@ -93,7 +94,7 @@ def decision_id(t: Transaction, on: dt.date | None, posture: str) -> str:
     return f"{t.id}@{(on or t.date).isoformat()}/{posture}"
 
 
-def check_and_record(path: Path, on: dt.date | None, posture: str, actor: str | None) -> list[dict]:
+def check_and_record(path: Path, on: dt.date | None, posture: str, actor: str | None, notices=None) -> list[dict]:
     """Decide the transactions not yet recorded (reading LPP consumption from the ledger) and
     record them in one transaction; a transaction already recorded for this date and posture
     is not decided again: its recorded decision is returned (re-running a file is idempotent)."""
@@ -111,7 +112,7 @@ def check_and_record(path: Path, on: dt.date | None, posture: str, actor: str | 
     recs_by_id: dict[str, dict] = {}
     if fresh:
         ftxs, fnums = [t for t, _ in fresh], [n for _, n in fresh]
-        frame = run_frame(ftxs, fnums, path, on, posture, lpp_lookup=ledger_lpp_lookup(led))
+        frame = run_frame(ftxs, fnums, path, on, posture, lpp_lookup=ledger_lpp_lookup(led), notices=notices)
         recs = records(frame)
         record_frame(frame, recs, ftxs, path, actor, led)
         recs_by_id = {r["id"]: r for r in recs}
