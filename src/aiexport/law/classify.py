@@ -54,19 +54,6 @@ QUESTIONS = {
     "package_area_mm2": "What is the HBM package or stack area in mm2?",
 }
 
-OUTPUT_COLUMNS = [
-    "tpp",
-    "tpp_basis",
-    "applicable_die_area",
-    "eccn",
-    "paragraph",
-    "nac_aca_eligible",
-    "hbm_exception_eligible",
-    "needs_facts",
-    "rules",
-    "reasons",
-    "rule_set",
-]
 REASON = pl.Struct(
     {"rule": pl.String, "citation": pl.String, "held": pl.Boolean, "detail": pl.String}
 )
