@@ -403,6 +403,9 @@ def classify_systems(
             pl.col("tpp").first().alias("tpp"),
             pl.col("applicable_die_area").first().alias("applicable_die_area"),
             pl.col("tpp_basis").first().alias("tpp_basis"),
+            # the determining IC's own figures (e.g. DRAM bandwidth for the 91 FR 1684 zone)
+            pl.col("memory_bandwidth").first().alias("memory_bandwidth"),
+            pl.col("datacenter").first().alias("datacenter"),
             pl.col("nac_aca_eligible").first().alias("nac_aca_eligible"),
             pl.col("rules").first().alias("ic_rules"),
             pl.col("reasons").first().alias("ic_reasons"),
@@ -429,6 +432,8 @@ def classify_systems(
         "tpp",
         "tpp_basis",
         "applicable_die_area",
+        "memory_bandwidth",
+        "datacenter",
         "system_tpp",
         "ic_count",
         "determining_ic",

@@ -90,25 +90,25 @@ def build_frames(items: list[dict], dates: list[dt.date], source: str = "items",
     def row_of(i: int) -> int:
         return rows[i] if rows else i + 1
 
-    cache: dict[str, pl.DataFrame] = {}
+    def catalog_index(name: str, i: int, field: str) -> int:
+        try:
+            return resolve(name)
+        except CatalogLookupError as exc:
+            raise InputError(source, row_of(i), field, "a catalog chip name (see `aiexport chips`)", str(exc)) from None
+
     by_name: dict[str, int] = {}
     simple_items, simple_rows, simple_dates = [], [], []
     for i, (item, on) in enumerate(zip(items, dates, strict=True)):
         if isinstance(item, dict) and len(item) == 1 and isinstance(item.get("chip"), str):
             name = item["chip"]
             if name not in by_name:
-                row = rows[i] if rows else i + 1
-                try:
-                    by_name[name] = resolve(name)
-                except CatalogLookupError as exc:
-                    raise InputError(source, row, "item.chip", "a catalog chip name (see `aiexport chips`)", str(exc)) from None
+                by_name[name] = catalog_index(name, i, "item.chip")
             simple_items.append(i)
             simple_rows.append(by_name[name])
             simple_dates.append(on)
             continue
-        row = rows[i] if rows else i + 1
         if not isinstance(item, dict):
-            raise InputError(source, row, "item", "{chip: ...}, {specs: {...}} or {server: [...]}", item)
+            raise InputError(source, row_of(i), "item", "{chip: ...}, {specs: {...}} or {server: [...]}", item)
         if "server" in item:
             parts = item["server"]
             if not isinstance(parts, list) or not parts:
@@ -121,10 +121,7 @@ def build_frames(items: list[dict], dates: list[dt.date], source: str = "items",
                 if not isinstance(count, int) or isinstance(count, bool) or count < 1:
                     raise InputError(source, row_of(i), f"item.server[{j}].count", "a positive integer", count)
                 if set(part) <= {"chip", "count"} and isinstance(part.get("chip"), str):
-                    try:
-                        idx = resolve(part["chip"])
-                    except CatalogLookupError as exc:
-                        raise InputError(source, row_of(i), f"item.server[{j}].chip", "a catalog chip name (see `aiexport chips`)", str(exc)) from None
+                    idx = catalog_index(part["chip"], i, f"item.server[{j}].chip")
                     fast.append((idx, count))
                     labels.append(f"{count} × {catalog_names[idx]}")
                 else:
@@ -140,13 +137,7 @@ def build_frames(items: list[dict], dates: list[dt.date], source: str = "items",
                     pl.lit(i, pl.Int32).alias("system"), pl.lit(count, pl.Int64).alias("count"),
                     pl.lit(on).alias("on"), pl.lit(label).alias("system_name")))
             continue
-        key = repr(sorted(item.items())) if "chip" in item and len(item) == 1 else None
-        if key and key in cache:
-            f = cache[key]
-        else:
-            f = resolve_ic(item, source, row, "item")
-            if key:
-                cache[key] = f
+        f = resolve_ic(item, source, row_of(i), "item")
         ics.append(f.with_columns(pl.lit(i, pl.Int32).alias("item"), pl.lit(on).alias("on")))
     if simple_items:  # one gather for every catalog chip named as-is
         ics.append(accelerators()[simple_rows].select(_NORM_COLS).with_columns(
@@ -168,12 +159,11 @@ def classify_item_frames(ic_frame, comp_frame, *, posture="enforced", tf32_bits=
         r = classify_frame(ic_frame, posture=posture, tf32_bits=tf32_bits, explain=explain)
         out.append(r.with_columns(pl.col("tpp").alias("system_tpp")).select(RESULT_COLUMNS))
     if comp_frame is not None:
-        sys = classify_systems(comp_frame, posture=posture, tf32_bits=tf32_bits)  # small: always explained
-        extra = comp_frame.group_by("system", maintain_order=True).agg(
-            pl.col("datacenter").first(), pl.col("memory_bandwidth").first(), pl.col("system_name").first())
-        sys = sys.join(extra, left_on="name", right_on="system", how="left")
-        sys = sys.with_columns(pl.col("name").alias("item"), pl.col("system_name").alias("name"))
-        out.append(sys.select(RESULT_COLUMNS))
+        systems = classify_systems(comp_frame, posture=posture, tf32_bits=tf32_bits)  # small: always explained
+        labels = comp_frame.group_by("system", maintain_order=True).agg(pl.col("system_name").first())
+        systems = systems.join(labels, left_on="name", right_on="system", how="left")
+        systems = systems.with_columns(pl.col("name").alias("item"), pl.col("system_name").alias("name"))
+        out.append(systems.select(RESULT_COLUMNS))
     if not out:
         return pl.DataFrame()
     return pl.concat(out, how="vertical_relaxed").sort("item")
