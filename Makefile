@@ -19,8 +19,8 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 	$(PY) -m pytest -q
 
-bench: $(STAMP)
-	$(PY) bench/run.py
+bench: $(STAMP)  # the ledger figures include PostgreSQL when scripts/ci-postgres.sh can start it
+	AIEXPORT_TEST_POSTGRES_URL="$$(bash scripts/ci-postgres.sh 2>/dev/null || true)" $(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache
