@@ -177,8 +177,19 @@ def apply(frame: pl.DataFrame, facts: list[dict], *, posture: str, notices: list
     eccns = frame["eccn"].to_list()
     vendors_hist = store.parameter("d5_headquartered_chip_developers")
     named_hist = store.parameter("gp10_named_ics")
+    # Only rows whose chip could be named (by the guidance, a D:5 vendor or a notice) or whose
+    # facts speak to GP10 can change; decide that per distinct name, then visit those rows only.
+    queries = {q for v in named_hist.values for q in (v.value or [])}
+    queries |= {q for v in vendors_hist.values for q in (v.value or [])}
+    queries |= {c for n in active for c in n.chips}
+    named_rows = {nm for nm in set(names) if any(names_match(q, nm or "") for q in queries)}
+    candidates = [
+        i for i, (nm, f) in enumerate(zip(names, facts, strict=True))
+        if nm in named_rows or "developed_by_d5_or_macau_entity" in f or "gp10_technical_evaluation" in f
+    ]
     updates: dict[int, dict] = {}
-    for i, (name, day, eccn) in enumerate(zip(names, dates, eccns, strict=True)):
+    for i in candidates:
+        name, day, eccn = names[i], dates[i], eccns[i]
         f = facts[i]
         # GP10: 3A090-level ICs developed or produced by D:5/Macau-headquartered entities
         if day >= gp10_since and eccn in ("3A090.a", "3A090.b", "4A090.a", "4A090.b"):
@@ -201,18 +212,22 @@ def apply(frame: pl.DataFrame, facts: list[dict], *, posture: str, notices: list
             updates.setdefault(i, {}).setdefault("notices", []).append(n)
     if not updates:
         return frame
-    cols = {c: frame[c].to_list() for c in ("outcome", "license_exception", "review_policy", "obligations", "rules", "needs_facts")}
-    to = frame["to"].to_list()
-    paragraphs = frame["paragraph"].to_list()
-    hqs = [frame[c].to_list() for c in ("c_hq", "c_phq", "e_hq", "e_phq")]
-    for i, u in updates.items():
+    # Read and rewrite only the affected rows.
+    idx = sorted(updates)
+    sub = frame[idx]
+    cols = {c: sub[c].to_list() for c in ("outcome", "license_exception", "review_policy", "obligations", "rules", "needs_facts")}
+    to = sub["to"].to_list()
+    paragraphs = sub["paragraph"].to_list()
+    hqs = [sub[c].to_list() for c in ("c_hq", "c_phq", "e_hq", "e_phq")]
+    for k, i in enumerate(idx):
+        u = updates[i]
         day = dates[i]
         p = store.snapshot(day, posture)
         groups = {g: p.group(g) for g in ("D:1", "D:4", "D:5", "A:5", "A:6", "Tier1")}
-        rules = list(cols["rules"][i])
-        obligations = list(cols["obligations"][i])
-        outcome = cols["outcome"][i]
-        policy = cols["review_policy"][i]
+        rules = list(cols["rules"][k])
+        obligations = list(cols["obligations"][k])
+        outcome = cols["outcome"][k]
+        policy = cols["review_policy"][k]
         stricter = False
         rules += u.get("note_rules", [])
         if u.get("gp10") and outcome != "NEEDS_FACTS":
@@ -221,9 +236,9 @@ def apply(frame: pl.DataFrame, facts: list[dict], *, posture: str, notices: list
             obligations.append(GP10_OBLIGATION)
             policy = policy if outcome == "LICENSE_REQUIRED" else str(p.value("gp10_review_policy"))
         for n in u.get("notices", []):
-            dest_hit = _in(to[i], n.destinations, groups)
-            hq_hit = any(_in(h[i], n.headquarters, groups) for h in hqs)
-            if not (dest_hit or hq_hit) or to[i] == "US":
+            dest_hit = _in(to[k], n.destinations, groups)
+            hq_hit = any(_in(h[k], n.headquarters, groups) for h in hqs)
+            if not (dest_hit or hq_hit) or to[k] == "US":
                 continue
             ph = n.phase(day)
             stricter = True
@@ -234,21 +249,25 @@ def apply(frame: pl.DataFrame, facts: list[dict], *, posture: str, notices: list
                 policy = ph.get("review_policy") or policy or "case-by-case"
         if stricter:
             if outcome != "LICENSE_REQUIRED":  # the rules that decided NLR / an exception no longer determine it
-                added = [r for r in rules if r not in cols["rules"][i]]
-                rules = [x for x in [paragraphs[i]] if x] + added
-            cols["outcome"][i] = "LICENSE_REQUIRED"
-            cols["needs_facts"][i] = []  # a notice naming the chip requires a license whatever the open facts
-            cols["license_exception"][i] = None
-            cols["review_policy"][i] = policy
+                added = [r for r in rules if r not in cols["rules"][k]]
+                rules = [x for x in [paragraphs[k]] if x] + added
+            cols["outcome"][k] = "LICENSE_REQUIRED"
+            cols["needs_facts"][k] = []  # a notice naming the chip requires a license whatever the open facts
+            cols["license_exception"][k] = None
+            cols["review_policy"][k] = policy
             if outcome == "LICENSE_EXCEPTION":
                 obligations = [o for o in obligations if not o.startswith(("Notify BIS", "Hold a written", "Obtain the certification", "Use only", "Meet the conditions", "LPP:", "Earliest"))]
-        cols["rules"][i] = rules
-        cols["obligations"][i] = obligations
-    return frame.with_columns(
-        pl.Series("outcome", cols["outcome"], dtype=pl.String),
-        pl.Series("license_exception", cols["license_exception"], dtype=pl.String),
-        pl.Series("review_policy", cols["review_policy"], dtype=pl.String),
-        pl.Series("obligations", cols["obligations"], dtype=pl.List(pl.String)),
-        pl.Series("rules", cols["rules"], dtype=pl.List(pl.String)),
-        pl.Series("needs_facts", cols["needs_facts"], dtype=pl.List(pl.String)),
+        cols["rules"][k] = rules
+        cols["obligations"][k] = obligations
+    changed = pl.DataFrame(
+        {
+            "__i": pl.Series(idx, dtype=pl.UInt32),
+            "outcome": pl.Series(cols["outcome"], dtype=pl.String),
+            "license_exception": pl.Series(cols["license_exception"], dtype=pl.String),
+            "review_policy": pl.Series(cols["review_policy"], dtype=pl.String),
+            "obligations": pl.Series(cols["obligations"], dtype=pl.List(pl.String)),
+            "rules": pl.Series(cols["rules"], dtype=pl.List(pl.String)),
+            "needs_facts": pl.Series(cols["needs_facts"], dtype=pl.List(pl.String)),
+        }
     )
+    return frame.with_row_index("__i").update(changed, on="__i", include_nulls=True).drop("__i")
