@@ -7,14 +7,13 @@ column and what was expected.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-import yaml
 
 from aiexport.errors import InputError
+from aiexport.io.files import read_document, require
 
 # input column -> normalised column (micro-units)
 NUMERIC_COLUMNS: dict[str, str] = {
@@ -59,16 +58,10 @@ class SpecsResult:
 
 def read_table(path: Path) -> pl.DataFrame:
     """Read a CSV, JSON or YAML file of rows as strings (validation comes after)."""
-    suffix = path.suffix.lower()
-    if not path.exists():
-        raise InputError(str(path), None, None, "an existing file", "file not found")
-    if suffix == ".csv":
+    require(path)
+    if path.suffix.lower() == ".csv":
         return pl.read_csv(path, infer_schema=False).with_columns(pl.all().fill_null(""))
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise InputError(str(path), None, None, f"valid {suffix[1:].upper()}", str(exc)) from exc
+    data = read_document(path)
     if isinstance(data, dict):
         data = data.get("chips") or data.get("specs") or data.get("items") or [data]
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):

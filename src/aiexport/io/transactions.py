@@ -10,10 +10,10 @@ from typing import Annotated, Any, Literal
 
 import polars as pl
 import pycountry
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from aiexport.errors import InputError
+from aiexport.io.files import read_document, require
 
 _EXTRA_CODES = {"XK"}  # Kosovo, used by BIS
 
@@ -93,17 +93,11 @@ def _from_flat(row: dict[str, str]) -> dict:
 
 
 def load_rows(path: Path) -> list[dict]:
-    if not path.exists():
-        raise InputError(str(path), None, None, "an existing file", "file not found")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
+    require(path)
+    if path.suffix.lower() == ".csv":
         df = pl.read_csv(path, infer_schema=False)
         return [_from_flat(r) for r in df.iter_rows(named=True)]
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise InputError(str(path), None, None, f"valid {suffix[1:].upper() or 'YAML'}", str(exc)) from exc
+    data = read_document(path)
     if isinstance(data, dict):
         data = data.get("transactions") or data.get("orders") or [data]
     if not isinstance(data, list):

@@ -20,6 +20,7 @@ import yaml
 
 from aiexport.engine.params import ParameterStore, default_store
 from aiexport.errors import InputError
+from aiexport.io.files import read_document
 from aiexport.law.license import Rule
 
 RULES: dict[str, Rule] = {
@@ -129,12 +130,7 @@ def bundled_notices() -> tuple[Notice, ...]:
 
 def load_notices(path: Path) -> list[Notice]:
     """User notices (YAML: one mapping or a list). Each is enabled unless it says `enabled: false`."""
-    if not path.exists():
-        raise InputError(str(path), None, None, "an existing notices file", "file not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(str(path), None, None, "valid YAML", str(exc)) from None
+    data = read_document(path)
     items = data if isinstance(data, list) else [data]
     out = []
     for n, d in enumerate(items, start=1):
