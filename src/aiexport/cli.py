@@ -16,22 +16,11 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from aiexport.commands import chips as chips_cmd
+    from aiexport.commands import check, chips, models, rules
+    from aiexport.ledger import cli as ledger_cli
 
-    chips_cmd.register(app)
-    for module, attr in (
-        ("aiexport.commands.check", "register"),
-        ("aiexport.commands.models", "register"),
-        ("aiexport.commands.rules", "register"),
-        ("aiexport.ledger.cli", "register"),
-    ):
-        try:
-            mod = __import__(module, fromlist=[attr])
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("aiexport"):
-                continue
-            raise
-        getattr(mod, attr)(app)
+    for module in (chips, check, models, rules, ledger_cli):
+        module.register(app)
 
 
 _register()

@@ -83,8 +83,6 @@ def _demo_timeline() -> None:
 
 
 def _demo_orders(today: dt.date) -> None:
-    try:
-        from aiexport.commands.check import demo_order_book
-    except ModuleNotFoundError:
-        return
+    from aiexport.commands.check import demo_order_book
+
     demo_order_book(today)
