@@ -80,7 +80,9 @@ def _sequential_lpp(frame, txs, numbers, on, posture, source, lpp_lookup, notice
             if row["license_exception"][0] == "LPP":
                 used += Decimal(row["system_tpp"][0] * row["quantity"][0]) / MICRO
     parts = [rows[i] if i in rows else frame[i] for i in range(frame.height)]
-    return pl.concat(parts, how="vertical_relaxed")
+    # A one-row decision lacks the columns only some item kinds produce (model weights): align
+    # on the batch frame's columns, in its order (missing columns are null for that row).
+    return pl.concat(parts, how="diagonal_relaxed").select(frame.columns)
 
 
 def render_check(recs: list[dict], title: str) -> None:
