@@ -73,7 +73,7 @@ FDP_FOOTNOTES = {"1", "3", "4", "5"}
 _FOOTNOTE_RE = re.compile(r"(?:(?<=[\),])|(?<=\)\s)|(?<=[A-Za-z]\s))([1-5])(?=\s|$|,|\)|\.)")
 _COUNTRY_TAIL = re.compile(r",\s*([A-Z]{2})\s*$")
 _ADDRESS_WORDS = re.compile(
-    r"\b(street|st\.|road|rd\.|avenue|ave\.|building|bldg|floor|room|rm\.|district|suite|box|"
+    r"\b(street|st|road|rd|avenue|ave|office|unit|apt|ulitsa|ul|building|bldg|floor|room|rm\.|district|suite|box|"
     r"no\.|lane|blvd|boulevard|province|city|industrial|park|tower)(?!\w)", re.I)
 _AKA_RE = re.compile(r"""\b(?:a\.k\.a\.|f\.k\.a\.|n\.k\.a\.)\s*['‘’"]([^'’"]+)['’"]""", re.I)
 
@@ -246,6 +246,8 @@ def clean_alias(alias: str, primary: str) -> str | None:
         return None
     if re.match(r"^(and\s+)?\d", a) and _ADDRESS_WORDS.search(a):
         return None  # an address, not a name
+    if re.match(r"^and\s", a, re.I) and (re.search(r"\d", a) or _ADDRESS_WORDS.search(a)):
+        return None  # the tail of an address list ('and 5440 Queen Mary St, …')
     m = re.search(r"[.,]\s+\d+[\w-]*\s+\w", a)
     if m and _ADDRESS_WORDS.search(a[m.start():]):
         a = a[: m.start()].strip(" ,.")

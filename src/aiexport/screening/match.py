@@ -1,0 +1,352 @@
+"""Blocking index and scoring: every hit is a number in 0..1 with named features and an explanation.
+
+Index (built once per set of list versions): every primary name, alias and parenthetical
+abbreviation of every entry, normalised (``normalize.py``); an inverted index token → names; a
+deletion-neighbourhood index (all one-character deletions of every token, SymSpell style) so a
+query token finds list tokens one edit away without comparing against the whole vocabulary; the
+concatenations of adjacent tokens (missing spaces: ``Zhongkexin`` ↔ ``Zhong Ke Xin``); the
+space-less form of every name; acronyms of names of three or more tokens.
+
+Score (``SCORE_VERSION``): for a query and one list name,
+
+* ``token_overlap`` — tokens are aligned one-to-one by similarity (rapidfuzz ``ratio`` ≥ 0.80,
+  exact for tokens of three characters or fewer, prefix for a person's given names); each side's
+  coverage is the IDF-weighted share of its tokens that found a partner (rare tokens count more
+  than ``technology`` or ``shenzhen``); ``token_overlap`` = 0.65·max + 0.35·min of the coverages;
+* ``joined_similarity`` — rapidfuzz ``ratio`` of the space-less forms (missing spaces, word
+  splits), counted only when it is ≥ 0.90 and the two sides have different token counts (with the
+  same count, a differing distinctive token must not hide inside a long shared string);
+* ``acronym`` — 0.90 when a one-token query equals the initials of a name of three or more tokens;
+* ``country`` — +0.05 when a country of the query is among the entry's address countries (CN,
+  HK and MO count as related: +0.025), −0.05 when the entry has countries and none agrees, 0 when
+  either side has none. A qualifier, never a filter.
+
+``score = clip(max(token_overlap, joined_similarity, acronym) + country, 0, 1)``, rounded to 4
+places. ``THRESHOLD`` (0.80) separates ``clear`` from ``potential_match``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
+
+from aiexport.screening.lists import ListEntry, country_code
+from aiexport.screening.normalize import Normalized, acronym, normalize, parentheticals
+
+SCORE_VERSION = "aiexport-screen-1"
+THRESHOLD = 0.80
+TOKEN_SIM = 0.80
+COUNTRY_BONUS = 0.05
+RELATED = {"CN": {"HK", "MO"}, "HK": {"CN", "MO"}, "MO": {"CN", "HK"}}
+MAX_CANDIDATES = 24
+DF_CAP = 0.02  # a token in more than 2 % of names does not open candidates by itself
+
+
+@dataclass
+class Name:
+    entry: int
+    text: str
+    kind: str  # primary | alias | abbreviation
+    norm: Normalized
+    person: bool
+
+
+@dataclass
+class Match:
+    entry: ListEntry
+    matched_name: str
+    matched_kind: str
+    score: float
+    features: dict
+    explanation: dict = field(default_factory=dict)
+
+
+_TRAILING_PLACE = re.compile(r",\s*([^,]+)\s*$")
+
+
+def strip_place(query: str) -> tuple[str, str | None]:
+    """'Huawei Suzhou OpenLab, Suzhou, China' -> ('Huawei Suzhou OpenLab, Suzhou', 'CN'): a trailing
+    comma-separated country name in a purchase-order party name is country evidence, not name."""
+    m = _TRAILING_PLACE.search(query)
+    if m and len(m[1]) > 2:
+        cc = country_code(m[1])
+        if cc and query[: m.start()].strip():
+            return query[: m.start()].strip(), cc
+    return query, None
+
+
+def _deletes(tok: str) -> list[str]:
+    return [tok[:i] + tok[i + 1 :] for i in range(len(tok))]
+
+
+class Index:
+    def __init__(self, entries: list[ListEntry]):
+        self.entries = entries
+        self.names: list[Name] = []
+        for i, e in enumerate(entries):
+            person = e.entity_type == "person"
+            seen: set[tuple[str, ...]] = set()
+            for text, kind in [(e.name, "primary"), *((a, "alias") for a in e.aliases)]:
+                for t, k in [(text, kind), *((p, "abbreviation") for p in parentheticals(text))]:
+                    n = normalize(t)
+                    if not n.tokens or n.tokens in seen:
+                        continue
+                    seen.add(n.tokens)
+                    self.names.append(Name(i, t, k, n, person))
+        post: dict[str, list[int]] = defaultdict(list)
+        joined: dict[str, list[int]] = defaultdict(list)
+        acr: dict[str, list[int]] = defaultdict(list)
+        for j, n in enumerate(self.names):
+            toks = n.norm.tokens
+            for t in set(toks):
+                post[t].append(j)
+            for a, b in zip(toks, toks[1:], strict=False):  # missing spaces
+                post[a + b].append(j)
+            joined[n.norm.joined].append(j)
+            if len(toks) >= 3:
+                acr[acronym(toks)].append(j)
+        self.post = dict(post)
+        self.joined = dict(joined)
+        self.acr = dict(acr)
+        total = max(len(self.names), 1)
+        self.idf = {t: math.log(1 + total / len(p)) for t, p in self.post.items()}
+        self.max_idf = math.log(1 + total)
+        self.df_cap = max(50, int(DF_CAP * total))
+        dels: dict[str, list[str]] = defaultdict(list)
+        for t in self.post:
+            if len(t) >= 5:
+                for d in _deletes(t):
+                    dels[d].append(t)
+        self.dels = dict(dels)
+        self._near = lru_cache(maxsize=500_000)(self._near_uncached)
+
+    # -- candidates
+
+    def weight(self, tok: str) -> float:
+        return self.idf.get(tok, self.max_idf)
+
+    def _near_uncached(self, q: str) -> tuple[tuple[str, float], ...]:
+        out = {}
+        if q in self.post:
+            out[q] = 1.0
+        if len(q) >= 5:
+            for v in self.dels.get(q, ()):  # q is a deletion of v
+                out.setdefault(v, 1 - 1 / len(v))
+            for d in _deletes(q):
+                if d in self.post and len(d) >= 5:
+                    out.setdefault(d, 1 - 1 / len(q))
+                for v in self.dels.get(d, ()):
+                    if v not in out:
+                        out[v] = fuzz.ratio(q, v) / 100
+        return tuple(out.items())
+
+    def candidates(self, qn: Normalized) -> list[int]:
+        toks = qn.tokens
+        probes = list(toks) + [a + b for a, b in zip(toks, toks[1:], strict=False)]
+        acc: dict[int, float] = defaultdict(float)
+        common: list[tuple[str, float]] = []
+        for q in probes:
+            for v, sim in self._near(q):
+                p = self.post[v]
+                if len(p) > self.df_cap:
+                    common.append((v, sim))
+                    continue
+                w = self.idf[v] * sim
+                for j in p:
+                    acc[j] += w
+        if not acc and common:  # only common tokens: names that hold all of them
+            sets = [set(self.post[v]) for v, _ in sorted(common, key=lambda x: len(self.post[x[0]]))[:3]]
+            inter = set.intersection(*sets) if sets else set()
+            for j in list(inter)[: MAX_CANDIDATES * 4]:
+                acc[j] += 1.0
+        for j in self.joined.get(qn.joined, ()):
+            acc[j] += 100.0
+        if len(toks) == 1 and 2 <= len(toks[0]) <= 8:
+            for j in self.acr.get(toks[0], ()):
+                acc[j] += 50.0
+        if len(acc) > MAX_CANDIDATES:
+            return sorted(acc, key=acc.__getitem__, reverse=True)[:MAX_CANDIDATES]
+        return list(acc)
+
+    # -- scoring
+
+    def _align(self, q: tuple[str, ...], c: tuple[str, ...], person: bool):
+        """Greedy one-to-one alignment of tokens by similarity (best pairs first)."""
+        pairs = []
+        for i, a in enumerate(q):
+            for k, b in enumerate(c):
+                if a == b:
+                    s = 1.0
+                elif len(a) <= 3 or len(b) <= 3:
+                    s = 0.0
+                    if person and (b.startswith(a) or a.startswith(b)) and min(len(a), len(b)) >= 1:
+                        s = 0.85 if min(len(a), len(b)) > 1 else 0.6  # initials
+                else:
+                    s = fuzz.ratio(a, b) / 100
+                    if person and (b.startswith(a) or a.startswith(b)):
+                        s = max(s, 0.9)
+                if s >= TOKEN_SIM or (person and s >= 0.6 and min(len(a), len(b)) == 1):
+                    pairs.append((s, i, k))
+        # concatenations: one token of one side equals two adjacent tokens of the other
+        for i, a in enumerate(q):
+            for k in range(len(c) - 1):
+                if len(a) >= 5 and Levenshtein.normalized_similarity(a, c[k] + c[k + 1]) >= 0.9:
+                    pairs.append((0.95, i, (k, k + 1)))
+        for k, b in enumerate(c):
+            for i in range(len(q) - 1):
+                if len(b) >= 5 and Levenshtein.normalized_similarity(b, q[i] + q[i + 1]) >= 0.9:
+                    pairs.append((0.95, (i, i + 1), k))
+        pairs.sort(key=lambda p: -p[0])
+        used_q: dict[int, float] = {}
+        used_c: dict[int, float] = {}
+        agreed = []
+        for s, i, k in pairs:
+            qi = i if isinstance(i, tuple) else (i,)
+            ck = k if isinstance(k, tuple) else (k,)
+            if any(x in used_q for x in qi) or any(x in used_c for x in ck):
+                continue
+            for x in qi:
+                used_q[x] = s
+            for x in ck:
+                used_c[x] = s
+            agreed.append((" ".join(q[x] for x in qi), " ".join(c[x] for x in ck), round(s, 3)))
+        return used_q, used_c, agreed
+
+    def score(self, qn: Normalized, name: Name, q_country: set[str] | None, explain: bool = False) -> Match:
+        q, c = qn.tokens, name.norm.tokens
+        person = name.person
+        used_q, used_c, agreed = self._align(q, c, person)
+        wq = [self.weight(t) for t in q]
+        wc = [self.weight(t) for t in c]
+        cq = sum(w * used_q.get(i, 0) for i, w in enumerate(wq)) / (sum(wq) or 1)
+        cc = sum(w * used_c.get(k, 0) for k, w in enumerate(wc)) / (sum(wc) or 1)
+        token_overlap = 0.65 * max(cq, cc) + 0.35 * min(cq, cc)
+        joined = fuzz.ratio(qn.joined, name.norm.joined) / 100
+        # only where the two sides split the name differently (same token count: token_overlap decides)
+        joined_f = joined if joined >= 0.90 and len(q) != len(c) else 0.0
+        acr = 0.90 if (len(q) == 1 and len(c) >= 3 and q[0] == acronym(c)) else 0.0
+        base = max(token_overlap, joined_f, acr)
+        entry = self.entries[name.entry]
+        ecs = set(entry.countries)
+        country = 0.0
+        evidence = "no country given" if not q_country else "entry has no address country"
+        if q_country and ecs:
+            if q_country & ecs:
+                country, evidence = COUNTRY_BONUS, "agrees"
+            elif any(RELATED.get(x, set()) & ecs for x in q_country):
+                country, evidence = COUNTRY_BONUS / 2, "related (China / Hong Kong / Macau)"
+            else:
+                country, evidence = -COUNTRY_BONUS, "differs"
+        score = round(min(1.0, max(0.0, base + country)), 4)
+        features = {
+            "token_overlap": round(token_overlap, 4),
+            "joined_similarity": round(joined_f, 4),
+            "acronym": acr,
+            "country": country,
+        }
+        m = Match(entry, name.text, name.kind, score, features)
+        if explain:
+            decisive = max(("token_overlap", token_overlap), ("joined_similarity", joined_f), ("acronym", acr),
+                           key=lambda x: x[1])[0]
+            m.explanation = {
+                "matched_name": name.text,
+                "matched_name_kind": name.kind,
+                "query_tokens": list(q),
+                "name_tokens": list(c),
+                "legal_forms_ignored": {"query": list(qn.legal), "name": list(name.norm.legal)},
+                "agreed": [{"query": a, "name": b, "similarity": s} for a, b, s in agreed],
+                "query_only": [t for i, t in enumerate(q) if i not in used_q],
+                "name_only": [t for k, t in enumerate(c) if k not in used_c],
+                "coverage": {"query": round(cq, 4), "name": round(cc, 4)},
+                "features": features,
+                "decisive_feature": decisive,
+                "person_name": person,
+                "country_evidence": {
+                    "query": sorted(q_country or []),
+                    "entry": entry.countries,
+                    "effect": country,
+                    "reading": evidence,
+                },
+                "formula": "score = clip(max(token_overlap, joined_similarity, acronym) + country, 0, 1)",
+                "threshold": THRESHOLD,
+            }
+        return m
+
+    def screen(self, query: str, country: str | None = None, threshold: float = THRESHOLD,
+               explain: bool = True, limit: int = 10) -> list[Match]:
+        text, place = strip_place(query)
+        countries = {x for x in (country, place) if x}
+        if "HK" in countries or "CN" in countries:
+            pass
+        qn = normalize(text)
+        if not qn.tokens:
+            return []
+        best: dict[int, Match] = {}
+        for j in self.candidates(qn):
+            m = self.score(qn, self.names[j], countries or None)
+            if m.score >= threshold and (m.entry is not None):
+                e = self.names[j].entry
+                if e not in best or m.score > best[e].score:
+                    best[e] = m
+        out = sorted(best.values(), key=lambda m: (-m.score, m.entry.list_code, m.entry.name))[:limit]
+        if explain:
+            out = [self._explained(qn, m, countries or None) for m in out]
+        return out
+
+    def _explained(self, qn: Normalized, m: Match, countries) -> Match:
+        for n in self.names:
+            if n.text == m.matched_name and self.entries[n.entry] is m.entry:
+                return self.score(qn, n, countries, explain=True)
+        return m
+
+    def best_score(self, query: str, country: str | None = None) -> float:
+        ms = self.screen(query, country, threshold=0.0, explain=False, limit=1)
+        return ms[0].score if ms else 0.0
+
+
+# ----------------------------------------------------------------------------- many queries
+
+_WORKER_INDEX: Index | None = None
+
+
+def _work(args):
+    chunk, threshold = args
+    idx = _WORKER_INDEX
+    assert idx is not None
+    out = []
+    for q, cc in chunk:
+        ms = idx.screen(q, cc, threshold, explain=False, limit=10)
+        out.append([(idx.entries.index(m.entry) if False else id(m.entry), m.matched_name, m.score) for m in ms])
+    return out
+
+
+def screen_many(index: Index, queries: list[tuple[str, str | None]], threshold: float = THRESHOLD,
+                workers: int | None = None) -> list[list[tuple[int, str, float]]]:
+    """Screen many (name, country) pairs; returns, per query, (entry position, matched name, score)
+    best first. Uses every core (fork) for large batches; one process for small ones."""
+    global _WORKER_INDEX
+    workers = workers or os.cpu_count() or 1
+    pos = {id(e): i for i, e in enumerate(index.entries)}
+    if workers <= 1 or len(queries) < 2000:
+        res = []
+        for q, cc in queries:
+            ms = index.screen(q, cc, threshold, explain=False)
+            res.append([(pos[id(m.entry)], m.matched_name, m.score) for m in ms])
+        return res
+    import multiprocessing as mp
+
+    _WORKER_INDEX = index
+    size = max(500, len(queries) // (workers * 8))
+    chunks = [(queries[i : i + size], threshold) for i in range(0, len(queries), size)]
+    ctx = mp.get_context("fork")
+    with ctx.Pool(workers) as pool:
+        parts = pool.map(_work, chunks)
+    _WORKER_INDEX = None
+    return [[(pos[i], n, s) for i, n, s in r] for part in parts for r in part]

@@ -1,0 +1,130 @@
+"""Name normalisation for screening.
+
+``normalize(name)`` gives the tokens a name is compared on:
+
+1. legal forms written in CJK script are removed before transliteration (有限公司, 股份有限公司, 集团…);
+2. transliteration to ASCII (``anyascii``: Cyrillic, Greek, Arabic, CJK → Latin), case folding,
+   diacritics gone;
+3. ``&`` → ``and``; dots and apostrophes inside abbreviations are closed up (``S.A.`` → ``sa``,
+   ``M.A.G.`` → ``mag``); every other punctuation mark separates tokens;
+4. legal-form phrases and tokens across languages are removed (Co., Ltd. / Company Limited / LLC /
+   OOO / AO / PAO / JSC / GmbH / S.A. / Ltd. Şti. / Sdn Bhd / FZE …) and the Russian long forms
+   (Aktsionernoe Obshchestvo, Obshchestvo s Ogranichennoy Otvetstvennostyu);
+5. stop words are removed (of, the, and, de, la, …);
+6. common spelling variants are unified (``technologies`` → ``technology``, ``centre`` → ``center``).
+
+What is removed is returned too (``Normalized.legal``), so an explanation can say so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from anyascii import anyascii
+
+CJK_LEGAL = ["股份有限公司", "有限责任公司", "有限公司", "集团", "公司", "株式会社", "有限會社", "有限會司", "股份公司"]
+# Multi-token legal forms first (longest first), as normalised token sequences.
+LEGAL_PHRASES = [
+    "obshchestvo s ogranichennoy otvetstvennostyu", "obshchestvo s ogranichennoi otvetstvennostiu",
+    "obshchestvo s ogranichennoj otvetstvennostju", "limited liability company", "limited liability partnership",
+    "open joint stock company", "closed joint stock company", "public joint stock company",
+    "joint stock company", "aktsionernoe obshchestvo", "aktsionernoye obshchestvo", "publichnoe aktsionernoe obshchestvo",
+    "company limited", "co ltd", "pvt ltd", "private limited", "pte ltd", "pty ltd", "sdn bhd", "ltd sti", "san ve tic",
+    "sanayi ve ticaret", "dis ticaret", "limited sirketi", "anonim sirketi", "ic ve dis ticaret", "societe anonyme",
+    "sociedad anonima", "s de rl de cv", "sa de cv", "gmbh and co kg", "fz llc", "fz co", "l l c",
+]
+LEGAL_TOKENS = {
+    "co", "company", "corp", "corporation", "inc", "incorporated", "ltd", "limited", "llc", "plc", "llp", "lp",
+    "gmbh", "ag", "kg", "sa", "sas", "sarl", "srl", "spa", "bv", "nv", "oy", "oyj", "ab", "as", "asa", "aps",
+    "jsc", "ojsc", "pjsc", "cjsc", "ooo", "oao", "zao", "pao", "ao", "tov", "too", "fze", "fzco", "fzc", "fzllc",
+    "pte", "pty", "sl", "ltda", "bhd", "sti", "tic", "san", "kk", "sirketi", "cv", "de", "kft", "sp", "zoo",
+    "doo", "dd", "ad", "eood", "ood", "pvt", "se", "sro", "lda", "bvba", "scs", "fz", "mchj", "xk", "chp",
+}
+STOP_WORDS = {"the", "of", "and", "for", "a", "an", "de", "la", "le", "el", "los", "las", "des", "du", "del",
+              "y", "et", "und", "der", "die", "das", "di", "da", "do", "im", "in", "at", "on", "m", "s"}
+VARIANTS = {
+    "technologies": "technology", "tech": "technology", "technical": "technology", "centre": "center",
+    "intl": "international", "int'l": "international", "industries": "industry", "industrial": "industry",
+    "sciences": "science", "scientific": "science", "electronics": "electronic", "systems": "system",
+    "labs": "lab", "laboratory": "lab", "laboratories": "lab", "inst": "institute", "univ": "university",
+    "mfg": "manufacturing", "grp": "group", "holdings": "holding", "trade": "trading", "engg": "engineering",
+    "kontsern": "concern", "kontserna": "concern", "nauchno": "scientific", "hongkong": "hong kong",
+}
+_PUNCT = re.compile(r"[^\w\s]")
+_ABBR = re.compile(r"\b(?:\w\.){2,}")
+_SPACE = re.compile(r"\s+")
+_CJK = re.compile(r"([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af])")
+
+
+@dataclass(frozen=True)
+class Normalized:
+    tokens: tuple[str, ...]
+    legal: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.tokens)
+
+    @property
+    def joined(self) -> str:
+        return "".join(self.tokens)
+
+
+def _phrase_tokens() -> list[tuple[str, ...]]:
+    return sorted({tuple(p.split()) for p in LEGAL_PHRASES}, key=len, reverse=True)
+
+
+_PHRASES = _phrase_tokens()
+
+
+def basic(name: str) -> str:
+    """Transliterated, lower case, punctuation out (no legal-form or stop-word removal)."""
+    s = name
+    for form in CJK_LEGAL:
+        s = s.replace(form, " ")
+    s = anyascii(_CJK.sub(r" \1 ", s)).lower()
+    s = s.replace("&", " and ").replace("+", " and ")
+    s = _ABBR.sub(lambda m: m[0].replace(".", ""), s)
+    s = s.replace("'", "").replace("’", "").replace("`", "")
+    s = _PUNCT.sub(" ", s).replace("_", " ")
+    return _SPACE.sub(" ", s).strip()
+
+
+@lru_cache(maxsize=200_000)
+def normalize(name: str) -> Normalized:
+    toks = basic(name).split()
+    toks = [VARIANTS.get(t, t) for t in toks]
+    # VARIANTS may map to two tokens ("hongkong" -> "hong kong")
+    toks = [x for t in toks for x in t.split()]
+    legal: list[str] = []
+    out: list[str] = []
+    i = 0
+    while i < len(toks):
+        for ph in _PHRASES:
+            if tuple(toks[i : i + len(ph)]) == ph:
+                legal.append(" ".join(ph))
+                i += len(ph)
+                break
+        else:
+            t = toks[i]
+            if t in LEGAL_TOKENS and len(toks) > 1:
+                legal.append(t)
+            elif t in STOP_WORDS and len(toks) > 1:
+                pass
+            else:
+                out.append(t)
+            i += 1
+    if not out:  # a name that is only a legal form / stop words: keep what there was
+        out = toks
+    return Normalized(tuple(out), tuple(legal))
+
+
+def acronym(tokens: tuple[str, ...]) -> str:
+    return "".join(t[0] for t in tokens if t and not t.isdigit())
+
+
+def parentheticals(name: str) -> list[str]:
+    """'Zhukovskiy Central Aerohydrodynamics Institute (TsAGI)' -> ['TsAGI'] (an alias by itself)."""
+    return [p.strip() for p in re.findall(r"\(([^()]{2,60})\)", name) if p.strip()]

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import pytest
+
+from aiexport.screening.lists import Address, ListEntry
+from aiexport.screening.match import THRESHOLD, Index
+from aiexport.screening.normalize import normalize
+
+
+def test_normalisation_legal_forms_scripts_and_abbreviations():
+    assert normalize("Huawei Technologies Co., Ltd.").tokens == ("huawei", "technology")
+    assert normalize("HUAWEI TECHNOLOGIES COMPANY LIMITED").tokens == ("huawei", "technology")
+    assert normalize("ООО «Стройтехсервис»").tokens == ("stroytekhservis",)
+    assert normalize("Bion Group Ic Ve Dis Ticaret Ltd. Şti.").tokens == ("bion", "group")
+    assert normalize("Société Générale S.A.").tokens == ("societe", "generale")
+    assert normalize("华为技术有限公司").tokens == ("hua", "wei", "ji", "shu")
+    assert normalize("M.A.G. Tech").tokens == ("mag", "technology")
+    assert normalize("LLC").tokens == ("llc",)  # a name that is only a legal form keeps it
+
+
+def _idx():
+    return Index([
+        ListEntry("EL", "e1", "Huawei Technologies Dusseldorf GmbH", addresses=[Address("Dusseldorf, DE", "DE")]),
+        ListEntry("EL", "e2", "Beijing Zhongke Xin Electronic Equipment", aliases=["Zhongkexin"], addresses=[Address("Beijing, CN", "CN")]),
+        ListEntry("EL", "e3", "Semiconductor Manufacturing South China Corporation", addresses=[Address("Shenzhen, CN", "CN")]),
+        ListEntry("SDN", "s1", "PETROV, Ivan Sergeyevich", entity_type="person", addresses=[Address("Moscow", "RU")]),
+        ListEntry("EL", "e4", "Acme Electronics (HK) Co., Limited", addresses=[Address("Kowloon, Hong Kong, CN", "HK")]),
+    ])
+
+
+def test_match_explained_with_features_and_country_as_qualifier():
+    ix = _idx()
+    m = ix.screen("HUAWEI TECHNOLOGIES DUESSELDORF", "DE")[0]
+    assert m.entry.uid == "e1" and m.score >= 0.95
+    ex = m.explanation
+    assert {"query": "duesseldorf", "name": "dusseldorf", "similarity": 0.952} in ex["agreed"]
+    assert ex["country_evidence"]["reading"] == "agrees" and ex["features"]["country"] == 0.05
+    # a different country lowers the score but never filters a strong name match out
+    m2 = ix.screen("HUAWEI TECHNOLOGIES DUESSELDORF", "US")[0]
+    base = max(m2.features["token_overlap"], m2.features["joined_similarity"])
+    assert m2.entry.uid == "e1" and m2.features["country"] == -0.05
+    assert m2.score == pytest.approx(base - 0.05, abs=1e-4) and m2.score < m.score
+    assert m2.explanation["country_evidence"]["reading"] == "differs"
+    # Hong Kong vs an address filed under China: related, not a mismatch
+    hk = ix.screen("Acme Electronics Company Ltd", "CN")[0]
+    assert hk.explanation["country_evidence"]["reading"].startswith("related")
+
+
+def test_missing_spaces_word_order_acronym_and_person_order():
+    ix = _idx()
+    assert ix.screen("Zhong Ke Xin")[0].entry.uid == "e2"
+    assert ix.screen("Electronic Equipment Beijing Zhongke Xin")[0].entry.uid == "e2"
+    sms = ix.screen("SMSC")
+    assert sms and sms[0].entry.uid == "e3" and sms[0].features["acronym"] == 0.9
+    p = ix.screen("Ivan Sergeyevich Petrov")
+    assert p and p[0].entry.uid == "s1" and p[0].score >= THRESHOLD
+
+
+def test_clear_and_hard_negatives_stay_below_threshold():
+    ix = _idx()
+    assert ix.screen("Acme Widgets Inc") == []
+    assert ix.screen("Beijing Zhongke Hua Electronic Equipment") == []
+    assert ix.screen("Huawei Technologies Dusseldorf GmbH", threshold=0.0)[0].score == 1.0
+
+
+def test_real_lists_ai_chip_parties(real_index):
+    for q, cc, expected in [
+        ("Sophgo Technologies Ltd.", "CN", "Sophgo Technologies Ltd."),
+        ("Inspur Group", "CN", "Inspur Group Co., Ltd."),
+        ("SMIC", None, "Semiconductor Manufacturing International Corporation (SMIC)"),
+        ("Huawei Technologies Duesseldorf GmbH", "DE", "Huawei Technologies Dusseldorf GmbH"),
+        ("BANCO NACIONAL DE CUBA", None, "BANCO NACIONAL DE CUBA"),
+    ]:
+        ms = real_index.screen(q, cc)
+        assert ms and ms[0].entry.name == expected, (q, [(m.entry.name, m.score) for m in ms[:3]])
+    assert real_index.screen("Acme Widgets Inc", "US") == []
