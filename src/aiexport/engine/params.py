@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -222,5 +225,25 @@ class Snapshot:
 
 
 @cache
-def default_store() -> ParameterStore:
+def bundled_store() -> ParameterStore:
+    """The bundled law, loaded once."""
     return ParameterStore.load()
+
+
+# A reform (aiexport.engine.reforms) runs the same engine over a layered store: every rule reads
+# its parameters through default_store(), so the reform only has to make its store the current one.
+_current: ContextVar[ParameterStore | None] = ContextVar("aiexport_parameter_store", default=None)
+
+
+def default_store() -> ParameterStore:
+    """The store in use: the bundled law, or a reform's store inside ``using_store``."""
+    return _current.get() or bundled_store()
+
+
+@contextmanager
+def using_store(store: ParameterStore) -> Iterator[ParameterStore]:
+    token = _current.set(store)
+    try:
+        yield store
+    finally:
+        _current.reset(token)

@@ -1,0 +1,7 @@
+"""`aiexport headroom` (placeholder, filled below)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

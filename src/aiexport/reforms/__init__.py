@@ -1,0 +1,1 @@
+"""Bundled example reforms (YAML): see `aiexport whatif` and docs/policy-lab.md."""

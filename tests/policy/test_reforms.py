@@ -1,0 +1,202 @@
+"""Reforms as data: validation, the layered store, and what each bundled reform flips."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from aiexport.cli import app
+from aiexport.commands.whatif import bundled_orders, whatif
+from aiexport.engine.params import bundled_store, default_store, using_store
+from aiexport.engine.reforms import load_reform, parse_reform
+from aiexport.errors import InputError, InputErrors
+
+runner = CliRunner()
+DAY = dt.date(2026, 12, 1)
+EXAMPLE, LAB = bundled_orders("example"), bundled_orders("policy-lab")
+
+
+def _flips(res: dict, kind: str) -> dict[str, dict]:
+    return {f["item"]: f for f in res["flips"] if f["kind"] == kind}
+
+
+def _run(reform, posture, orders=LAB):
+    return whatif(reform, on=DAY, posture=posture, chips=True, models=True, orders=orders)
+
+
+# ---- reforms that change nothing -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("posture", ["enforced", "codified"])
+@pytest.mark.parametrize("orders", [EXAMPLE, LAB])
+def test_an_empty_reform_flips_nothing(posture, orders):
+    reform = parse_reform({"name": "nothing", "rationale": "no change", "changes": []}, "empty.yaml")
+    res = _run(reform, posture, orders)
+    assert res["flips"] == []
+    assert res["chips"]["count"] > 60 and res["models"]["count"] > 50 and res["orders"]["count"] >= 8
+    assert reform.store is not bundled_store()
+
+
+RESTATE = {
+    "name": "the law restated",
+    "rationale": "current law written as a reform",
+    "changes": [
+        {"name": "a.1 line", "rationale": "as in the CFR", "parameter": "tpp_a1", "value": 4800, "from": "2023-11-17",
+         "cite": "88 FR 73458; 15 CFR 774 Supp. 1, 3A090.a.1"},
+        {"name": "UAE to A:5", "rationale": "as in 91 FR 43034", "country": "AE", "add_to": ["A:5"], "from": "2026-07-10",
+         "cite": "91 FR 43034"},
+        {"name": "Diffusion text binds (codified)", "rationale": "as in the CFR", "rule": "742.6(a)(6)(iii)(A).worldwide",
+         "enabled": True, "posture": "codified", "from": "2025-05-15", "cite": "90 FR 4544"},
+        {"name": "LPP cap", "rationale": "as in the CFR", "parameter": "lpp_limit_tpp", "value": 26900000,
+         "from": "2025-01-13", "cite": "90 FR 4544; 15 CFR 740.29(a)"},
+    ],
+}
+
+
+@pytest.mark.parametrize("posture", ["enforced", "codified"])
+def test_a_reform_restating_the_law_flips_nothing(posture):
+    res = _run(parse_reform(RESTATE, "restate.yaml"), posture, EXAMPLE)
+    assert res["flips"] == []
+    res = _run(parse_reform(RESTATE, "restate.yaml"), posture, LAB)
+    assert res["flips"] == []
+
+
+def test_the_reform_store_is_layered_and_never_mutates_the_law():
+    reform = load_reform("tpp-2400")
+    base = bundled_store()
+    assert base.at("tpp_a1", DAY).value == 4800
+    assert reform.store.at("tpp_a1", DAY).value == 2400
+    assert reform.store.at("tpp_a1", DAY).cite.startswith("reform 'Lower 3A090.a.1 line to TPP 2,400'")
+    assert reform.store.parameter("pd_a2") is base.parameter("pd_a2")  # untouched parameters are shared
+    assert default_store() is base
+    with using_store(reform.store):
+        assert default_store() is reform.store
+    assert default_store() is base
+
+
+# ---- the bundled reforms flip what their rationale says --------------------------------------
+
+
+def test_diffusion_enforced_as_written():
+    reform = load_reform("diffusion-enforced")
+    res = _run(reform, "enforced", EXAMPLE)
+    orders, models = _flips(res, "order"), _flips(res, "model")
+    big = orders["ORD-2025-008"]  # 2,000 H100 to India: over the LPP cap
+    assert big["baseline"]["outcome"] == "NLR" and big["reform"]["outcome"] == "LICENSE_REQUIRED"
+    assert "+742.6(a)(6)(iii)(A).worldwide" in big["rules"] and "+740.29.LPP.exceeded" in big["rules"]
+    small = orders["ORD-2025-007"]  # 100 H100 to India: under the cap
+    assert small["reform"]["license_exception"] == "LPP" and "+740.29.LPP" in small["rules"]
+    de = orders["ORD-2025-009"]  # Tier 1
+    assert de["reform"]["license_exception"] == "AIA"
+    for name in ("GPT-4.5", "Grok 3", "Grok 4"):
+        m = models[name]
+        assert (m["baseline"]["outcome"], m["reform"]["outcome"], m["reform"]["review_policy"]) == ("NLR", "LICENSE_REQUIRED", "denial")
+        assert "+742.6(a)(13)" in m["rules"] and "-742.6(a)(13).not-enforced" in m["rules"]
+    assert "DeepSeek-V3" not in models and "Llama 3.1 405B" not in models  # published or below 10^26
+    assert "ORD-2024-002" not in orders  # before the compliance date
+    assert _flips(res, "chip") == {}  # the framework changes licensing, not classification
+    assert _run(reform, "codified", EXAMPLE)["flips"] == []  # already the text
+
+
+@pytest.mark.parametrize("posture", ["enforced", "codified"])
+def test_tpp_2400(posture):
+    reform = load_reform("tpp-2400")
+    res = _run(reform, posture)
+    chips, orders = _flips(res, "chip"), _flips(res, "order")
+    l40 = chips["NVIDIA L40 PCIe"]
+    assert (l40["baseline"]["paragraph"], l40["reform"]["paragraph"]) == ("3A090.b.1", "3A090.a.1")
+    assert "3A090.a.1: does not hold -> holds" in l40["rules"]
+    assert l40["changes"] == ["3A090.a.1 at TPP 2,400"]
+    assert chips["NVIDIA GeForce RTX 4090 D AIC (consumer, China)"]["reform"]["paragraph"] == "3A090.a.1"
+    assert not any("H20" in name for name in chips)  # TPP 2,368: under even this line
+    assert not any(name.startswith("NVIDIA H100") for name in chips)  # already 3A090.a.1
+    l40_order = orders["PL-005"]
+    assert (l40_order["baseline"]["license_exception"], l40_order["reform"]["outcome"]) == ("NAC", "LICENSE_REQUIRED")
+    assert "+740.8.not-eligible" in l40_order["rules"] and "+3A090.a.1" in l40_order["rules"]
+    assert "PL-006" not in orders  # the H20 order
+    assert _flips(res, "model") == {}
+
+
+def test_tpp_2400_from_a_date_flips_only_from_that_date():
+    data = {"name": "late line", "rationale": "x", "changes": [
+        {"name": "a.1 at 2400", "rationale": "x", "parameter": "tpp_a1", "value": 2400, "from": "2025-01-01", "proposal": True}]}
+    reform = parse_reform(data, "late.yaml")
+    before = whatif(reform, on=dt.date(2024, 12, 31), posture="enforced", chips=True, models=False)
+    after = whatif(reform, on=dt.date(2025, 1, 1), posture="enforced", chips=True, models=False)
+    assert before["flips"] == []
+    assert "NVIDIA L40 PCIe" in _flips(after, "chip")
+
+
+def test_eu_tier1_only_where_the_diffusion_rule_binds():
+    reform = load_reform("eu-tier1")
+    assert _run(reform, "enforced")["flips"] == []  # BIS does not enforce the Diffusion rule
+    res = _run(reform, "codified")
+    orders = _flips(res, "order")
+    pt = orders["PL-002"]  # 2,000 H100 to Portugal: over the LPP cap, a Tier-2 licence
+    assert (pt["baseline"]["outcome"], pt["reform"]["license_exception"]) == ("LICENSE_REQUIRED", "AIA")
+    assert "+740.27.AIA" in pt["rules"] and "-740.29.LPP.exceeded" in pt["rules"]
+    assert orders["PL-001"]["reform"]["license_exception"] == "AIA"  # Poland: LPP -> AIA
+    assert "PL-004" not in orders and "PL-007" not in orders  # Germany already Tier 1; India not in the EU
+    counts = {(r["destination"], r["outcome"]): r for r in res["orders"]["by_destination_and_outcome"]}
+    assert counts[("PT", "LICENSE_REQUIRED")]["baseline"] == 1 and counts[("PT", "LICENSE_REQUIRED")]["reform"] == 0
+    assert counts[("PT", "LICENSE_EXCEPTION")]["reform"] == 1
+
+
+# ---- validation ------------------------------------------------------------------------------
+
+
+def _error(data) -> InputError:
+    with pytest.raises((InputError, InputErrors)) as info:
+        parse_reform(data, "r.yaml")
+    e = info.value
+    return e.errors[0] if isinstance(e, InputErrors) else e
+
+
+def _change(**kw):
+    return {"name": "r", "rationale": "x", "changes": [{"name": "c", "rationale": "y", **kw}]}
+
+
+def test_unknown_parameter_names_the_change_and_suggests():
+    e = _error(_change(parameter="tpp_a", value=1, cite="x"))
+    assert (e.file, e.row, e.column) == ("r.yaml", 1, "parameter") and "tpp_a1" in e.expected
+
+
+def test_a_change_needs_a_citation_or_proposal():
+    e = _error(_change(parameter="tpp_a1", value=1))
+    assert e.row == 1 and "proposal" in e.expected
+
+
+def test_unknown_group_country_rule_and_field():
+    assert "Tier1" in _error(_change(country="PL", add_to=["Tier 1"], cite="x")).expected
+    assert "alpha-2" in _error(_change(country="XX", add_to=["Tier1"], cite="x")).expected
+    assert "China" in _error(_change(country="HK", add_to=["Tier1"], cite="x")).expected
+    assert "ai-diffusion" in _error(_change(rule="ai-difusion", enabled=True, cite="x")).expected
+    e = _error(_change(parameter="tpp_a1", value=1, cite="x", valeu=2))
+    assert e.column == "valeu" and "value" in e.expected
+
+
+def test_a_value_must_fit_the_parameter():
+    e = _error(_change(parameter="tpp_a1", value="lots", cite="x"))
+    assert e.column == "value" and "number" in e.expected
+    assert "true or false" in _error(_change(parameter="nac_available", value=3, cite="x")).expected
+
+
+def test_bad_reform_file_exits_2(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text("name: x\nrationale: y\nchanges:\n  - {name: a, rationale: b, parameter: tpp_aa1, value: 1, cite: c}\n")
+    r = runner.invoke(app, ["whatif", str(p), "--chips"])
+    assert r.exit_code == 2 and "tpp_a1" in r.output and "row 1" in r.output
+    r = runner.invoke(app, ["whatif", "no-such-reform", "--chips"])
+    assert r.exit_code == 2 and "tpp-2400" in r.output
+
+
+def test_cli_json_contract():
+    r = runner.invoke(app, ["whatif", "tpp-2400", "--chips", "--on", "2026-12-01", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    assert data["reform"].startswith("Lower") and data["on"] == "2026-12-01"
+    flip = next(f for f in data["flips"] if f["item"] == "NVIDIA L40 PCIe")
+    assert set(flip) >= {"kind", "item", "baseline", "reform", "rules", "changes"}
