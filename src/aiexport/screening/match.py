@@ -38,7 +38,14 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from aiexport.screening.lists import ListEntry, country_code
-from aiexport.screening.normalize import Normalized, acronym, normalize, parentheticals
+from aiexport.screening.normalize import (
+    Normalized,
+    acronym,
+    normalize,
+    parentheticals,
+    strip_address,
+    without_parentheticals,
+)
 
 SCORE_VERSION = "aiexport-screen-1"
 THRESHOLD = 0.80
@@ -94,7 +101,9 @@ class Index:
             person = e.entity_type == "person"
             seen: set[tuple[str, ...]] = set()
             for text, kind in [(e.name, "primary"), *((a, "alias") for a in e.aliases)]:
-                for t, k in [(text, kind), *((p, "abbreviation") for p in parentheticals(text))]:
+                variants = [(text, kind), (without_parentheticals(text), kind)]
+                variants += [(p, "abbreviation") for p in parentheticals(text)]
+                for t, k in variants:
                     n = normalize(t)
                     if not n.tokens or n.tokens in seen:
                         continue
@@ -219,6 +228,9 @@ class Index:
             agreed.append((" ".join(q[x] for x in qi), " ".join(c[x] for x in ck), round(s, 3)))
         return used_q, used_c, agreed
 
+    def _score_name(self, qn: Normalized, name: Name) -> float:
+        return self.score(qn, name, None)  # type: ignore[return-value]
+
     def score(self, qn: Normalized, name: Name, q_country: set[str] | None, explain: bool = False) -> Match:
         q, c = qn.tokens, name.norm.tokens
         person = name.person
@@ -233,6 +245,8 @@ class Index:
         joined_f = joined if joined >= 0.90 and len(q) != len(c) else 0.0
         acr = 0.90 if (len(q) == 1 and len(c) >= 3 and q[0] == acronym(c)) else 0.0
         base = max(token_overlap, joined_f, acr)
+        if name.entry < 0:
+            return round(base, 4)  # type: ignore[return-value]
         entry = self.entries[name.entry]
         ecs = set(entry.countries)
         country = 0.0
@@ -281,7 +295,7 @@ class Index:
 
     def screen(self, query: str, country: str | None = None, threshold: float = THRESHOLD,
                explain: bool = True, limit: int = 10) -> list[Match]:
-        text, place = strip_place(query)
+        text, place = strip_place(strip_address(query))
         countries = {x for x in (country, place) if x}
         if "HK" in countries or "CN" in countries:
             pass
@@ -305,6 +319,19 @@ class Index:
             if n.text == m.matched_name and self.entries[n.entry] is m.entry:
                 return self.score(qn, n, countries, explain=True)
         return m
+
+    def pair_score(self, query: str, candidate: str, person: bool = False) -> float:
+        """One query name against one name (with this index's token weights): the evaluation's unit."""
+        text, place = strip_place(strip_address(query))
+        qn = normalize(text)
+        if not qn.tokens:
+            return 0.0
+        best = 0.0
+        for c in {candidate, without_parentheticals(candidate), *parentheticals(candidate)}:
+            n = Name(-1, c, "primary", normalize(c), person)
+            if n.norm.tokens:
+                best = max(best, self._score_name(qn, n))
+        return best
 
     def best_score(self, query: str, country: str | None = None) -> float:
         ms = self.screen(query, country, threshold=0.0, explain=False, limit=1)

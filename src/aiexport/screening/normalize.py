@@ -51,6 +51,20 @@ VARIANTS = {
     "labs": "lab", "laboratory": "lab", "laboratories": "lab", "inst": "institute", "univ": "university",
     "mfg": "manufacturing", "grp": "group", "holdings": "holding", "trade": "trading", "engg": "engineering",
     "kontsern": "concern", "kontserna": "concern", "nauchno": "scientific", "hongkong": "hong kong",
+    # Russian transliterations and their English renderings on the Entity List
+    "zavod": "plant", "factory": "plant", "works": "plant", "kompaniya": "company", "upravlyayushchaya": "management",
+    "imeni": "im", "gosudarstvennoe": "state", "gosudarstvennyy": "state", "federalnoe": "federal",
+    "tsentr": "center", "institut": "institute", "tekhnologii": "technology", "elektronik": "electronic",
+    "elektronika": "electronic", "aviatsionnyy": "aviation", "aviation": "avia", "shchit": "shield",
+}
+# Phrases that the lists write both in full and as an abbreviation (normalised to the abbreviation).
+PHRASE_VARIANTS = {
+    ("scientific", "production", "enterprise"): "npp", ("research", "and", "production", "enterprise"): "npp",
+    ("scientific", "and", "production", "enterprise"): "npp", ("nauchno", "proizvodstvennoe", "predpriyatie"): "npp",
+    ("scientific", "production", "association"): "npo", ("scientific", "and", "production", "association"): "npo",
+    ("research", "and", "production", "association"): "npo", ("nauchno", "proizvodstvennoe", "obedinenie"): "npo",
+    ("federal", "state", "unitary", "enterprise"): "fsue", ("design", "bureau"): "kb", ("konstruktorskoe", "byuro"): "kb",
+    ("named", "after"): "im", ("chinese", "academy", "of", "sciences"): "cas", ("research", "institute"): "institute",
 }
 _PUNCT = re.compile(r"[^\w\s]")
 _ABBR = re.compile(r"\b(?:\w\.){2,}")
@@ -77,6 +91,7 @@ def _phrase_tokens() -> list[tuple[str, ...]]:
 
 
 _PHRASES = _phrase_tokens()
+_PHRASE_VARIANTS = sorted(PHRASE_VARIANTS.items(), key=lambda kv: len(kv[0]), reverse=True)
 
 
 def basic(name: str) -> str:
@@ -98,6 +113,7 @@ def normalize(name: str) -> Normalized:
     toks = [VARIANTS.get(t, t) for t in toks]
     # VARIANTS may map to two tokens ("hongkong" -> "hong kong")
     toks = [x for t in toks for x in t.split()]
+    toks = _phrases(toks)
     legal: list[str] = []
     out: list[str] = []
     i = 0
@@ -121,8 +137,40 @@ def normalize(name: str) -> Normalized:
     return Normalized(tuple(out), tuple(legal))
 
 
+def _phrases(toks: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(toks):
+        for ph, abbr in _PHRASE_VARIANTS:
+            if tuple(toks[i : i + len(ph)]) == ph:
+                out.append(abbr)
+                i += len(ph)
+                break
+        else:
+            out.append(toks[i])
+            i += 1
+    return out
+
+
 def acronym(tokens: tuple[str, ...]) -> str:
     return "".join(t[0] for t in tokens if t and not t.isdigit())
+
+
+def without_parentheticals(name: str) -> str:
+    return re.sub(r"\s*\([^()]*\)", " ", name).strip()
+
+
+_QUERY_ADDRESS = re.compile(r"[.,;]\s+(?:and\s+)?\d+[\w/⁄-]*\s+\w")
+
+
+def strip_address(query: str) -> str:
+    """'Alexander Ivjenko, 7150 Rue Chouinard, Montreal' -> 'Alexander Ivjenko': a purchase-order
+    party cell often carries the address after the name; a name never continues with a house number."""
+    q = query.split(";")[0]
+    m = _QUERY_ADDRESS.search(q)
+    if m and m.start() > 1:
+        q = q[: m.start()]
+    return q.strip(" ,.;")
 
 
 def parentheticals(name: str) -> list[str]:
