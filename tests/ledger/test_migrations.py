@@ -19,6 +19,10 @@ ALL_TABLES = {
     "ledger_entries",
     "ledger_holds",
     "ledger_users",
+    "screening_dispositions",
+    "screening_entries",
+    "screening_list_versions",
+    "screening_parties",
 }
 
 

@@ -128,3 +128,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     granted_by: Mapped[str] = mapped_column(String(200))
     granted_at: Mapped[str] = mapped_column(String(32))
+
+
+# The screening tables (migration 0004) share this Base; importing them here keeps one metadata
+# for the "models match migrations" check.
+import aiexport.screening.models  # noqa: E402,F401
