@@ -16,10 +16,10 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from aiexport.commands import check, chips, headroom, models, report, rules, whatif
+    from aiexport.commands import batch, check, chips, headroom, models, report, rules, whatif
     from aiexport.ledger import cli as ledger_cli
 
-    for module in (chips, check, models, rules, ledger_cli, whatif, headroom, report):
+    for module in (chips, check, batch, models, rules, ledger_cli, whatif, headroom, report):
         module.register(app)
 
 

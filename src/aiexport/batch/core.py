@@ -1,0 +1,282 @@
+"""Decide one chunk of an order book: validate as expressions, classify each distinct item once
+per parameter epoch, and run the same rule functions as `aiexport check` over the whole chunk.
+
+Per-row Python never runs on the common path. Per *distinct* value it does (a few hundred chip
+names or server configurations in a million lines): each distinct item is resolved and
+classified by the functions `check` uses (`build_frames`, `classify_item_frames`), once for
+each parameter epoch in which it appears, and joined back to its rows. The license rules
+(`decide_frame`) then run over the whole chunk, one pass per epoch, and the GP10/notice overlay
+(`overlays.apply`) visits only the rows it can change.
+
+Rows whose item or facts need the per-row logic of `check` (model weights under 4E091, the
+foundry presumption, a stated datacenter override, a free-form ``facts`` cell) go through
+`check`'s own path (Pydantic + `decide`); they are counted as such.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import polars as pl
+
+from aiexport.batch.validate import OVERLAY_FACTS, REJECT_SCHEMA, known_facts, typed, validate
+from aiexport.errors import InputError
+from aiexport.law.license import FACT_COLUMNS, decide_frame
+from aiexport.law.metrics import MICRO
+
+OUTPUT_COLUMNS = [
+    "row", "id", "date", "outcome", "eccn", "paragraph", "item", "quantity", "total_tpp", "from", "to",
+    "license_exception", "review_policy", "obligations", "needs_facts", "rules", "posture", "rule_set",
+]
+OUTPUT_SCHEMA = {
+    "row": pl.Int64, "id": pl.String, "date": pl.Date, "outcome": pl.String, "eccn": pl.String,
+    "paragraph": pl.String, "item": pl.String, "quantity": pl.Int64, "total_tpp": pl.Float64,
+    "from": pl.String, "to": pl.String, "license_exception": pl.String, "review_policy": pl.String,
+    "obligations": pl.List(pl.String), "needs_facts": pl.List(pl.String), "rules": pl.List(pl.String),
+    "posture": pl.String, "rule_set": pl.String,
+}
+ITEM_COLUMNS = ["eccn", "paragraph", "nac_aca_eligible", "hbm_exception_eligible", "tpp", "system_tpp",
+                "memory_bandwidth", "datacenter", "item_name", "item_needs", "item_rules", "item_reasons", "item_rule_set"]
+
+
+@dataclass
+class Result:
+    decided: pl.DataFrame
+    rejects: pl.DataFrame
+    rows_in: int
+    per_row: int = 0  # rows decided by check's per-row path
+    counts: dict = field(default_factory=dict)
+
+
+@lru_cache(maxsize=4096)
+def _item_of(chip: str | None, item: str | None) -> tuple[str, object]:
+    """('fast', item dict) | ('slow', None) | ('bad', (field, expected, got)) for one distinct cell."""
+    from aiexport.law.models import is_model_item
+
+    if item is None:
+        return "fast", {"chip": chip}
+    try:
+        value = json.loads(item)
+    except json.JSONDecodeError:
+        return "slow", None  # check's reader reports it
+    if not isinstance(value, dict) or is_model_item(value):
+        return "slow", None
+    return "fast", value
+
+
+CLASSIFIED = ["eccn", "paragraph", "nac_aca_eligible", "hbm_exception_eligible", "tpp", "system_tpp",
+              "memory_bandwidth", "datacenter", "item_name", "item_needs", "item_rules", "item_reasons", "item_rule_set"]
+_KEY = ["chip", "item", "__epoch"]
+_cache: dict[tuple, tuple[object, pl.DataFrame, pl.DataFrame]] = {}
+
+
+def _empty_classified() -> tuple[pl.DataFrame, pl.DataFrame]:
+    key = {"chip": pl.String, "item": pl.String, "__epoch": pl.Int64}
+    return pl.DataFrame(schema=key), pl.DataFrame(schema={**key, "field": pl.String, "expected": pl.String, "got": pl.String})
+
+
+def classified(keys: pl.DataFrame, posture: str, source: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Each distinct (item, epoch) classified once per process, store and posture; returns
+    (classification by key, rejects by key). ``keys`` has chip, item, __epoch, date, row."""
+    from aiexport.engine.params import default_store
+
+    store = default_store()
+    ck = (id(store), posture)
+    _, done, bad = _cache.get(ck) or (store, *_empty_classified())
+    new = keys.join(done.select(_KEY), on=_KEY, how="anti", nulls_equal=True).join(
+        bad.select(_KEY), on=_KEY, how="anti", nulls_equal=True)
+    if new.height:
+        more, more_bad = _classify(new, posture, source)
+        done = pl.concat([done, more], how="diagonal_relaxed") if done.height else more
+        bad = pl.concat([bad, more_bad], how="vertical_relaxed")
+        if len(_cache) > 8:
+            _cache.clear()
+        _cache[ck] = (store, done, bad)  # holding the store keeps its id from being reused
+    return done, bad
+
+
+def _classify(keys: pl.DataFrame, posture: str, source: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Classify each (item, epoch) of ``keys`` with check's functions, on the first date seen."""
+    from aiexport.law import decide as _decide
+    from aiexport.law.items import build_frames, classify_item_frames
+
+    designer = getattr(_decide, "designer_headquarters", None)
+    items, dates, good, bad, dhq = [], [], [], [], []
+    checked: dict[tuple, InputError | None] = {}
+    for chip, item, epoch, date, row in keys.select(*_KEY, "date", "row").iter_rows():
+        _, value = _item_of(chip, item)
+        if (chip, item) not in checked:
+            try:
+                build_frames([value], [date], source, [row])  # resolves names and validates specs
+                checked[(chip, item)] = None
+            except InputError as e:
+                checked[(chip, item)] = e
+        e = checked[(chip, item)]
+        if e is not None:
+            bad.append((chip, item, epoch, e.column, e.expected, None if e.got is None else str(e.got)))
+            continue
+        items.append(value)
+        dates.append(date)
+        good.append((chip, item, epoch))
+        dhq.append(designer(value) if designer else None)
+    out = pl.DataFrame(good, schema={"chip": pl.String, "item": pl.String, "__epoch": pl.Int64}, orient="row")
+    if items:
+        ic, comp = build_frames(items, dates, source)
+        cls = classify_item_frames(ic, comp, posture=posture, explain=False)
+        out = out.with_columns(cls.select(
+            "eccn", "paragraph", "nac_aca_eligible", "hbm_exception_eligible", "tpp", "system_tpp",
+            "memory_bandwidth", "datacenter", pl.col("name").alias("item_name"),
+            pl.col("needs_facts").alias("item_needs"), pl.col("rules").alias("item_rules"),
+            pl.col("reasons").alias("item_reasons"), pl.col("rule_set").alias("item_rule_set"),
+        ))
+        if designer:
+            out = out.with_columns(pl.Series("designer_hq_item", dhq, dtype=pl.String))
+    schema = {"chip": pl.String, "item": pl.String, "__epoch": pl.Int64, "field": pl.String, "expected": pl.String, "got": pl.String}
+    return out, pl.DataFrame(bad, schema=schema, orient="row")
+
+
+def _route(good: pl.DataFrame) -> pl.Series:
+    """True for rows that need check's per-row path."""
+    cols = set(good.columns)
+    slow = pl.lit(False)
+    for f in known_facts():
+        c = f"fact_{f}"
+        if c in cols and f not in FACT_COLUMNS and f not in OVERLAY_FACTS:
+            slow = slow | pl.col(c).str.strip_chars().replace("", None).is_not_null()
+    if "facts" in cols:
+        slow = slow | pl.col("facts").str.strip_chars().replace("", None).is_not_null()
+    if "item" in cols:
+        items = good["item"].str.strip_chars().replace("", None)
+        chips = good["chip"].str.strip_chars().replace("", None) if "chip" in cols else pl.Series([None] * good.height, dtype=pl.String)
+        uniq = pl.DataFrame({"chip": chips, "item": items}).unique()
+        slow_items = [i for c, i in uniq.iter_rows() if i is not None and _item_of(c, i)[0] == "slow"]
+        if slow_items:
+            slow = slow | pl.col("item").str.strip_chars().is_in(slow_items)
+    return good.select(slow.alias("s"))["s"]
+
+
+def decide_chunk(raw: pl.DataFrame, *, posture: str = "enforced", on: dt.date | None = None,
+                 source: str = "orders", duplicates: dict[int, int] | None = None) -> Result:
+    """Decide a chunk of string rows (with a 1-based ``row`` column)."""
+    from aiexport.engine.params import default_store
+    from aiexport.law import overlays
+    from aiexport.law.classify import _epochs
+
+    n_in = raw.height
+    good, rejects = validate(raw, source)
+    if duplicates:
+        dup = good.filter(pl.col("row").is_in(list(duplicates)))
+        if dup.height:
+            rejects = pl.concat([rejects, dup.select(
+                pl.col("row").cast(pl.Int64), "id", pl.lit("id").alias("field"),
+                pl.format("a unique id (also used in row {})", pl.col("row").replace_strict(duplicates, return_dtype=pl.Int64))
+                .alias("expected"),
+                pl.col("id").alias("got"))])
+            good = good.filter(~pl.col("row").is_in(list(duplicates)))
+    slow = _route(good)
+    per_row = good.filter(slow).select(raw.columns)
+    good = good.filter(~slow)
+    parts: list[pl.DataFrame] = []
+
+    if good.height:
+        cols = good.columns
+        chip = pl.col("chip").str.strip_chars().replace("", None) if "chip" in cols else pl.lit(None, pl.String)
+        item = pl.col("item").str.strip_chars().replace("", None) if "item" in cols else pl.lit(None, pl.String)
+        facts = [c for c, _ in FACT_COLUMNS.values()]
+        frame = good.select(*typed(cols, on), *facts, "defaulted_facts", chip.alias("chip"), item.alias("item"))
+        frame = frame.with_columns(_epochs(frame["date"], default_store(), posture).alias("__epoch"))
+        keys = frame.select(*_KEY, "date", "row").unique(_KEY, keep="first", maintain_order=True)
+        cls, bad = classified(keys, posture, source)
+        if bad.height:
+            hit = frame.join(bad, on=_KEY, how="inner", nulls_equal=True)
+            rejects = pl.concat([rejects, hit.select(pl.col("row").cast(pl.Int64), "id", "field", "expected", "got")])
+            frame = frame.join(bad.select(_KEY), on=_KEY, how="anti", nulls_equal=True)
+        if frame.height:
+            frame = frame.join(cls, on=_KEY, how="left", nulls_equal=True).drop("__epoch", "chip", "item")
+            if "designer_hq_item" in frame.columns:  # a stated designer headquarters wins over the catalog's
+                frame = frame.with_columns(pl.coalesce("designer_hq_stated", "designer_hq_item").alias("designer_hq")).drop("designer_hq_item")
+            decided = decide_frame(frame, posture=posture)
+            decided = _overlay(decided, good, posture, overlays)
+            parts.append(decided.select(_output_exprs()))
+    n_slow = per_row.height
+    if n_slow:
+        d, r = _per_row(per_row, posture, on, source)
+        parts.append(d)
+        rejects = pl.concat([rejects, r])
+    decided = pl.concat(parts, how="vertical_relaxed").sort("row") if parts else pl.DataFrame(schema=OUTPUT_SCHEMA)
+    return Result(decided.cast(OUTPUT_SCHEMA), rejects.cast(REJECT_SCHEMA).sort("row", maintain_order=True), n_in, n_slow)
+
+
+def _overlay(decided: pl.DataFrame, good: pl.DataFrame, posture: str, overlays) -> pl.DataFrame:
+    """GP10 (and enabled notices): `overlays.apply` over the rows it could change only."""
+    store_queries = overlays_queries(posture)
+    names = decided["item_name"].unique().to_list()
+    named = [n for n in names if n and any(overlays.names_match(q, n) for q in store_queries)]
+    fact_cols = [f"fact_{f}" for f in OVERLAY_FACTS if f"fact_{f}" in good.columns]
+    cond = pl.col("item_name").is_in(named)
+    facts_frame = None
+    if fact_cols:
+        facts_frame = good.select("row", *fact_cols)
+        stated = facts_frame.filter(pl.any_horizontal([pl.col(c).str.strip_chars().replace("", None).is_not_null() for c in fact_cols]))["row"]
+        cond = cond | pl.col("row").is_in(stated.implode())
+    idx = decided.with_row_index("__j").filter(cond)["__j"]
+    if idx.len() == 0:
+        return decided
+    sub = decided[idx]
+    facts = [{}] * sub.height
+    if facts_frame is not None:
+        f = sub.select("row").join(facts_frame, on="row", how="left")
+        facts = [{k[5:]: v for k, v in r.items() if k != "row" and v not in (None, "")} for r in f.iter_rows(named=True)]
+    changed = overlays.apply(sub, facts, posture=posture)
+    cols = ["outcome", "license_exception", "review_policy", "obligations", "rules", "needs_facts"]
+    upd = changed.select(pl.Series("__j", idx), *cols)
+    return decided.with_row_index("__j").update(upd, on="__j", include_nulls=True).drop("__j")
+
+
+@lru_cache(maxsize=4)
+def overlays_queries(posture: str) -> tuple[str, ...]:
+    from aiexport.engine.params import default_store
+
+    store = default_store()
+    q = {x for v in store.parameter("gp10_named_ics").values for x in (v.value or [])}
+    q |= {x for v in store.parameter("d5_headquartered_chip_developers").values for x in (v.value or [])}
+    return tuple(sorted(q))
+
+
+def _output_exprs() -> list[pl.Expr]:
+    # as check: the exact product, divided exactly (float division by 10^6 can be off in the last place)
+    total = (pl.col("system_tpp") * pl.col("quantity")).cast(pl.Decimal(38, 6)).truediv(MICRO).cast(pl.Float64)
+    return [
+        pl.col("row").cast(pl.Int64), "id", "date", "outcome", "eccn", "paragraph", pl.col("item_name").alias("item"),
+        "quantity", total.alias("total_tpp"), "from", pl.col("to_stated").alias("to"), "license_exception",
+        "review_policy", "obligations", "needs_facts", "rules", "posture", "rule_set",
+    ]
+
+
+def _per_row(rows: pl.DataFrame, posture: str, on, source: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """check's own path (Pydantic + decide) for the rows that need it."""
+    from aiexport.io.transactions import _from_flat, parse
+    from aiexport.law.decide import decide
+
+    numbers = rows["row"].to_list()
+    data = [_from_flat({k: v for k, v in r.items() if k != "row"}) for r in rows.iter_rows(named=True)]
+    txs, errors, idx = parse(data, source)
+    rejects = [(numbers[e.row - 1], None, e.column, e.expected, None if e.got is None else str(e.got)) for e in errors]
+    accepted = [numbers[i - 1] for i in idx]
+    decided = None
+    while txs:
+        try:
+            frame = decide(txs, on=on, posture=posture, source=source, rows=accepted)
+            decided = frame.with_columns(pl.Series("row", accepted, dtype=pl.Int64)).select(_output_exprs())
+            break
+        except InputError as e:
+            k = accepted.index(e.row)
+            rejects.append((e.row, txs[k].id, e.column, e.expected, None if e.got is None else str(e.got)))
+            del txs[k], accepted[k]
+    rej = pl.DataFrame(rejects, schema=REJECT_SCHEMA, orient="row")
+    if decided is None:
+        decided = pl.DataFrame(schema=OUTPUT_SCHEMA)
+    return decided.cast(OUTPUT_SCHEMA), rej

@@ -1,0 +1,212 @@
+"""`aiexport batch`: read an order book in chunks, decide each chunk, write Parquet or CSV.
+
+One function decides a chunk (`aiexport.batch.core.decide_chunk`); this module feeds it chunks
+from one process (`run`) and `aiexport.batch.cluster` feeds it partitions on Dask workers. Both
+write one part file per chunk and gather the counts, so their outputs are the same rows with the
+same values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from aiexport.batch.core import OUTPUT_SCHEMA, decide_chunk
+from aiexport.batch.validate import REJECT_SCHEMA, unknown_columns
+from aiexport.errors import InputError
+
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl", ".xlsx": "xlsx"}
+DEFAULT_CHUNK = 250_000
+
+
+@dataclass
+class Summary:
+    rows_in: int = 0
+    decided: int = 0
+    rejected: int = 0  # rows (a row with two bad fields counts once)
+    per_row: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def add(self, other: Summary) -> None:
+        self.rows_in += other.rows_in
+        self.decided += other.decided
+        self.rejected += other.rejected
+        self.per_row += other.per_row
+        for k, v in other.outcomes.items():
+            self.outcomes[k] = self.outcomes.get(k, 0) + v
+
+    @property
+    def reconciles(self) -> bool:
+        return self.rows_in == self.decided + self.rejected
+
+
+def input_format(path: Path) -> str:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(str(path), None, None, "an order book: .csv, .parquet, .jsonl/.ndjson or .xlsx", path.suffix or path.name)
+    if not path.exists():
+        raise InputError(str(path), None, None, "an existing file", "no such file")
+    return fmt
+
+
+def _flatten_json(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Nested JSON Lines (as the YAML/JSON of `check`) to the flat columns."""
+    schema = lf.collect_schema()
+    exprs: list[pl.Expr] = []
+    for name, dtype in schema.items():
+        if isinstance(dtype, pl.Struct) and name in ("consignee", "end_user"):
+            exprs += [pl.col(name).struct.field(f.name).alias(f"{name}_{f.name}") for f in dtype.fields]
+        elif isinstance(dtype, pl.Struct) and name == "facts":
+            exprs += [pl.col(name).struct.field(f.name).alias(f"fact_{f.name}") for f in dtype.fields]
+        elif isinstance(dtype, pl.Struct | pl.List):
+            exprs.append(pl.struct(pl.col(name)).struct.json_encode().str.extract(r'^\{"[^"]*":(.*)\}$', 1).alias(name))
+        else:
+            exprs.append(pl.col(name))
+    return lf.select(exprs)
+
+
+def scan(path: Path) -> pl.LazyFrame:
+    """The order book as string columns plus a 1-based ``row`` (the row numbers of `check`)."""
+    fmt = input_format(path)
+    try:
+        if fmt == "csv":
+            lf = pl.scan_csv(path, infer_schema=False)
+        elif fmt == "parquet":
+            lf = pl.scan_parquet(path)
+        elif fmt == "jsonl":
+            # the item stays JSON text (as in the CSV item column); parties and facts become flat columns
+            lf = _flatten_json(pl.scan_ndjson(path, infer_schema_length=10_000, schema_overrides={"item": pl.String}))
+        else:
+            lf = pl.read_excel(path, engine="calamine", infer_schema_length=0).lazy()
+        schema = lf.collect_schema()
+    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        raise InputError(str(path), None, None, f"a readable {fmt} file", str(exc).splitlines()[0][:200]) from None
+    casts = [
+        (pl.col(c).dt.strftime("%Y-%m-%d") if dtype in (pl.Date, pl.Datetime) else pl.col(c).cast(pl.String)).alias(c)
+        for c, dtype in schema.items()
+    ]
+    return lf.select(casts).with_row_index("row", offset=1).with_columns(pl.col("row").cast(pl.Int64))
+
+
+def check_columns(lf: pl.LazyFrame, path: Path, allow_extra: bool) -> list[str]:
+    cols = lf.collect_schema().names()
+    extra = unknown_columns(cols)
+    if extra and not allow_extra:
+        raise InputError(str(path), None, ", ".join(extra),
+                         "the flat columns of `aiexport check` (id, date, kind, from, to, chip|item, quantity, consignee_*, end_user_*, fact_*); "
+                         "pass --allow-extra-columns to carry other columns through unread", "unknown column(s)")
+    return extra
+
+
+def duplicates(lf: pl.LazyFrame) -> tuple[int, dict[int, int]]:
+    """(rows in the file, {row: first row with the same id}) — one pass over the id column."""
+    if "id" not in lf.collect_schema().names():
+        return lf.select(pl.len()).collect().item(), {}
+    ids = lf.select("row", pl.col("id").str.strip_chars()).collect()
+    d = ids.filter(pl.col("id").is_not_null() & pl.col("id").is_duplicated())
+    if d.height == 0:
+        return ids.height, {}
+    first = d.group_by("id").agg(pl.col("row").min().alias("first"))
+    d = d.join(first, on="id").filter(pl.col("row") != pl.col("first"))
+    return ids.height, dict(zip(d["row"].to_list(), d["first"].to_list(), strict=True))
+
+
+def csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
+    """List columns as JSON arrays (as `check --format csv` writes them)."""
+    return frame.with_columns(
+        pl.struct(pl.col(c)).struct.json_encode().str.extract(r'^\{"[^"]*":(.*)\}$', 1).alias(c)
+        for c, t in frame.schema.items() if isinstance(t, pl.List)
+    )
+
+
+def process(raw: pl.DataFrame, part: Path, *, posture: str, on: dt.date | None, source: str,
+            dups: dict[int, int], extra: list[str]) -> tuple[Summary, pl.DataFrame]:
+    """Decide one chunk and write its part file: the function every worker runs."""
+    if extra:
+        raw = raw.drop(extra)
+    if dups:
+        rows = raw["row"]
+        dups = {r: f for r, f in dups.items() if rows[0] <= r <= rows[-1]}
+    res = decide_chunk(raw, posture=posture, on=on, source=source, duplicates=dups)
+    if part.suffix == ".csv":
+        csv_ready(res.decided).write_csv(part)
+    else:
+        res.decided.write_parquet(part)
+    outcomes = dict(res.decided["outcome"].value_counts().iter_rows())
+    s = Summary(res.rows_in, res.decided.height, res.rejects["row"].n_unique(), res.per_row, outcomes)
+    return s, res.rejects
+
+
+def chunks(lf: pl.LazyFrame, size: int) -> Iterator[pl.DataFrame]:
+    yield from lf.collect_batches(chunk_size=size)
+
+
+def finish(parts: list[Path], out: Path, rejects: list[pl.DataFrame], rejects_path: Path) -> None:
+    """Gather the part files into OUT (streamed) and write the rejects file."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".csv":
+        with out.open("wb") as fh:
+            for i, p in enumerate(parts):
+                data = p.read_bytes()
+                if i:
+                    data = data.split(b"\n", 1)[1] if b"\n" in data else b""
+                fh.write(data)
+        if not parts:
+            csv_ready(pl.DataFrame(schema=OUTPUT_SCHEMA)).write_csv(out)
+    elif parts:
+        pl.scan_parquet(parts).sink_parquet(out)
+    else:
+        pl.DataFrame(schema=OUTPUT_SCHEMA).write_parquet(out)
+    rej = pl.concat([pl.DataFrame(schema=REJECT_SCHEMA), *rejects]).sort("row", maintain_order=True)
+    if rejects_path.suffix.lower() == ".parquet":
+        rej.write_parquet(rejects_path)
+    else:
+        rej.write_csv(rejects_path)
+
+
+def parts_dir(out: Path) -> Path:
+    d = out.with_name(out.name + ".parts")
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    return d
+
+
+def run(path: Path, out: Path, *, posture: str = "enforced", on: dt.date | None = None,
+        rejects_path: Path | None = None, chunk_size: int = DEFAULT_CHUNK, allow_extra: bool = False,
+        progress: Callable[[int, int], None] | None = None) -> Summary:
+    """Decide a whole order book in one process, chunk by chunk (bounded memory)."""
+    t0 = time.perf_counter()
+    lf = scan(path)
+    extra = check_columns(lf, path, allow_extra)
+    total, dups = duplicates(lf)
+    rejects_path = rejects_path or default_rejects(out)
+    tmp = parts_dir(out)
+    summary, parts, rejects = Summary(), [], []
+    ext = ".csv" if out.suffix.lower() == ".csv" else ".parquet"
+    try:
+        for k, raw in enumerate(chunks(lf, chunk_size)):
+            part = tmp / f"part-{k:05d}{ext}"
+            s, rej = process(raw, part, posture=posture, on=on, source=str(path), dups=dups, extra=extra)
+            summary.add(s)
+            parts.append(part)
+            if rej.height:
+                rejects.append(rej)
+            if progress:
+                progress(summary.rows_in, total)
+        finish(parts, out, rejects, rejects_path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def default_rejects(out: Path) -> Path:
+    return out.with_name(out.stem + ".rejects.csv")
