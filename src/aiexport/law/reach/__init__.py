@@ -1,0 +1,135 @@
+"""Legal reach (issue 10): is the item subject to the EAR, and the licence requirements that do not
+come from its ECCN — end uses and end users (Part 744), the affiliates rule (§744.11(a)(1)),
+embargoes (Part 746) — and validated end-user authorizations (§748.15).
+
+Pure functions of a prepared transaction frame (the columns of ``aiexport.law.decide.prepare``
+plus the ``rf_*`` fact columns of ``aiexport.law.reach.facts.fact_frame``) and a parameter
+snapshot. Each rule is a boolean trace column named by its paragraph; the summary columns are:
+
+``subject_to_ear``           true / false / null (a fact that can change the answer is missing)
+``subject_rules``            the §734 paths that made the item subject, or why it is not
+``reach_requirement_rules``  Part 744/746 requirements that hold (empty when not subject)
+``reach_policy``             the strictest review policy among them, ``reach_policy_rule`` its rule
+``reach_needs_facts``        facts to ask (only those that can change the answer)
+``veu_authorized``           true / false / null, with ``veu_rules``, ``veu_obligations``, ``veu_exceeded``
+``reach_flags``              guidance that applies (advisory, not a requirement)
+``reach_obligations``        obligations that come with a VEU authorization
+
+See docs/legal-reach.md ("Wiring") for where these go in the outcome precedence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+from aiexport.engine.params import ParameterStore, Snapshot, default_store
+from aiexport.law.reach.affiliates import affiliates
+from aiexport.law.reach.embargo import embargo_requirements
+from aiexport.law.reach.end_use import end_use_requirements
+from aiexport.law.reach.facts import COLUMNS as FACT_COLUMNS
+from aiexport.law.reach.facts import fact_frame
+from aiexport.law.reach.rules import POLICY_RANK, REQUIREMENTS, RULES, labels
+from aiexport.law.reach.subject import subject_to_ear
+from aiexport.law.reach.veu import VeuAuthorization, load_authorizations, veu
+
+__all__ = [
+    "FACT_COLUMNS", "RULES", "VeuAuthorization", "evaluate_reach", "fact_frame", "load_authorizations",
+    "reach_frame", "timeline",
+]
+
+EMPTY = pl.lit([], dtype=pl.List(pl.String))
+
+
+def _policies(p: Snapshot) -> dict[str, str]:
+    """The review policy of each reach requirement on the snapshot date."""
+    eu = str(p.value("reach_744_23_policy") or "denial")
+    mil = str(p.value("reach_744_21_22_policy") or "denial")
+    out = {
+        "744.23(a)(1)": eu, "744.23(a)(2)": eu, "744.23(a)(4)": eu,
+        "744.21(a)(1)": mil, "744.21(a)(2)": mil, "744.22": mil,
+        "744.11(a)(1)": str(p.value("reach_affiliates_policy") or "denial"),
+        "746.8(a)(1)": "denial",
+    }
+    out.update({k: str(v) for k, v in (p.value("reach_embargo_policies") or {}).items()})
+    return out
+
+
+def evaluate_reach(frame: pl.DataFrame | pl.LazyFrame, p: Snapshot,
+                   authorizations: dict[str, VeuAuthorization] | None = None) -> pl.DataFrame:
+    """All reach rules for one parameter epoch; returns the frame with the trace and summary columns."""
+    lf = frame.lazy()
+    for col, dtype in FACT_COLUMNS.values():  # a frame without reach facts uses their defaults
+        if col not in lf.collect_schema().names():
+            from aiexport.law.reach.facts import coerce
+
+            name = next(n for n, (c, _) in FACT_COLUMNS.items() if c == col)
+            lf = lf.with_columns(pl.lit(coerce(name, None), dtype=dtype).alias(col))
+    lf = subject_to_ear(lf, p)
+    lf = end_use_requirements(lf, p)
+    lf = embargo_requirements(lf, p)
+    lf = affiliates(lf, p)
+    lf = veu(lf, p, authorizations)
+
+    S = pl.col("subject_to_ear")
+    R = {r: pl.col(r) for r in REQUIREMENTS}
+    held = labels([(r, R[r]) for r in REQUIREMENTS])
+    requirement_rules = pl.when(S.eq(False)).then(EMPTY).otherwise(held)
+    policies = _policies(p)
+    order = sorted(REQUIREMENTS, key=lambda r: -POLICY_RANK.get(policies.get(r, "denial"), 3))
+    chain = None
+    for r in order:
+        cond = R[r].fill_null(False) & S.eq(False).not_()
+        chain = pl.when(cond).then(pl.lit(r)) if chain is None else chain.when(cond).then(pl.lit(r))
+    policy_rule = chain.otherwise(pl.lit(None, pl.String))
+    lf = lf.with_columns(requirement_rules.alias("reach_requirement_rules"), policy_rule.alias("reach_policy_rule"))
+    lf = lf.with_columns(
+        pl.col("reach_policy_rule").replace_strict(policies, default=None, return_dtype=pl.String).alias("reach_policy"),
+        # requirements whose own facts are open (null) also need those facts, unless the item is not subject
+        pl.concat_list([
+            pl.col("subject_needs"),
+            pl.when(S.eq(False)).then(EMPTY).otherwise(
+                pl.concat_list([pl.col("end_use_needs"), pl.col("embargo_needs"), pl.col("affiliates_needs")])
+            ),
+            pl.col("veu_needs"),
+        ]).list.unique(maintain_order=True).alias("reach_needs_facts"),
+        labels([("guidance:2025-05-13.ai-training", pl.col("guidance:2025-05-13.ai-training"))]).alias("reach_flags"),
+        pl.col("748.15").alias("veu_authorized"),
+        pl.col("veu_obligations").alias("reach_obligations"),
+    )
+    return lf.collect()
+
+
+def reach_frame(frame: pl.DataFrame, *, posture: str = "enforced", store: ParameterStore | None = None,
+                authorizations: dict[str, VeuAuthorization] | None = None) -> pl.DataFrame:
+    """``evaluate_reach`` per parameter epoch (mixed dates in one frame), in input order."""
+    from aiexport.law.classify import _epochs
+
+    store = store or default_store()
+    bounds = store.boundaries(posture)
+    epochs = _epochs(frame["date"], store, posture)
+    if epochs.n_unique() == 1:
+        return evaluate_reach(frame, store.snapshot(bounds[epochs[0]], posture), authorizations)
+    frame = frame.with_row_index("__r").with_columns(epochs.alias("__epoch"))
+    parts = [
+        evaluate_reach(part.drop("__epoch"), store.snapshot(bounds[e], posture), authorizations)
+        for (e,), part in frame.group_by(["__epoch"], maintain_order=True)
+    ]
+    return pl.concat(parts, how="vertical_relaxed").sort("__r").drop("__r")
+
+
+@cache
+def _timeline() -> tuple[dict, ...]:
+    path = Path(str(resources.files("aiexport.law.reach") / "timeline.yaml"))
+    entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return tuple(dict(t, effective=dt.date.fromisoformat(str(t["effective"]))) for t in entries)
+
+
+def timeline() -> list[dict]:
+    """The reach rule versions, in the shape of ``ParameterStore.timeline`` entries."""
+    return [dict(t) for t in _timeline()]
