@@ -21,6 +21,10 @@ def _register() -> None:
 
     for module in (chips, check, batch, models, rules, ledger_cli, whatif, headroom, report):
         module.register(app)
+    from aiexport.commands import lists, screen
+
+    for module in (screen, lists):
+        module.register(app)
 
 
 _register()
