@@ -136,6 +136,15 @@ class Index:
         self.dels = dict(dels)
         self._near = lru_cache(maxsize=500_000)(self._near_uncached)
 
+    def __getstate__(self):
+        d = dict(self.__dict__)
+        d.pop("_near", None)
+        return d
+
+    def __setstate__(self, d):
+        self.__dict__.update(d)
+        self._near = lru_cache(maxsize=500_000)(self._near_uncached)
+
     # -- candidates
 
     def weight(self, tok: str) -> float:
