@@ -88,6 +88,6 @@ def test_case_count_and_boundaries():
     inst = list(instances())
     assert len(inst) >= 120
     days = {p.values[1] for p in inst}
-    for boundary in ["2022-10-07", "2023-11-17", "2024-04-04", "2025-01-13", "2025-05-13", "2025-05-15", "2026-01-15", "2026-07-10"]:
+    for boundary in ["2022-10-21", "2023-01-17", "2023-11-17", "2024-04-04", "2025-01-13", "2025-05-13", "2025-05-15", "2026-01-15", "2026-07-10"]:
         b = dt.date.fromisoformat(boundary)
         assert b in days and (b - dt.timedelta(days=1)) in days, boundary

@@ -38,7 +38,7 @@ CITE = {
     "3A090.a(2022).interconnect": "87 FR 62186; 15 CFR 774 Supp. 1, 3A090.a (Oct 2022): I/O rate",
     "3A090.c": "15 CFR 774 Supp. 1, ECCN 3A090.c (89 FR 96790)",
     "3A090.c.note.co-packaged": "15 CFR 774 Supp. 1, Note to 3A090.c (dominant function processing)",
-    "3A090.not-in-force": "87 FR 62186 (ECCN 3A090 effective 2022-10-07)",
+    "3A090.not-in-force": "87 FR 62186 (ECCN 3A090 and its 742.6(a)(6) requirement effective 2022-10-21)",
     "3A090.tpp": "15 CFR 774 Supp. 1, Technical Note to 3A090 ('total processing performance')",
     "4A090.a": "15 CFR 774 Supp. 1, ECCN 4A090.a",
     "4A090.b": "15 CFR 774 Supp. 1, ECCN 4A090.b",
@@ -108,7 +108,7 @@ def _t(v) -> str:
 
 def _rules_none(p: Snapshot) -> list[pl.Expr]:
     reasons = pl.concat_list(
-        [_reason("3A090.not-in-force", pl.lit(False), pl.lit("no advanced-computing ECCN before 2022-10-07"))]
+        [_reason("3A090.not-in-force", pl.lit(False), pl.lit("no advanced-computing ECCN before 2022-10-21"))]
     )
     return [
         pl.lit(None, pl.String).alias("paragraph"),

@@ -9,6 +9,7 @@ import polars as pl
 
 from aiexport.errors import InputError
 from aiexport.io.transactions import Transaction
+from aiexport.law.facts import default as fact_default
 from aiexport.law.facts import question
 from aiexport.law.items import build_frames, classify_item_frames
 from aiexport.law.license import FACT_COLUMNS, RULES, decide_frame, fact_value
@@ -23,6 +24,34 @@ LppLookup = Callable[[Transaction, int], "int | float | None"]
 
 def _cc(code: str | None) -> str | None:
     return AS_CHINA.get(code, code) if code else code
+
+
+def _designers() -> dict[str, str]:
+    from aiexport.engine.params import default_store
+
+    values = default_store().parameter("ic_designer_headquarters").values
+    return {str(k).lower(): str(v) for k, v in (values[-1].value or {}).items()}
+
+
+def designer_headquarters(item: dict) -> str | None:
+    """Where the IC's designer is headquartered: the catalog vendor, or a specs row's vendor
+    (or the first word(s) of its name) when designers.yaml lists it; None when unknown."""
+    from aiexport.catalog import CatalogLookupError, accelerators, resolve
+
+    known = _designers()
+    vendor = None
+    if isinstance(item.get("chip"), str):
+        try:
+            vendor = accelerators()["vendor"][resolve(item["chip"])]
+        except CatalogLookupError:
+            return None
+    elif isinstance(item.get("specs"), dict):
+        spec = item["specs"]
+        vendor = spec.get("vendor")
+        if not vendor and isinstance(spec.get("name"), str):
+            name = spec["name"].lower()
+            vendor = next((v for v in sorted(known, key=len, reverse=True) if name == v or name.startswith(v + " ")), None)
+    return known.get(str(vendor).strip().lower()) if vendor else None
 
 
 def prepare(
@@ -52,6 +81,8 @@ def prepare(
         "c_name", "c_country", "c_hq", "c_phq", "e_name", "e_country", "e_hq", "e_phq",
     )}
     facts: dict[str, list] = {col: [] for col, _ in FACT_COLUMNS.values()}
+    designer_hq: list[str | None] = []
+    defaulted: list[list[str]] = []
     for n, (t, d) in enumerate(zip(transactions, dates, strict=True)):
         eu = t.end_user or t.consignee
         for k, v in (
@@ -62,18 +93,26 @@ def prepare(
             ("e_hq", _cc(eu.hq)), ("e_phq", _cc(eu.parent_hq)),
         ):
             cols[k].append(v)
+        used_defaults = []
         for name, (col, _) in FACT_COLUMNS.items():
             raw = t.facts.get(name)
             if name == "lpp_consumed_tpp" and raw is None and lpp_lookup is not None:
                 raw = lpp_lookup(t, d.year)
+            if raw is None and fact_default(name) is not None:
+                used_defaults.append(name)
             try:
                 facts[col].append(fact_value(name, raw))
             except ValueError as exc:
                 row = rows[n] if rows else n + 1
                 raise InputError(source, row, f"facts.{name}", str(exc), raw) from None
+        stated_hq = facts["designer_hq_stated"][-1]
+        designer_hq.append(stated_hq or designer_headquarters(t.item if isinstance(t.item, dict) else {}))
+        defaulted.append(used_defaults)
     schema = {"date": pl.Date, "quantity": pl.Int64}
     frame = pl.DataFrame(cols, schema_overrides=schema)
     frame = frame.with_columns(pl.DataFrame(facts, schema={c: t for c, t in FACT_COLUMNS.values()}))
+    frame = frame.with_columns(pl.Series("designer_hq", designer_hq, dtype=pl.String),
+                               pl.Series("defaulted_facts", defaulted, dtype=pl.List(pl.String)))
     item_cols = cls.select(
         "eccn", "paragraph", "nac_aca_eligible", "hbm_exception_eligible", "tpp", "system_tpp",
         "memory_bandwidth", "datacenter", "name",

@@ -33,7 +33,7 @@ RULES: dict[str, Rule] = {
     r.id: r
     for r in [
         Rule("no-license.us-destination", "15 CFR 734.13-734.14 (export/reexport means shipment out of / between foreign countries)", "the destination is the United States"),
-        Rule("742.6(a)(6)(ii).2022", "87 FR 62186; 15 CFR 742.6(a)(6)(ii) (Oct 2022)", "3A090/4A090 to or within China (incl. Hong Kong) or Macau"),
+        Rule("742.6(a)(6)(ii).2022", "15 CFR 742.6(a)(6)(ii) (87 FR 62186, effective 2022-10-21; Macau added by 88 FR 2821 effective 2023-01-17)", "3A090/4A090 to or within China (incl. Hong Kong); from 2023-01-17 also Macau"),
         Rule("742.6(a)(6)(iii)", "88 FR 73458; 15 CFR 742.6(a)(6)(iii)", "3A090.a/.b, 4A090.a/.b to or within D:1, D:4 or D:5 not also in A:5/A:6, or Macau"),
         Rule("744.23(a)(3).headquarters", "88 FR 73458; 15 CFR 744.23(a)(3)", "a party is headquartered in, or its ultimate parent is headquartered in, D:5 or Macau"),
         Rule("742.6(a)(6)(iii)(A).headquarters", "90 FR 4544; 15 CFR 742.6(a)(6)(iii)(A); BIS guidance 2026-05-31 (still enforced)", "a party is headquartered in, or its ultimate parent is headquartered in, D:5 or Macau (any destination outside the US)"),
@@ -43,12 +43,13 @@ RULES: dict[str, Rule] = {
         Rule("742.6(a)(6)(iii)(A).worldwide", "90 FR 4544; 15 CFR 742.6(a)(6)(iii)(A) (codified; not enforced since 2025-05-13)", "3A090.a/4A090.a to or within any destination worldwide"),
         Rule("740.2(a)(9)(ii)", "15 CFR 740.2(a)(9)(ii)", "D:1/D:4/D:5 (not A:5/A:6), Macau or a D:5/Macau-headquartered party: only TMP, NAC/ACA, RPL, GOV, TSU, HBM, AIA (4E091), ACM remain"),
         Rule("740.25.HBM", "89 FR 96790; 15 CFR 740.25", "License Exception HBM: 3A090.c below 3.3 GB/s/mm2"),
-        Rule("740.8.NAC", "88 FR 73458; 89 FR 23876; 15 CFR 740.8", "License Exception NAC: eligible item, prior notification to BIS"),
-        Rule("740.8.ACA", "89 FR 23876; 15 CFR 740.8", "License Exception ACA: eligible item to D:1/D:4 (or, under the Diffusion text, other non-Tier-3 destinations), no notification"),
+        Rule("740.8.NAC", "15 CFR 740.8 (88 FR 73458; 89 FR 23876)", "License Exception NAC: eligible item, exported or reexported to Macau/D:5 or to a Macau/D:5-headquartered entity, prior notification to BIS"),
+        Rule("740.8.ACA", "15 CFR 740.8 (89 FR 23876); in-country transfers 15 CFR 740.1(a)", "License Exception ACA: eligible item to D:1/D:4, and in-country transfers within Macau/D:5 or to Macau/D:5-headquartered entities; no notification"),
+        Rule("740.8(c).notice-period", "15 CFR 740.8(c)", "NAC does not authorize a shipment fewer than 25 calendar days after the notification"),
         Rule("740.8.not-eligible", "15 CFR 740.8; Note to 3A090", "NAC/ACA not available: 3A090.a designed or marketed for datacenters, or 3A090.c"),
-        Rule("740.27.AIA", "90 FR 4544; 15 CFR 740.27(a)(1), (b)(2)", "License Exception AIA: Tier-1 destination, parties located and headquartered in Tier 1"),
-        Rule("740.28.ACM", "90 FR 4544; 15 CFR 740.28", "License Exception ACM: development, production or storage by a private-sector end user, destined outside Macau/D:5"),
-        Rule("740.29.LPP", "90 FR 4544; 15 CFR 740.29(a)", "License Exception LPP: up to 26,900,000 TPP per calendar year to one ultimate consignee"),
+        Rule("740.27.AIA", "15 CFR 740.27(a)(1), (b)(2) (90 FR 4544)", "License Exception AIA: Tier-1 destination, parties located and headquartered in Tier 1; 3A090.a only from an approved or authorized IC designer"),
+        Rule("740.28.ACM", "15 CFR 740.28(a) (90 FR 4544); 15 CFR 740.2(a)(9)(ii)", "License Exception ACM: export, reexport or in-country transfer to a 'private sector end user' for development, production or storage, items ultimately destined to customers outside Macau/D:5"),
+        Rule("740.29.LPP", "15 CFR 740.29(a) (90 FR 4544); in-country transfers 15 CFR 740.1(a)", "License Exception LPP: up to 26,900,000 TPP of advanced computing ICs per calendar year to one ultimate consignee (exports, reexports and, on the same terms, in-country transfers)"),
         Rule("740.29.LPP.exceeded", "90 FR 4544; 15 CFR 740.29(a)", "LPP limit exceeded for the ultimate consignee this calendar year"),
         Rule("742.6(b)(10)(2022)", "87 FR 62186; 15 CFR 742.6(b)(10) (Oct 2022)", "presumption of denial"),
         Rule("742.6(b)(10).D5-Macau", "88 FR 73458; 15 CFR 742.6(b)(10) (secondary: CSET, S-KELLY)", "presumption of denial for D:5 and Macau"),
@@ -72,15 +73,20 @@ OBLIGATIONS = {
     ],
     "HBM": ["Meet the conditions of License Exception HBM — §740.25"],
     "AIA": ["Obtain the certification in §740.27(b)(2) and submit it to BIS before export"],
-    "ACM": ["Use only for development, production or storage before onward shipment to customers outside Macau/D:5 — §740.28"],
+    "ACM": ["Use only for development, production or storage before onward shipment to customers outside Macau/D:5 — §740.28(a)"],
     "LPP": [],
 }
+# 91 FR 1684 (§742.6(b)(10)(iii)(A)(1)): every condition of the case-by-case review (regulations.md §8.3, §13).
 R8_CONDITIONS = [
-    "91 FR 1684 conditions: the chip was commercially available in the US when the rule was published",
-    "certify that US supply is sufficient and no global foundry capacity is diverted from US end users",
-    "certify the recipient's security procedures (know-your-customer, remote-access safeguards)",
-    "independent third-party testing in the United States",
-    "shipments to China/Macau at most 50 % of units shipped to US end users",
+    "91 FR 1684 condition: the chip was commercially available in the United States when the rule was published (2026-01-15)",
+    "91 FR 1684 condition: state how many units you have shipped to US end-use customers at the time of application",
+    "91 FR 1684 certification: the chips are below the thresholds (TPP < 21,000 and total DRAM bandwidth < 6,500 GB/s)",
+    "91 FR 1684 certification: US supply is sufficient — the export does not delay US orders",
+    "91 FR 1684 certification: no global foundry capacity is diverted from US end users",
+    "91 FR 1684 certification: shipments to China and Macau stay at or below 50 % of the units shipped to US end use",
+    "91 FR 1684 certification: independent third-party testing in the United States of every shipment",
+    "91 FR 1684 certification: the recipient applies know-your-customer procedures and remote-access safeguards",
+    "91 FR 1684: reexports, exports from abroad and in-country transfers to or within China/Macau stay under a presumption of denial",
 ]
 TIER2_ALLOCATION = "Counts against the destination's Tier-2 country allocation (790,000,000 TPP for 2025-2027)"
 
@@ -123,7 +129,7 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
 
     trace = {
         "t_us_destination": to == "US",
-        "t_req_2022": pl.lit(version == "2022") & (L == "a").fill_null(False) & to.is_in(["CN", "MO"]),
+        "t_req_2022": pl.lit(version == "2022") & (L == "a").fill_null(False) & to.is_in(sorted(p.value("ac_2022_destinations") or [])),
         "t_req_dest": pl.lit(version == "2023") & ab & in_scope,
         "t_req_hq": pl.lit(version == "2023") & ab & hq_d5 & (to != "US"),
         "t_req_uae": (
@@ -148,20 +154,48 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
     elig = pl.col("nac_aca_eligible")
     nac_ok = pl.lit(p.in_force("nac_available") and version == "2023") & (L != "c").fill_null(False)
     aca_exists = p.in_force("aca_available")
+    # 89 FR 23876: in-country transfers to or within Macau/D:5, or to Macau/D:5-headquartered
+    # entities, use ACA (no notification); NAC covers exports and reexports.
     nac_code = (
         pl.when(pl.lit(not aca_exists)).then(pl.lit("NAC"))
-        .when((kind == "transfer") & to_d5mo).then(pl.lit("ACA"))
+        .when((kind == "transfer") & (to_d5mo | hq_d5) & pl.lit(p.in_force("nac_in_country_transfer_code"))).then(pl.lit("ACA"))
         .when(to_d5mo | hq_d5).then(pl.lit("NAC"))
         .otherwise(pl.lit("ACA"))
     )
+    # §740.8(c): a stated notification fewer than 25 calendar days before the shipment date.
+    notified = pl.col("f_nac_notified_on")
+    nac_days = p.value("nac_notice_days") or 25
+    nac_too_early = (nac_code == "NAC") & notified.is_not_null() & (pl.col("date") < notified + pl.duration(days=nac_days))
     diffusion = pl.lit(p.in_force("diffusion_binding")) & only_world & ~T["t_req_c"]
     tier1_parties = _all_in([pl.col(c) for c in ("c_country", "c_hq", "c_phq", "e_country", "e_hq", "e_phq")], T1)
-    aia = diffusion & to.is_in(sorted(T1)) & tier1_parties & ((eccn == "4A090.a") | pl.col("f_designer")).fill_null(False)
-    acm = diffusion & pl.col("f_purpose").is_in(["development", "production", "storage"]).fill_null(False) & ~to_d5mo
+    # Note 1.a(2)(i) to 3A090.a; §748.16: a designer headquartered (or owned from) Macau/D:5 is
+    # never approved or authorized, whatever is stated; otherwise the stated fact, else derived
+    # from the designer's headquarters (TW/A:1/A:5: yes), else unknown.
+    dhq = pl.col("designer_hq")
+    designer_ok = (
+        pl.when(dhq.is_in(d5mo).fill_null(False)).then(pl.lit(False))
+        .when(pl.col("f_designer").is_not_null()).then(pl.col("f_designer"))
+        .when(dhq.is_in(sorted({"TW"} | p.group("A:1") | A5)).fill_null(False)).then(pl.lit(True))
+        .when(dhq.is_not_null()).then(pl.lit(False))
+        .otherwise(pl.lit(None, pl.Boolean))
+    )
+    aia_base = diffusion & to.is_in(sorted(T1)) & tier1_parties
+    aia = aia_base & ((eccn == "4A090.a") | designer_ok)  # null: the designer is unknown
+    # ACM (§740.28(a)) from its own conditions: it can relieve any requirement other than 3A090.c,
+    # the 2022 rule (before ACM) and, conservatively, the headquarters rule (regulations.md §14).
+    # Under the enforced posture a codified exception stays available unless the user says no.
+    non_enforced = p.in_force("diffusion_non_enforcement")
+    acm_on = pl.lit(p.in_force("acm_available")) & (pl.lit(not non_enforced) | pl.col("f_rely_codified").fill_null(True))
+    eu_d5_hq = _any_in([pl.col("e_hq"), pl.col("e_phq")], d5mo) & pl.lit(p.in_force("acm_private_sector_excludes_d5_headquartered"))
+    acm_item = L.is_in(["a", "b"]).fill_null(False)
+    acm_purpose = pl.col("f_purpose").is_in(["development", "production", "storage"])  # null: not stated
+    acm_private = ~pl.col("f_eu_gov").fill_null(False) & ~eu_d5_hq
+    acm_relieves = ~T["t_req_c"] & ~T["t_req_2022"] & ~T["t_req_hq"]
+    acm = acm_on & acm_item & acm_purpose.fill_null(False) & acm_private & acm_relieves & pl.col("f_acm_outside")
     lpp_limit = p.value("lpp_limit_tpp")
     lpp_blocked = restricted & ~(pl.col("f_lpp_d1d4").fill_null(False) & ~to_d5mo & ~hq_d5)
-    # §740.29(a) authorizes export and reexport only (the text names no in-country transfer).
-    lpp_possible = diffusion & ~to.is_in(sorted(T1)) & ~lpp_blocked & (kind != "transfer")
+    # §740.29(a) authorizes export and reexport; §740.1(a) extends it to in-country transfers on the same terms.
+    lpp_possible = diffusion & ~to.is_in(sorted(T1)) & ~lpp_blocked
     lpp_after = pl.col("f_lpp_consumed") + total
     lpp_fits = (lpp_after <= (lpp_limit or 0) * MICRO) if lpp_limit else pl.lit(False)
     lpp_too_big = (total > (lpp_limit or 0) * MICRO) if lpp_limit else pl.lit(True)
@@ -173,8 +207,17 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
         t_hbm=(L == "c").fill_null(False) & pl.col("hbm_exception_eligible").fill_null(False),
         t_nac_aca=nac_ok & ab & elig,  # null when eligibility is unknown
         t_nac_code=nac_code,
+        t_nac_too_early=nac_too_early,
         t_aia=aia,
-        t_acm=acm,
+        t_aia_base=aia_base,
+        t_designer=designer_ok,
+        t_acm=acm,  # null: only the onward customers are unknown
+        t_acm_on=acm_on,
+        t_acm_item=acm_item,
+        t_acm_purpose=acm_purpose,
+        t_acm_private=acm_private,
+        t_acm_eu_d5_hq=eu_d5_hq,
+        t_acm_relieves=acm_relieves,
         t_lpp=lpp_possible & lpp_fits,  # null when prior consumption is unknown
         t_lpp_possible=lpp_possible & ~lpp_too_big,
         t_lpp_exceeded=lpp_possible & (lpp_too_big | ~lpp_fits.fill_null(True)),
@@ -187,15 +230,17 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
     exception = (
         pl.when(~T["t_any_requirement"]).then(pl.lit(None, pl.String))
         .when(T["t_hbm"]).then(pl.lit("HBM"))
-        .when(T["t_nac_aca"].fill_null(False)).then(T["t_nac_code"])
-        .when(T["t_aia"]).then(pl.lit("AIA"))
-        .when(T["t_acm"]).then(pl.lit("ACM"))
+        .when(T["t_nac_aca"].fill_null(False) & ~T["t_nac_too_early"]).then(T["t_nac_code"])
+        .when(T["t_aia"].fill_null(False)).then(pl.lit("AIA"))
+        .when(T["t_acm"].fill_null(False)).then(pl.lit("ACM"))
         .when(T["t_lpp"].fill_null(False)).then(pl.lit("LPP"))
     )
-    open_exception = (
-        T["t_any_requirement"] & exception.is_null()
-        & (T["t_nac_aca"].is_null() | (T["t_lpp_possible"] & T["t_lpp"].is_null()))
-    )
+    # NEEDS_FACTS only for a fact whose answer could still grant an exception (the others failed).
+    nac_open = T["t_nac_aca"].is_null() & ~T["t_nac_too_early"]
+    aia_open = T["t_aia"].is_null()
+    acm_open = T["t_acm"].is_null()
+    lpp_open = T["t_lpp_possible"] & T["t_lpp"].is_null()
+    open_exception = T["t_any_requirement"] & exception.is_null() & (nac_open | aia_open | acm_open | lpp_open)
 
     # ---- review policy (§742.6(b)(10)) -------------------------------------------------------
     r8 = p.in_force("china_case_by_case_tpp")
@@ -265,16 +310,17 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
         [
             pl.when(requirement_open & (OUT == "NEEDS_FACTS")).then(pl.col("item_needs")).otherwise(pl.lit([], dtype=pl.List(pl.String))),
             _labels(
-                _bit(~requirement_open & (OUT == "NEEDS_FACTS") & T["t_nac_aca"].is_null(), 1)
+                _bit(~requirement_open & (OUT == "NEEDS_FACTS") & T["t_nac_aca"].is_null() & ~T["t_nac_too_early"], 1)
                 + _bit(~requirement_open & (OUT == "NEEDS_FACTS") & T["t_lpp_possible"] & T["t_lpp"].is_null(), 2)
-                + _bit((OUT == "LICENSE_REQUIRED") & pl.col("t_r8_open"), 4),
-                ["marketed_for_datacenter", "lpp_consumed_tpp", "memory_bandwidth_gbps"],
+                + _bit((OUT == "LICENSE_REQUIRED") & pl.col("t_r8_open"), 4)
+                + _bit(~requirement_open & (OUT == "NEEDS_FACTS") & T["t_aia"].is_null(), 8)
+                + _bit(~requirement_open & (OUT == "NEEDS_FACTS") & T["t_acm"].is_null(), 16),
+                ["marketed_for_datacenter", "lpp_consumed_tpp", "memory_bandwidth_gbps", "approved_or_authorized_designer",
+                 "ultimate_customers_outside_d5_macau"],
             ),
         ]
     ).list.unique(maintain_order=True)
 
-    notified = pl.col("f_nac_notified_on")
-    nac_days = p.value("nac_notice_days") or 25
     lpp_text = pl.format(
         "LPP: {} of {} TPP used by this ultimate consignee in {} after this shipment — §740.29(a)",
         (pl.col("lpp_after") // MICRO).cast(pl.String), pl.lit(f"{lpp_limit or 0}"), pl.col("date").dt.year().cast(pl.String),
@@ -288,6 +334,11 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
                 pl.format("Earliest shipment under NAC: {} (notified {})", (notified + pl.duration(days=nac_days)).cast(pl.String), notified.cast(pl.String))
             ),
             pl.when(pl.col("license_exception") == "LPP").then(lpp_text),
+            pl.when((OUT == "LICENSE_REQUIRED") & T["t_nac_aca"].fill_null(False) & T["t_nac_too_early"]).then(
+                pl.format("NAC does not authorize this shipment on {}: notified {}, fewer than {} calendar days before (§740.8(c)); "
+                          "earliest date NAC would authorize it: {}", pl.col("date").cast(pl.String), notified.cast(pl.String),
+                          pl.lit(str(nac_days)), (notified + pl.duration(days=nac_days)).cast(pl.String))
+            ),
             pl.when((OUT == "LICENSE_REQUIRED") & (pl.col("policy_rule") == "742.6(b)(10).tier2")).then(pl.lit(TIER2_ALLOCATION)),
         ]
     ).list.drop_nulls()
@@ -302,8 +353,10 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
         _bit(T["t_req_2022"], 1) + _bit(T["t_req_dest"], 2) + _bit(T["t_req_hq"], 4)
         + _bit(T["t_req_uae"], 8) + _bit(T["t_req_c"], 16) + _bit(T["t_req_world"], 32)
     )
+    # On NLR, the requirement rules whose absence makes it NLR: those in force that reach the item's level.
     checked_mask = pl.when(L == "c").then(pl.lit(16)).otherwise(
-        pl.lit((1 if version == "2022" else (2 | 4 if version == "2023" else 0)) + (32 if p.in_force("diffusion_binding") else 0))
+        pl.lit(1 if version == "2022" else (2 | 4 if version == "2023" else 0))
+        + pl.when((L == "a").fill_null(False) & pl.lit(p.in_force("diffusion_binding"))).then(pl.lit(32)).otherwise(pl.lit(0))
     )
     requirement_rules = _labels(pl.when(T["t_any_requirement"] | T["t_uae_license_free"]).then(held_mask).otherwise(checked_mask), req_labels)
     exception_rule = (
@@ -318,9 +371,10 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
     blocking = pl.when(OUT == "LICENSE_REQUIRED").then(
         _labels(
             _bit(T["t_nac_aca"].not_().fill_null(False) & pl.lit(version == "2023") & ab, 1)
+            + _bit(T["t_nac_aca"].fill_null(False) & T["t_nac_too_early"], 8)
             + _bit(T["t_lpp_blocked"] & T["t_restricted_9ii"], 2)
             + _bit(T["t_lpp_exceeded"], 4),
-            ["740.8.not-eligible", "740.2(a)(9)(ii)", "740.29.LPP.exceeded"],
+            ["740.8.not-eligible", "740.2(a)(9)(ii)", "740.29.LPP.exceeded", "740.8(c).notice-period"],
         )
     ).otherwise(pl.lit([], dtype=pl.List(pl.String)))
     paragraph = pl.when(pl.col("paragraph").is_not_null()).then(pl.concat_list([pl.col("paragraph")])).otherwise(pl.lit([], dtype=pl.List(pl.String)))
@@ -366,6 +420,10 @@ def decide_frame(frame: pl.DataFrame, *, posture: str = "enforced", store: Param
 FACT_COLUMNS = {
     # fact name -> (column, dtype)
     "approved_or_authorized_designer": ("f_designer", pl.Boolean),
+    "designer_headquarters": ("designer_hq_stated", pl.String),
+    "rely_on_codified_exceptions": ("f_rely_codified", pl.Boolean),
+    "end_user_government": ("f_eu_gov", pl.Boolean),
+    "ultimate_customers_outside_d5_macau": ("f_acm_outside", pl.Boolean),
     "uae_government_or_supp8_entity": ("f_uae_exempt", pl.Boolean),
     "lpp_consumed_tpp": ("f_lpp_consumed", pl.Int64),
     "lpp_available_in_d1_d4": ("f_lpp_d1d4", pl.Boolean),
@@ -402,4 +460,9 @@ def fact_value(name: str, raw):
         return int(d * MICRO)
     if dtype == pl.Date:
         return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    if name.endswith("headquarters"):
+        code = str(value).strip().upper()
+        if len(code) != 2 or not code.isalpha():
+            raise ValueError("an ISO 3166-1 alpha-2 country code")
+        return "CN" if code == "HK" else code
     return str(value).strip().lower()

@@ -35,6 +35,8 @@ RULES: dict[str, Rule] = {
 }
 GP10_OBLIGATION = ("GP10 (§736.2(b)(10)): any dealing in this IC — use, sale, transfer, financing, servicing — needs a separate "
                    "BIS authorization; no license exception applies (BIS guidance 2025-05-13)")
+GP10_NO_POLICY = ("Review policy: none stated — neither the GP10 guidance (2025-05-13) nor §736.2(b)(10) gives one for a GP10 "
+                  "authorization; do not assume a presumption of approval")
 TRUE = {"yes", "true", "y", "1"}
 
 
@@ -214,6 +216,7 @@ def apply(frame: pl.DataFrame, facts: list[dict], *, posture: str, notices: list
     cols = {c: sub[c].to_list() for c in ("outcome", "license_exception", "review_policy", "obligations", "rules", "needs_facts")}
     to = sub["to"].to_list()
     paragraphs = sub["paragraph"].to_list()
+    item_needs = sub["item_needs"].to_list() if "item_needs" in sub.columns else [[] for _ in idx]
     hqs = [sub[c].to_list() for c in ("c_hq", "c_phq", "e_hq", "e_phq")]
     for k, i in enumerate(idx):
         u = updates[i]
@@ -226,11 +229,16 @@ def apply(frame: pl.DataFrame, facts: list[dict], *, posture: str, notices: list
         policy = cols["review_policy"][k]
         stricter = False
         rules += u.get("note_rules", [])
-        if u.get("gp10") and outcome != "NEEDS_FACTS":
+        # GP10 decides whatever an open exception fact says; an open item fact (is it 3A090?) stays open.
+        if u.get("gp10") and (outcome != "NEEDS_FACTS" or not item_needs[k]):
             stricter = True
             rules.append("GP10")
             obligations.append(GP10_OBLIGATION)
-            policy = policy if outcome == "LICENSE_REQUIRED" else str(p.value("gp10_review_policy"))
+            # No source states a review policy for a GP10 authorization (never "approval"); a
+            # presumption of denial that the license requirement already carries stays.
+            policy = policy if (outcome == "LICENSE_REQUIRED" and policy == "denial") else p.value("gp10_review_policy")
+            if policy is None:
+                obligations.append(GP10_NO_POLICY)
         for n in u.get("notices", []):
             dest_hit = _in(to[k], n.destinations, groups)
             hq_hit = any(_in(h[k], n.headquarters, groups) for h in hqs)
