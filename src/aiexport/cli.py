@@ -15,6 +15,25 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("aiexport")
+        except PackageNotFoundError:
+            v = "unknown (not installed)"
+        typer.echo(f"aiexport {v}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: bool = typer.Option(False, "--version", help="Print the version and exit.", callback=_version, is_eager=True),
+) -> None:
+    """aiexport: US export controls on AI compute, executable and explained."""
+
+
 def _register() -> None:
     from aiexport.commands import batch, check, chips, headroom, models, report, rules, whatif
     from aiexport.ledger import cli as ledger_cli
@@ -31,12 +50,28 @@ _register()
 
 
 def main() -> None:
+    """Every input error exits 2 with its message; lock contention exits 75; never a traceback
+    (an unexpected error prints one line and exits 70; AIEXPORT_DEBUG=1 shows the traceback)."""
+    import os
+    import sys
+
+    from aiexport.errors import EXIT_INTERNAL, report_unexpected
+
     try:
-        app()
-    except InputErrors as exc:
-        fail(exc.errors)
-    except InputError as exc:
-        fail([exc])
+        try:
+            app()
+        except InputErrors as exc:
+            fail(exc.errors)
+        except InputError as exc:
+            fail([exc])
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
+        if os.environ.get("AIEXPORT_DEBUG"):
+            raise
+        sys.exit(report_unexpected(exc) or EXIT_INTERNAL)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 EXIT_BAD_INPUT = 2
+EXIT_LOCKED = 75  # EX_TEMPFAIL: the ledger is busy (another writer holds the lock); retry later
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug, reported in one line (AIEXPORT_DEBUG=1 for the traceback)
 
 
 @dataclass
@@ -44,3 +46,28 @@ class InputErrors(Exception):
     def __init__(self, errors: list[InputError]):
         self.errors = errors
         super().__init__("\n".join(str(e) for e in errors))
+
+
+def is_lock_contention(exc: BaseException) -> bool:
+    """SQLite 'database is locked' / PostgreSQL lock or statement timeout."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return "database is locked" in text or "database table is locked" in text or code in ("55P03", "57014")
+
+
+def report_unexpected(exc: BaseException) -> int:
+    """Print one line for an exception no command handled; returns the exit code."""
+    import sys
+
+    if is_lock_contention(exc):
+        sys.stderr.write(
+            "busy: the ledger database is locked by another writer and the wait timed out; nothing more was "
+            "written by this command (what it committed before stays committed). Retry later.\n"
+        )
+        return EXIT_LOCKED
+    sys.stderr.write(
+        f"internal error: {type(exc).__name__}: {exc}\n"
+        "This is a bug in aiexport, not in your input: please report it with the command and the input file "
+        "(run with AIEXPORT_DEBUG=1 for the traceback).\n"
+    )
+    return EXIT_INTERNAL

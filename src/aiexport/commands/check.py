@@ -14,7 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from aiexport.commands.common import Format, Posture, console, emit_csv, emit_json, fail, parse_date
-from aiexport.errors import InputError
+from aiexport.errors import InputError, InputErrors
 from aiexport.io.transactions import Transaction, load_rows, parse
 from aiexport.law.decide import decide, records, rule_info
 from aiexport.law.metrics import MICRO
@@ -26,19 +26,27 @@ def example_orders() -> Path:
     return Path(str(resources.files("aiexport") / "examples" / "orders.yaml"))
 
 
-def load_transactions(path: Path) -> tuple[list[Transaction], list[int]]:
+def load_transactions(path: Path, allow_extra_columns: bool = False) -> tuple[list[Transaction], list[int]]:
+    ignored: list[str] = []
     try:
-        rows = load_rows(path)
+        rows = load_rows(path, allow_extra_columns=allow_extra_columns, ignored=ignored)
+    except InputErrors as exc:
+        fail(exc.errors)
     except InputError as exc:
         fail([exc])
+    if ignored:
+        from aiexport.commands.common import err_console
+
+        err_console.print(f"{path.name}: columns left out (--allow-extra-columns): {', '.join(ignored)}", highlight=False)
     txs, errors, numbers = parse(rows, str(path))
     if errors:
         fail(errors, total=len(rows))
     return txs, numbers
 
 
-def run_check(path: Path, on: dt.date | None, posture: str, explain: bool = False, lpp_lookup=None, notices=None):
-    txs, numbers = load_transactions(path)
+def run_check(path: Path, on: dt.date | None, posture: str, explain: bool = False, lpp_lookup=None, notices=None,
+              allow_extra_columns: bool = False):
+    txs, numbers = load_transactions(path, allow_extra_columns)
     return run_frame(txs, numbers, path, on, posture, explain, lpp_lookup, notices), txs
 
 
@@ -49,7 +57,26 @@ def run_frame(txs, numbers, path: Path, on, posture: str, explain: bool = False,
             frame = _sequential_lpp(frame, txs, numbers, on, posture, str(path), lpp_lookup, notices)
     except InputError as exc:
         fail([exc])
+    _refuse_overflow(frame, str(path), {t.id: n for t, n in zip(txs, numbers, strict=True)})
     return frame
+
+
+def _refuse_overflow(frame: pl.DataFrame, source: str, rows: dict[str, int]) -> None:
+    """An order whose total TPP (quantity x TPP of one unit) leaves exact integer arithmetic is
+    refused, never decided on a wrapped-around number."""
+    from aiexport.law.metrics import product_overflows
+
+    if "system_tpp" not in frame.columns:
+        return
+    bad = frame.filter(product_overflows(pl.col("system_tpp"), pl.col("quantity")) | (pl.col("system_tpp") < 0))
+    if bad.height:
+        fail([
+            InputError(source, rows.get(r["id"]), "quantity",
+                       f"an order whose total TPP can be computed exactly ({r['quantity']:,} units x "
+                       f"{r['system_tpp'] / MICRO:,.0f} TPP is beyond any real order: check the quantity and the item's counts)",
+                       r["quantity"])
+            for r in bad.iter_rows(named=True)
+        ])
 
 
 def _sequential_lpp(frame, txs, numbers, on, posture, source, lpp_lookup, notices=None):
@@ -233,6 +260,7 @@ def register(app: typer.Typer) -> None:
         actor: str = typer.Option(None, "--actor", help="Who records the decisions (default: $AIEXPORT_ACTOR or the OS user)."),
         notice: list[str] = typer.Option(None, "--notice", help="Enable a bundled notice (not CFR text) by id, e.g. h20-mi308-2025-04."),
         notices_file: Path = typer.Option(None, "--notices", help="Your own dated notices (YAML), applied with their own citation."),
+        allow_extra_columns: bool = typer.Option(False, "--allow-extra-columns", help="CSV: leave out columns aiexport does not know (e.g. an ERP export), listing them, instead of refusing the file."),
     ) -> None:
         """Does each order need a license? Outcome, exception and obligations, review policy, and the rules."""
         day = parse_date(on)
@@ -240,9 +268,10 @@ def register(app: typer.Typer) -> None:
         if record:
             from aiexport.commands.record import check_and_record
 
-            recs = check_and_record(file, day, posture.value, actor or os.environ.get("AIEXPORT_ACTOR"), notices=enabled)
+            recs = check_and_record(file, day, posture.value, actor or os.environ.get("AIEXPORT_ACTOR"), notices=enabled,
+                                    allow_extra_columns=allow_extra_columns)
         else:
-            recs = records(run_check(file, day, posture.value, notices=enabled)[0])
+            recs = records(run_check(file, day, posture.value, notices=enabled, allow_extra_columns=allow_extra_columns)[0])
         if fmt is Format.json:
             emit_json(recs)
         elif fmt is Format.csv:

@@ -41,8 +41,11 @@ def fail(errors: list[InputError], total: int | None = None) -> None:
     for e in errors:
         err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
     if total is not None:
-        rows = len({(e.file, e.row) for e in errors})
-        err_console.print(f"{rows} of {total} rows rejected; nothing was classified.", highlight=False)
+        if any(e.row is None for e in errors):
+            err_console.print("The file was refused; nothing was classified.", highlight=False)
+        else:
+            rows = len({(e.file, e.row) for e in errors})
+            err_console.print(f"{rows} of {total} rows rejected; nothing was classified.", highlight=False)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 

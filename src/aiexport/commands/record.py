@@ -94,7 +94,8 @@ def decision_id(t: Transaction, on: dt.date | None, posture: str) -> str:
     return f"{t.id}@{(on or t.date).isoformat()}/{posture}"
 
 
-def check_and_record(path: Path, on: dt.date | None, posture: str, actor: str | None, notices=None) -> list[dict]:
+def check_and_record(path: Path, on: dt.date | None, posture: str, actor: str | None, notices=None,
+                     allow_extra_columns: bool = False) -> list[dict]:
     """Decide the transactions not yet recorded (reading LPP consumption from the ledger) and
     record them in one transaction; a transaction already recorded for this date and posture
     is not decided again: its recorded decision is returned (re-running a file is idempotent)."""
@@ -102,7 +103,7 @@ def check_and_record(path: Path, on: dt.date | None, posture: str, actor: str | 
     from aiexport.law.decide import records
 
     led = _ledger()
-    txs, numbers = load_transactions(path)
+    txs, numbers = load_transactions(path, allow_extra_columns)
     stored = {}
     for t in txs:
         found = led.decision(decision_id(t, on, posture))

@@ -15,6 +15,10 @@ from fractions import Fraction
 import polars as pl
 
 MICRO = 1_000_000
+INT64_MAX = 2**63 - 1
+# Products of micro-unit integers are computed in Int64 (Polars wraps on overflow, silently):
+# a product is trusted only below this bound, which leaves room for a threshold's denominator.
+SAFE_PRODUCT = INT64_MAX // 1024
 
 # Bit length of the operation per precision column (Technical Note to 3A090: "the largest
 # bit-length of the inputs to the multiply"). TF32's inputs are 19-bit (1+8+10); Epoch AI's
@@ -194,3 +198,8 @@ def fmt_ratio(num: pl.Expr, den: pl.Expr, digits: int = 2) -> pl.Expr:
         .when(den == 0).then(pl.lit("undefined"))
         .otherwise(pl.lit("unknown"))
     )
+
+
+def product_overflows(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """True where a * b (Int64) would leave the exact range (estimated in Float64, no wrap)."""
+    return (a.cast(pl.Float64).abs() * b.cast(pl.Float64).abs() > SAFE_PRODUCT).fill_null(False)
