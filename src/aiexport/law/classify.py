@@ -395,7 +395,11 @@ def classify_systems(
         .agg(
             pl.col("on").first(),
             pl.col("rule_set").first(),
-            (pl.col("tpp") * pl.col("count")).sum().alias("system_tpp"),
+            # LPP (§740.29(a)) counts the TPP of advanced-computing ICs only: host CPUs and other
+            # parts outside 3A090 do not count (all parts count only when none is 3A090).
+            pl.when(pl.col("__rank").max() > 0)
+            .then((pl.col("tpp") * pl.col("count")).filter(pl.col("__rank") > 0).sum())
+            .otherwise((pl.col("tpp") * pl.col("count")).sum()).alias("system_tpp"),
             pl.col("count").sum().alias("ic_count"),
             pl.col("__rank").first().alias("__rank"),
             pl.col("name").first().alias("determining_ic"),

@@ -211,10 +211,17 @@ def presume(facts: dict, on: dt.date, posture: str = "enforced", *, die_area_mm2
     reasons.append(_reason("3A090.a.note1.presumption", True,
                            f"{'front-end fabricator' if role == 'fab' else 'OSAT'} exporting an applicable advanced logic IC "
                            f"({'non-planar' if non_planar else f'{node} nm'})"))
-    # (a) approved or authorized designer with a TPP/PD attestation
-    approved = _yn(facts, "designer_approved", False)
+    # (a) approved or authorized designer with a TPP/PD attestation. §748.16 and Note 1.a(2)(i):
+    # a designer headquartered in (or owned from) Macau/D:5 can be neither, whatever is stated.
+    d5mo = p.group("D:5") | {"MO"}
+    designer_where = {_country(facts, k) for k in ("designer_headquarters", "designer_ultimate_parent_headquarters")} - {None}
+    designer_d5 = bool(designer_where & d5mo)
+    approved = _yn(facts, "designer_approved", False) and not designer_d5
     authorized, detail = (False, "")
-    if not approved:
+    if designer_d5:
+        detail = (f"designer headquartered or owned in {', '.join(sorted(designer_where & d5mo))}: never approved or authorized "
+                  "(§748.16; Note 1.a(2)(i) to 3A090.a)")
+    elif not approved:
         authorized, detail = _authorized(p, facts, on)
     attests = _yn(facts, "designer_attests_not_3a090a", False)
     a_ok = bool((approved or authorized) and attests)
@@ -228,7 +235,6 @@ def presume(facts: dict, on: dt.date, posture: str = "enforced", *, die_area_mm2
     if packager is None:
         raise FoundryFactError("packaged_by", "front-end fabricator, approved OSAT, other or unpackaged", facts.get("packaged_by"))
     where = _country(facts, "packaging_location")
-    d5mo = p.group("D:5") | {"MO"}
     count, count_detail = transistor_count(facts, die_area_mm2)
     hbm = _yn(facts, "contains_hbm")
     base, hi, note = _limit(p, facts, on, hbm)

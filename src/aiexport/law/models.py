@@ -437,24 +437,30 @@ def decide_model(m: ModelFacts, parties: Parties, on: dt.date, posture: str, *, 
     out = {"outcome": "NLR", "eccn": st.eccn, "paragraph": st.eccn, "license_exception": None, "review_policy": None,
            "obligations": [], "needs_facts": list(st.needs), "rules": list(st.rules), "reasons": [r.as_dict() for r in st.reasons],
            "rule_set": p.rule_set, "counted_operations": st.counted}
+    if not st.controlled and st.controlled is not None:
+        return out
+    # No license on this date whatever the weights are (US destination, 4E091 not enforced, before
+    # the compliance date): decided without asking the open facts (issue 9, item 6).
+    no_license = None
+    if parties.to == "US":
+        no_license = ("no-license.us-destination", None)
+    elif p.in_force("model_weights_not_enforced"):
+        no_license = ("742.6(a)(13).not-enforced", "The CFR text (codified posture) requires a license worldwide (§742.6(a)(13))")
+    elif not p.in_force("model_weights_binding"):
+        no_license = ("90 FR 4544.compliance-date",
+                      f"License requirement (§742.6(a)(13)) binds from {p.value('model_weights_compliance_date')} (compliance date)")
+    if no_license is not None:
+        if st.controlled is None:
+            out.update(eccn=None, paragraph=None, needs_facts=[], rules=[])
+        out["rules"].append(no_license[0])
+        if no_license[1]:
+            out["obligations"].append(no_license[1])
+        return out
     if st.controlled is None:
         out["outcome"] = "NEEDS_FACTS"
         return out
-    if not st.controlled:
-        return out
     d5mo = p.group("D:5") | {"MO"}
     tier1 = p.group("Tier1")
-    if parties.to == "US":
-        out["rules"].append("no-license.us-destination")
-        return out
-    if p.in_force("model_weights_not_enforced"):
-        out["rules"].append("742.6(a)(13).not-enforced")
-        out["obligations"].append("The CFR text (codified posture) requires a license worldwide (§742.6(a)(13))")
-        return out
-    if not p.in_force("model_weights_binding"):
-        out["rules"].append("90 FR 4544.compliance-date")
-        out["obligations"].append(f"License requirement (§742.6(a)(13)) binds from {p.value('model_weights_compliance_date')} (compliance date)")
-        return out
     out["rules"].append("742.6(a)(13)")
     hq_d5 = any(c in d5mo for c in parties.headquarters)
     located_ok = parties.to not in d5mo and all(c not in d5mo for c in parties.located)

@@ -53,8 +53,14 @@ def apply_foundry(frame: pl.DataFrame, transactions: list[Transaction], *, postu
         if "exporter_role" not in t.facts:
             continue
         day = on or t.date
+        facts = dict(t.facts)
+        if facts.get("designer_headquarters") in (None, ""):  # default: the catalog vendor's headquarters
+            from aiexport.law.decide import designer_headquarters
+
+            facts["designer_headquarters"] = designer_headquarters(t.item if isinstance(t.item, dict) else {})
+        datasheet = cols["eccn"][i]
         try:
-            res = foundry.presume(t.facts, day, posture, die_area_mm2=_die_area(t.item))
+            res = foundry.presume(facts, day, posture, die_area_mm2=_die_area(t.item))
         except foundry.FoundryFactError as e:
             raise InputError(source, rows[i], f"facts.{e.field}", e.expected, e.got) from None
         if res is None:
@@ -66,6 +72,13 @@ def apply_foundry(frame: pl.DataFrame, transactions: list[Transaction], *, postu
             cols["item_needs"][i] = list(dict.fromkeys(list(cols["item_needs"][i] or []) + res.needs))
             cols["item_rules"][i] = res.rules
         elif res.presumed:
+            if datasheet != "3A090.a":
+                reasons.append({"rule": "3A090.a.note1.presumption", "citation": foundry.RULES["3A090.a.note1.presumption"].cite, "held": True,
+                                "detail": f"the presumption prevails over the datasheet classification ({datasheet or 'not 3A090'}): Note 1 binds "
+                                          "the fabricator or OSAT to treat the IC as 3A090.a and for datacenters unless one of its rebuttals holds; "
+                                          "the designer's own figures count only through rebuttal (a), from an approved or authorized designer, and "
+                                          "attestations by the end user or any other party are not sufficient (Note 1.d)"})
+                cols["item_reasons"][i] = reasons
             cols["eccn"][i], cols["paragraph"][i] = "3A090.a", "3A090.a.note1.presumption"
             cols["nac_aca_eligible"][i], cols["datacenter"][i] = False, True
             cols["item_needs"][i], cols["item_rules"][i] = [], res.rules
