@@ -1008,6 +1008,11 @@ class Ledger:
             return verify_chain(s)
 
 
+# Other modules register a function (session -> (subject, payload, label) per stored row) so that
+# verify_chain checks their audited rows too (the screening module does: list versions, dispositions).
+AUDITED_RECORDS: list[Callable[[Session], Any]] = []
+
+
 def verify_chain(s: Session) -> VerifyResult:
     """Walk the chain from the genesis; then check every stored row against its last audit record."""
     head = s.get(AuditHead, 1)
@@ -1072,6 +1077,9 @@ def verify_chain(s: Session) -> VerifyResult:
         check(f"hold:{h.id}", hold_payload(h), f"hold {h.id}")
     for u in s.execute(select(User)).scalars():
         check(f"user:{u.name}", user_payload(u), f"user {u.name}")
+    for records in AUDITED_RECORDS:  # other modules' audited rows (screening lists, dispositions)
+        for subject, payload, what in records(s):
+            check(subject, payload, what)
     for subject, (seq, text) in last.items():
         if subject in seen:
             continue

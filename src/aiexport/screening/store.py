@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aiexport.ledger import canonical
-from aiexport.ledger.service import Ledger, append_audit, resolve_actor, utcnow
+from aiexport.ledger.service import AUDITED_RECORDS, Ledger, append_audit, resolve_actor, utcnow
 from aiexport.screening.lists import ListEntry, ListFile
 from aiexport.screening.match import SCORE_VERSION, THRESHOLD, Index, Match, strip_place
 from aiexport.screening.models import Disposition, ListEntryRow, ListVersion, ScreenedParty
@@ -35,6 +35,37 @@ DISPOSITIONS = ("false_positive", "confirmed")
 
 class NoLists(Exception):
     """No restricted-party list has been loaded."""
+
+
+def entries_digest(s: Session, version_id: int) -> str:
+    h = hashlib.sha256()
+    for uid, ch in s.execute(select(ListEntryRow.uid, ListEntryRow.content_hash)
+                             .where(ListEntryRow.version_id == version_id).order_by(ListEntryRow.uid)):
+        h.update(f"{uid}\x1f{ch}\n".encode())
+    return h.hexdigest()
+
+
+def version_payload(s: Session, v: ListVersion) -> dict:
+    return {"type": "screening_list_load", "version": v.id, "source": v.source, "path": v.path, "sha256": v.sha256,
+            "published": v.published, "counts": json.loads(v.counts), "loaded_at": v.loaded_at, "actor": v.loaded_by,
+            "entries_digest": entries_digest(s, v.id)}
+
+
+def disposition_payload(d: Disposition) -> dict:
+    return {"type": "screening_disposition", "id": d.id, "party_key": d.party_key, "party": d.party_name,
+            "entry_uid": d.entry_uid, "entry_version": d.entry_hash, "list": d.list_code, "entry_name": d.entry_name,
+            "status": d.status, "reason": d.reason, "actor": d.actor, "created_at": d.created_at}
+
+
+def _audited(s: Session):
+    for v in s.execute(select(ListVersion)).scalars():
+        yield f"list:{v.id}", version_payload(s, v), f"screening list version {v.id}"
+    for d in s.execute(select(Disposition)).scalars():
+        yield f"disposition:{d.id}", disposition_payload(d), f"screening disposition {d.id}"
+
+
+if _audited not in AUDITED_RECORDS:
+    AUDITED_RECORDS.append(_audited)
 
 
 def party_key(name: str, country: str | None) -> str:
@@ -81,10 +112,7 @@ def load_version(ledger: Ledger, lf: ListFile, actor: str | None = None) -> Load
                          "content_hash": e.content_hash(), "data": json.dumps(e.as_dict(), ensure_ascii=False)})
         if rows:
             s.execute(ListEntryRow.__table__.insert(), rows)
-        rec = append_audit(s, "screening_list", f"list:{v.id}", {
-            "type": "screening_list_load", "version": v.id, "source": lf.source, "path": lf.path,
-            "sha256": lf.sha256, "published": lf.published, "counts": lf.counts(), "actor": actor,
-        })
+        rec = append_audit(s, "screening_list", f"list:{v.id}", version_payload(s, v))
         return Loaded(v.id, True, lf.source, lf.sha256, lf.published, lf.counts(), rec.seq)
 
     return ledger._run(fn)
@@ -214,16 +242,15 @@ def dispose(ledger: Ledger, index: Index, name: str, country: str | None, entry_
     h = entry.content_hash()
 
     def fn(s: Session) -> dict:
-        payload = {"type": "screening_disposition", "party_key": key, "party": name, "country": country,
-                   "entry_uid": entry_uid, "entry_version": h, "list": entry.list_code, "entry_name": entry.name,
-                   "status": status, "reason": reason.strip(), "actor": actor}
-        rec = append_audit(s, "screening_disp", f"party:{key}", payload)
         d = Disposition(party_key=key, party_name=name, entry_uid=entry_uid, entry_hash=h, list_code=entry.list_code,
                         entry_name=entry.name, status=status, reason=reason.strip(), actor=actor, created_at=utcnow(),
-                        audit_seq=rec.seq)
+                        audit_seq=0)
         s.add(d)
         s.flush()
-        return {**payload, "id": d.id, "audit_seq": rec.seq, "created_at": d.created_at}
+        payload = disposition_payload(d)
+        rec = append_audit(s, "screening_disp", f"disposition:{d.id}", payload)
+        d.audit_seq = rec.seq
+        return {**payload, "country": country, "audit_seq": rec.seq}
 
     return ledger._run(fn)
 
