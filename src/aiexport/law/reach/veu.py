@@ -219,6 +219,7 @@ def veu(frame: pl.LazyFrame, p: Snapshot, authorizations: dict[str, VeuAuthoriza
     needs = labels([
         ("veu_site", open_ & C["site"].is_null() & pl.col("rf_veu_site").is_null()),
         ("consignee.name", open_ & C["holder"].is_null()),
+        ("eccn_below_3a090", open_ & C["item"].is_null() & pl.col("eccn").is_null() & pl.col("rf_eccn_below").is_null()),
         ("veu_total_tpp", limits_open & uveu & pl.col("rf_veu_total").is_null()),
         ("veu_country_tpp", limits_open & pl.col("rf_veu_country").is_null()),
         ("veu_outside_tier1_tpp", limits_open & uveu & pl.col("rf_veu_outside_t1").is_null()),
