@@ -157,3 +157,26 @@ def test_reach_parameters_and_frame_dtypes():
         if name.startswith("reach_") or name in ("group:E:1", "group:E:2"):
             assert all(v.cite.strip() for v in p.values), name
     assert dict(fact_frame([_tx()]).schema) == {c: d for c, d in COLUMNS.values()}
+
+
+def test_memo_section_and_record_show_the_subject_step():
+    from aiexport.law.decide import prepare
+    from aiexport.law.reach.memo import conclusion, record, steps
+
+    tx = Transaction.model_validate({
+        "id": "t", "date": "2024-01-15", "from": "MY", "to": "IN", "item": {"server": [{"chip": "H100 SXM", "count": 8}]},
+        "consignee": {"country": "IN"}, "facts": {"made_in": "MY", "us_controlled_content_share": 30}})
+    frame = prepare([tx]).with_columns(fact_frame([tx]))
+    row = reach_frame(frame).row(0, named=True)
+    s = steps(row)
+    held = [r["rule"] for r in s["subject"] if r["held"]]
+    assert held == ["734.4(d)"]
+    assert [r["rule"] for r in s["subject"] if r["held"] is False][:2] == ["734.3(a)(1)", "734.3(a)(2)"]
+    assert conclusion(row) == "subject to the EAR by 734.4(d)"
+    rec = record(row)
+    assert rec["subject_to_ear"] is True and rec["subject_rules"] == ["734.4(d)"] and rec["reach_needs_facts"] == []
+
+    tx2 = tx.model_copy(update={"facts": {"made_in": "MY"}})
+    row2 = reach_frame(prepare([tx2]).with_columns(fact_frame([tx2]))).row(0, named=True)
+    assert conclusion(row2) == "undetermined: us_controlled_content_share needed"
+    assert record(row2)["reach_needs_facts"][0]["question"].startswith("What share (%)")

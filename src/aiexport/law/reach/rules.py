@@ -16,7 +16,7 @@ RULES: dict[str, Rule] = {
         Rule("734.4(a)", "15 CFR 734.4(a)", "subject to the EAR: it incorporates US-origin content for which there is no de minimis level (stated)"),
         Rule("734.4(c)", "15 CFR 734.3(a)(3), 734.4(c); Supp. No. 2 to Part 734", "de minimis: 10 % level (destination in Country Group E:1 or E:2)"),
         Rule("734.4(d)", "15 CFR 734.3(a)(3), 734.4(d); Supp. No. 2 to Part 734", "de minimis: 25 % level (all other destinations)"),
-        Rule("734.9(h)", "15 CFR 734.3(a)(4)-(5), 734.9(h) (87 FR 62186; 88 FR 2821; 88 FR 73458; 90 FR 4544)", "advanced-computing FDP rule: 3A090/4A090/.z item, direct product of US-origin technology or software or made by a plant that is, in its destination or end-user scope"),
+        Rule("734.9(h)", "15 CFR 734.3(a)(4)-(5), 734.9(h) (87 FR 62186; 88 FR 2821; 88 FR 73458; 90 FR 4544)", "advanced-computing FDP rule: a 3A090/4A090/.z item that is the direct product of US-origin technology or software, or made by a plant that is such a direct product, within the rule's destination or end-user scope"),
         Rule("734.9(e)(1)", "15 CFR 734.9(e)(1); Supp. No. 4 to Part 744, footnote 1", "Entity List FDP rule: a footnote 1 entity is a party"),
         Rule("734.9(e)(2)", "15 CFR 734.9(e)(2); Supp. No. 4 to Part 744, footnote 4", "Entity List FDP rule: a footnote 4 entity is a party"),
         Rule("734.9(g)", "15 CFR 734.9(g); Supp. No. 4 to Part 744, footnote 3", "Russia/Belarus military end user FDP rule: a footnote 3 entity is a party"),

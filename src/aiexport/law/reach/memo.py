@@ -1,0 +1,80 @@
+"""The legal-reach step of a determination: as data (``steps``, ``record``) for the JSON contract,
+and as the memo's first section (``render_section``), so the memo starts with "is the item subject
+to the EAR, and by which path"."""
+
+from __future__ import annotations
+
+from aiexport.law.reach.facts import question
+from aiexport.law.reach.rules import REQUIREMENTS, RULES
+from aiexport.law.reach.subject import PATHS
+
+STEP_TITLES = {
+    "subject": "0a. Is the item subject to the EAR? (§734.3, §734.4, §734.9)",
+    "requirements": "0b. End-use, end-user and embargo requirements (Part 744, Part 746)",
+    "veu": "0c. Validated end-user authorization (§748.15)",
+}
+
+
+def steps(row: dict) -> dict[str, list[dict]]:
+    """Per step, each rule with its citation, whether it held (true/false/null) and its text."""
+    def item(rid: str, held) -> dict:
+        r = RULES[rid]
+        return {"rule": rid, "citation": r.cite, "held": held, "text": r.text}
+
+    out = {
+        "subject": [item(rid, row.get(rid)) for rid in PATHS],
+        "requirements": [item(rid, row.get(rid)) for rid in REQUIREMENTS],
+        "veu": [],
+    }
+    if row.get("rf_veu_id"):
+        ok = row.get("veu_authorized")
+        out["veu"] = [item(rid, ok if rid == "748.15" else False) for rid in (row.get("veu_rules") or ["748.15"])]
+    return out
+
+
+def conclusion(row: dict) -> str:
+    s = row.get("subject_to_ear")
+    if s is True:
+        return "subject to the EAR by " + ", ".join(row.get("subject_rules") or [])
+    if s is False:
+        return "NOT subject to the EAR — no EAR licence is required (" + ", ".join(row.get("subject_rules") or []) + ")"
+    return "undetermined: " + ", ".join(row.get("subject_needs") or []) + " needed"
+
+
+def record(row: dict) -> dict:
+    """The reach part of the `aiexport check` JSON record."""
+    return {
+        "subject_to_ear": row.get("subject_to_ear"),
+        "subject_rules": row.get("subject_rules") or [],
+        "reach_requirements": row.get("reach_requirement_rules") or [],
+        "reach_review_policy": row.get("reach_policy"),
+        "veu_authorized": row.get("veu_authorized"),
+        "veu_rules": row.get("veu_rules") or [],
+        "reach_obligations": row.get("reach_obligations") or [],
+        "reach_flags": [{"flag": f, "text": RULES[f].text, "citation": RULES[f].cite} for f in row.get("reach_flags") or []],
+        "reach_needs_facts": [{"fact": f, "question": question(f)} for f in row.get("reach_needs_facts") or []],
+    }
+
+
+def render_section(row: dict) -> None:
+    """Print the memo's legal-reach section (Rich), before the classification."""
+    from rich.table import Table
+
+    from aiexport.commands.common import console
+
+    yn = {True: "[green]holds[/]", False: "[dim]does not hold[/]", None: "[magenta]unknown[/]"}
+    for key, rules in steps(row).items():
+        if key == "veu" and not rules:
+            continue
+        if key == "requirements" and row.get("subject_to_ear") is False:
+            continue
+        t = Table(title=STEP_TITLES[key], header_style="bold")
+        for c in ("rule", "citation", "", "what it says"):
+            t.add_column(c, overflow="fold")
+        for r in rules:
+            t.add_row(r["rule"], r["citation"], yn[r["held"]], r["text"])
+        console.print(t)
+        if key == "subject":
+            console.print(f"   → {conclusion(row)}")
+    for f in row.get("reach_flags") or []:
+        console.print(f"[yellow]guidance[/] {f}: {RULES[f].text} ({RULES[f].cite})")
