@@ -49,6 +49,9 @@ RULES: dict[str, Rule] = {
         Rule("740.8.not-eligible", "15 CFR 740.8; Note to 3A090", "NAC/ACA not available: 3A090.a designed or marketed for datacenters, or 3A090.c"),
         Rule("740.27.AIA", "15 CFR 740.27(a)(1), (b)(2) (90 FR 4544)", "License Exception AIA: Tier-1 destination, parties located and headquartered in Tier 1; 3A090.a only from an approved or authorized IC designer"),
         Rule("740.28.ACM", "15 CFR 740.28(a) (90 FR 4544); 15 CFR 740.2(a)(9)(ii)", "License Exception ACM: export, reexport or in-country transfer to a 'private sector end user' for development, production or storage, items ultimately destined to customers outside Macau/D:5"),
+        Rule("740.27(a)(1).designer", "15 CFR 740.27(a)(1); Note 1.a(2)(i) to 3A090.a; 15 CFR 748.16",
+             "AIA not available: the 3A090.a IC was not designed by an approved or authorized IC designer (a Macau/D:5-headquartered designer never is)"),
+        Rule("740.28(a).not-met", "15 CFR 740.28(a)", "ACM considered (a development, production or storage end use was stated) and not available: a condition failed (the memo names it)"),
         Rule("740.29.LPP", "15 CFR 740.29(a) (90 FR 4544); in-country transfers 15 CFR 740.1(a)", "License Exception LPP: up to 26,900,000 TPP of advanced computing ICs per calendar year to one ultimate consignee (exports, reexports and, on the same terms, in-country transfers)"),
         Rule("740.29.LPP.exceeded", "90 FR 4544; 15 CFR 740.29(a)", "LPP limit exceeded for the ultimate consignee this calendar year"),
         Rule("742.6(b)(10)(2022)", "87 FR 62186; 15 CFR 742.6(b)(10) (Oct 2022)", "presumption of denial"),
@@ -213,6 +216,7 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
         t_designer=designer_ok,
         t_acm=acm,  # null: only the onward customers are unknown
         t_acm_on=acm_on,
+        t_acm_exists=pl.lit(p.in_force("acm_available")),
         t_acm_item=acm_item,
         t_acm_purpose=acm_purpose,
         t_acm_private=acm_private,
@@ -373,8 +377,10 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
             _bit(T["t_nac_aca"].not_().fill_null(False) & pl.lit(version == "2023") & ab, 1)
             + _bit(T["t_nac_aca"].fill_null(False) & T["t_nac_too_early"], 8)
             + _bit(T["t_lpp_blocked"] & T["t_restricted_9ii"], 2)
-            + _bit(T["t_lpp_exceeded"], 4),
-            ["740.8.not-eligible", "740.2(a)(9)(ii)", "740.29.LPP.exceeded", "740.8(c).notice-period"],
+            + _bit(T["t_lpp_exceeded"], 4)
+            + _bit(T["t_aia_base"] & (eccn == "3A090.a") & T["t_designer"].not_(), 16)
+            + _bit(T["t_acm_exists"] & T["t_acm_purpose"] & T["t_acm_item"] & T["t_acm"].not_(), 32),
+            ["740.8.not-eligible", "740.2(a)(9)(ii)", "740.29.LPP.exceeded", "740.8(c).notice-period", "740.27(a)(1).designer", "740.28(a).not-met"],
         )
     ).otherwise(pl.lit([], dtype=pl.List(pl.String)))
     paragraph = pl.when(pl.col("paragraph").is_not_null()).then(pl.concat_list([pl.col("paragraph")])).otherwise(pl.lit([], dtype=pl.List(pl.String)))
