@@ -1,7 +1,298 @@
-"""`aiexport headroom` (placeholder, filled below)."""
+"""`aiexport headroom CHIP|--specs FILE`: how far a part sits from each line, per rule version.
 
+For each rule version (the Oct 2022 test, the Oct 2023 TPP / performance-density test, the
+91 FR 1684 review zone) it gives the distance to every line, the smallest change of TPP, of
+performance density (through the die area) or of I/O bandwidth that changes the classification
+— found by running the classifier itself on the candidate designs, not by a second copy of the
+rule — and the largest design on the free side at the part's die area.
+
+A line is met at or above its value (``>=``), so a part exactly on a line has distance 0 on the
+controlled side; leaving it needs any decrease (``lose > 0``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from fractions import Fraction
+from pathlib import Path
+
+import polars as pl
 import typer
+from rich.table import Table
+
+from aiexport.commands.common import Format, Posture, console, emit_csv, emit_json, fail, parse_date
+from aiexport.engine.params import ParameterStore, default_store
+from aiexport.errors import InputError
+from aiexport.law.classify import classify_frame
+from aiexport.law.metrics import MICRO
+
+THROUGHPUT = ["tops_fp64", "tops_tf32", "tops_fp16", "tops_fp8", "tops_int8", "tops_fp4"]
+
+TITLES = {
+    "2022": "Oct 2022 rule (87 FR 62186): TPP AND I/O rate",
+    "2023": "Oct 2023 rule (88 FR 73458): TPP and performance density",
+    "zone": "91 FR 1684 review zone (US to China/Macau: case-by-case below the lines)",
+}
+
+
+def versions(store: ParameterStore, posture: str, on: dt.date) -> list[tuple[str, str, dt.date, dt.date, str]]:
+    """The rule versions in force by ``on``, read from the parameters (never hard-coded dates):
+    (label, title, first day, the day headroom is measured on, kind)."""
+    out = []
+    hist = [v for v in store.parameter("ac_rule_version").history(posture) if v.value in ("2022", "2023")]
+    for i, v in enumerate(hist):
+        if v.since > on:
+            continue
+        last = hist[i + 1].since - dt.timedelta(days=1) if i + 1 < len(hist) else on
+        day = min(on, last)
+        out.append((store.rule_set_label(day, posture), TITLES[str(v.value)], v.since, day, str(v.value)))
+    zone = [v for v in store.parameter("china_case_by_case_tpp").history(posture) if v.value is not None]
+    if zone and zone[0].since <= on:
+        out.append((store.rule_set_label(on, posture), TITLES["zone"], zone[0].since, on, "zone"))
+    return out
+
+
+def _f(x: Fraction | None, digits: int = 6) -> float | None:
+    return None if x is None else round(float(x), digits)
+
+
+def _micro_ceil(x: Fraction) -> int:
+    return math.ceil(x * MICRO)
+
+
+def _micro_floor(x: Fraction) -> int:
+    return math.floor(x * MICRO)
+
+
+def _answer(r: dict) -> str:
+    if r["needs_facts"] is not None and len(r["needs_facts"]):
+        return "needs " + ", ".join(r["needs_facts"])
+    return r["paragraph"] or "not 3A090"
+
+
+def _variant(row: dict, *, tpp: int | None = None, area: int | None = None, io: int | None = None) -> dict:
+    v = dict(row)
+    if tpp is not None:  # the TPP itself (precision throughputs dropped so the stated TPP is used)
+        v.update({c: None for c in THROUGHPUT}, tpp_stated=tpp)
+    if area is not None:
+        v["die_area"] = area
+    if io is not None:
+        v["interconnect"] = io
+    return v
+
+
+def _classify(rows: list[dict], schema: dict, day: dt.date, posture: str, store: ParameterStore) -> list[dict]:
+    frame = pl.DataFrame(rows, schema=schema)
+    out = classify_frame(frame, on=day, posture=posture, store=store, explain=False)
+    return out.select("paragraph", "needs_facts", "tpp").to_dicts()
+
+
+def _crossings(lines: list[tuple[Fraction, dict, dict]], now: Fraction, current: str, dimension: str, unit: str,
+               schema: dict, day: dt.date, posture: str, store: ParameterStore) -> tuple[dict, list]:
+    """Each line L with a design on it (meets) and just below it: the nearest line whose crossing
+    changes the classification, upward (gain at least L - now) and downward (lose more than now - L)."""
+    answers = _classify([v for _, m, b in lines for v in (m, b)], schema, day, posture, store)
+    up = down = None
+    for i, (L, _, _) in enumerate(lines):
+        at, below = _answer(answers[2 * i]), _answer(answers[2 * i + 1])
+        if L > now and at != current and (up is None or L < up[0]):
+            up = (L, at)
+        if L <= now and below != current and (down is None or L > down[0]):
+            down = (L, below)
+    res: dict = {"dimension": dimension, "unit": unit}
+    if up:
+        res["gain"] = {"at_least": _f(up[0] - now), "line": _f(up[0]), "becomes": up[1]}
+    if down:
+        res["lose"] = {"more_than": _f(now - down[0]), "line": _f(down[0]), "becomes": down[1]}
+    return res, answers
+
+
+def headroom_row(row: dict, schema: dict, on: dt.date, posture: str = "enforced", store: ParameterStore | None = None,
+                 die_area_mm2: Fraction | None = None) -> dict:
+    """Headroom of one normalised spec row (see ``aiexport.io.specs``) for each rule version in force by ``on``."""
+    store = store or default_store()
+    if die_area_mm2 is not None:
+        row = dict(row, die_area=_micro_ceil(die_area_mm2))
+    base = classify_frame(pl.DataFrame([row], schema=schema), on=on, posture=posture, store=store, explain=False).row(0, named=True)
+    T, A = base["tpp"], base["applicable_die_area"]
+    io, bw = row.get("interconnect"), row.get("memory_bandwidth")
+    out = {
+        "name": row.get("name"), "on": on.isoformat(), "posture": posture,
+        "total_processing_performance": _f(Fraction(T, MICRO)) if T is not None else None,
+        "applicable_die_area_mm2": _f(Fraction(A, MICRO)) if A else None,
+        "performance_density": _f(Fraction(T, A)) if T is not None and A else None,
+        "interconnect_bandwidth_gbps": _f(Fraction(io, MICRO)) if io is not None else None,
+        "memory_bandwidth_gbps": _f(Fraction(bw, MICRO)) if bw is not None else None,
+        "datacenter": row.get("datacenter"),
+        "versions": [],
+    }
+    for vid, label, since, day, kind in versions(store, posture, on):
+        p = store.snapshot(day, posture)
+        entry: dict = {"version": vid, "kind": kind, "title": label, "since": since.isoformat(), "as_of": day.isoformat(),
+                       "lines": [], "change": []}
+        if kind == "zone":
+            if not p.in_force("china_case_by_case_tpp"):
+                continue
+            zt, zb = p.china_case_by_case_tpp, p.china_case_by_case_dram_bandwidth
+            for name, param, value, unit in (("TPP", zt, T, "TPP"), ("DRAM bandwidth", zb, bw, "GB/s")):
+                entry["lines"].append(_line(f"91 FR 1684 zone: {name} < {param.value}", param, value, unit, below_is_inside=True))
+            inside = T is not None and bw is not None and T < zt.value * MICRO and bw < zb.value * MICRO
+            entry["classification"] = "inside the zone (case-by-case)" if inside else (
+                "zone unknown (DRAM bandwidth not stated)" if bw is None and T is not None and T < zt.value * MICRO else "outside the zone (presumption of denial)")
+            entry["largest_free_design"] = {
+                "meaning": "the largest design inside the zone (case-by-case review rather than denial for China)",
+                "tpp_below": zt.value, "dense_fp8_tflops_below": _f(Fraction(zt.value) / 8, 3),
+                "dram_bandwidth_below_gbps": zb.value,
+            }
+            out["versions"].append(entry)
+            continue
+        current = _answer(_classify([row], schema, day, posture, store)[0])
+        entry["classification"] = current
+        if kind == "2022":
+            tl, il = p.tpp_2022, p.io_rate_2022
+            entry["lines"] += [_line("3A090.a (2022): TPP", tl, T, "TPP"), _line("3A090.a (2022): I/O rate", il, io, "GB/s")]
+            tpp_lines = [tl.fraction]
+            pd_lines: list[tuple[str, Fraction]] = []
+        else:
+            tpp_params = [("3A090.a.1: TPP", p.tpp_a1), ("3A090.a.2: TPP", p.tpp_a2), ("3A090.b.1: TPP", p.tpp_b1),
+                          ("3A090.b.2: TPP", p.tpp_b2), ("Note to 3A090 (non-datacenter): TPP", p.tpp_non_datacenter)]
+            pd_params = [("3A090.a.2: PD", p.pd_a2), ("3A090.b.1: PD", p.pd_b1), ("3A090.b.2: PD", p.pd_b2)]
+            seen = set()
+            for name, prm in tpp_params:
+                if prm.value is not None and (name.split(":")[0], prm.value) not in seen:
+                    entry["lines"].append(_line(name, prm, T, "TPP"))
+            for name, prm in pd_params:
+                entry["lines"].append(_line(name, prm, None if not A or T is None else Fraction(T, A), "TPP/mm2", exact=True))
+            tpp_lines = sorted({prm.fraction for _, prm in tpp_params if prm.value is not None})
+            pd_lines = [(name, prm.fraction) for name, prm in pd_params]
+        # TPP at this die area: every line in TPP terms, evaluated on and just below it
+        if T is not None:
+            cands = set(tpp_lines) | ({q * Fraction(A, MICRO) for _, q in pd_lines} if A else set())
+            lines = [(c, _variant(row, tpp=_micro_ceil(c)), _variant(row, tpp=_micro_ceil(c) - 1)) for c in sorted(cands)]
+            change, answers = _crossings(lines, Fraction(T, MICRO), current, "TPP (die area fixed)", "TPP", schema, day, posture, store)
+            entry["change"].append(change)
+            entry["largest_free_design"] = _largest_free(lines, answers, A, kind)
+        # performance density through the die area (TPP fixed): PD >= q  <=>  area <= TPP / q
+        if T is not None and A and pd_lines:
+            lines = []
+            for _, q in pd_lines:
+                lo = _micro_floor(Fraction(T, MICRO) / q)
+                lines.append((q, _variant(row, area=lo), _variant(row, area=lo + 1)))
+            change, _ = _crossings(lines, Fraction(T, A), current, "performance density (TPP fixed, die area changes)", "TPP/mm2",
+                                   schema, day, posture, store)
+            entry["change"].append(change)
+        if kind == "2022" and T is not None and io is not None:
+            il = p.io_rate_2022.fraction
+            lines = [(il, _variant(row, io=_micro_ceil(il)), _variant(row, io=_micro_ceil(il) - 1))]
+            change, _ = _crossings(lines, Fraction(io, MICRO), current, "I/O bandwidth", "GB/s", schema, day, posture, store)
+            entry["change"].append(change)
+        out["versions"].append(entry)
+    return out
+
+
+def _line(name: str, param, value, unit: str, *, exact: bool = False, below_is_inside: bool = False) -> dict:
+    threshold = param.fraction
+    if value is None:
+        return {"line": name, "threshold": _f(threshold), "unit": unit, "value": None, "distance": None, "side": "unknown", "cite": param.cite}
+    v = value if exact else Fraction(value, MICRO)
+    meets = v >= threshold
+    side = ("outside (at or above)" if meets else "inside (below)") if below_is_inside else ("meets (>=)" if meets else "below")
+    return {"line": name, "threshold": _f(threshold), "unit": unit, "value": _f(v), "distance": _f(abs(v - threshold)),
+            "side": side, "cite": param.cite,
+            "to_cross": ("lose more than " if meets else "gain at least ") + f"{_f(abs(v - threshold))} {unit}"}
+
+
+def _largest_free(lines, answers, area, kind) -> dict:
+    """The free side ends just under the lowest line above the largest free design found."""
+    free = [(L, i) for i, (L, _, _) in enumerate(lines) if _answer(answers[2 * i + 1]) == "not 3A090"]
+    free += [(L + Fraction(1, MICRO), i) for i, (L, _, _) in enumerate(lines) if _answer(answers[2 * i]) == "not 3A090"]
+    if not free:
+        return {"meaning": "no design at this die area is outside 3A090"}
+    best = max(x for x, _ in free)
+    above = [L for L, _, _ in lines if L >= best]
+    if not above:
+        return {"meaning": "outside 3A090 at any TPP (the 2022 test with I/O below 600 GB/s)", "tpp_below": None}
+    line = min(above)
+    return {
+        "meaning": "the largest design outside 3A090 at this die area" + (" and I/O rate" if kind == "2022" else ""),
+        "die_area_mm2": _f(Fraction(area, MICRO)) if area else None,
+        "tpp_below": _f(line), "dense_fp8_tflops_below": _f(line / 8, 3),
+    }
+
+
+def catalog_rows(chips: list[str], specs: Path | None) -> tuple[list[dict], dict]:
+    from aiexport.catalog import CatalogLookupError, accelerators, lookup
+    from aiexport.io.specs import NORMALISED_SCHEMA, read_specs
+
+    frames = []
+    if chips:
+        try:
+            frames.append(lookup(chips).select(list(NORMALISED_SCHEMA)))
+        except CatalogLookupError as exc:
+            fail([InputError("command line", None, "CHIP", "a catalog chip name (see `aiexport chips`)", str(exc))])
+    if specs is not None:
+        result = read_specs(specs)
+        if result.errors:
+            fail(result.errors, total=result.total)
+        frames.append(result.frame.select(list(NORMALISED_SCHEMA)))
+    if not frames:
+        frames.append(accelerators().select(list(NORMALISED_SCHEMA)))
+    frame = pl.concat(frames, how="vertical_relaxed")
+    return frame.to_dicts(), dict(frame.schema)
+
+
+def render(res: dict) -> None:
+    console.print(f"[bold]Headroom: {res['name']}[/] — TPP {res['total_processing_performance']}, PD {res['performance_density']}, "
+                  f"die {res['applicable_die_area_mm2']} mm², I/O {res['interconnect_bandwidth_gbps']} GB/s, "
+                  f"DRAM {res['memory_bandwidth_gbps']} GB/s ({res['posture']} posture, {res['on']})")
+    for v in res["versions"]:
+        t = Table(title=f"{v['version']}: {v['title']} — {v['classification']}", header_style="bold")
+        for c in ("line", "threshold", "value", "distance", "side", "to cross"):
+            t.add_column(c, overflow="fold", justify="right" if c in ("threshold", "value", "distance") else "left")
+        for ln in v["lines"]:
+            t.add_row(ln["line"], f"{ln['threshold']:,}", "?" if ln["value"] is None else f"{ln['value']:,}",
+                      "?" if ln["distance"] is None else f"{ln['distance']:,}", ln["side"], ln.get("to_cross", ""))
+        console.print(t)
+        for c in v["change"]:
+            parts = []
+            if "gain" in c:
+                parts.append(f"gain ≥ {c['gain']['at_least']:,} {c['unit']} → {c['gain']['becomes']}")
+            if "lose" in c:
+                parts.append(f"lose > {c['lose']['more_than']:,} {c['unit']} → {c['lose']['becomes']}")
+            console.print(f"  {c['dimension']}: " + ("; ".join(parts) or "no change of this alone flips the classification"))
+        free = v.get("largest_free_design")
+        if free and free.get("tpp_below") is not None:
+            console.print(f"  [green]largest free design[/]: {free['meaning']}: TPP < {free['tpp_below']:,} "
+                          f"(dense FP8 < {free['dense_fp8_tflops_below']:,} TFLOPS)")
+        elif free:
+            console.print(f"  [green]largest free design[/]: {free['meaning']}")
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command()
+    def headroom(
+        chips: list[str] = typer.Argument(None, help="Catalog chip names, e.g. H20."),
+        specs: Path = typer.Option(None, "--specs", help="CSV/JSON/YAML rows with the columns of accelerators.csv."),
+        on: str = typer.Option(None, "--on", help="Date YYYY-MM-DD (default: today): versions in force by then."),
+        posture: Posture = typer.Option(Posture.enforced, "--posture"),
+        die_area: float = typer.Option(None, "--die-area", help="Measure at this die area (mm²) instead of the part's."),
+        fmt: Format = typer.Option(Format.table, "--format"),
+    ) -> None:
+        """Distance to each line, per rule version: what a part could gain or must lose to change classification."""
+        day = parse_date(on) or dt.date.today()
+        if not chips and specs is None:
+            fail([InputError("command line", None, "CHIP", "a catalog chip name or --specs FILE", None)])
+        if die_area is not None and not (0 < die_area < 100000):
+            fail([InputError("command line", None, "--die-area", "a die area in mm² between 0 and 100,000", die_area)])
+        rows, schema = catalog_rows(chips or [], specs)
+        area = Fraction(str(die_area)) if die_area is not None else None
+        results = [headroom_row(r, schema, day, posture.value, die_area_mm2=area) for r in rows]
+        if fmt is Format.json:
+            emit_json(results)
+        elif fmt is Format.csv:
+            emit_csv([{"name": r["name"], "version": v["version"], "classification": v["classification"], **ln}
+                      for r in results for v in r["versions"] for ln in v["lines"]])
+        else:
+            for r in results:
+                render(r)

@@ -1,0 +1,1 @@
+"""Reports: SVG charts from data, standalone HTML (Jinja2) and PDF (WeasyPrint)."""
