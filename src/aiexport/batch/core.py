@@ -195,10 +195,14 @@ def decide_chunk(raw: pl.DataFrame, *, posture: str = "enforced", on: dt.date | 
             rejects = pl.concat([rejects, hit.select(pl.col("row").cast(pl.Int64), "id", "field", "expected", "got")])
             frame = frame.join(bad.select(_KEY), on=_KEY, how="anti", nulls_equal=True)
         if frame.height:
-            frame = frame.join(cls, on=_KEY, how="left", nulls_equal=True).drop("__epoch", "chip", "item")
+            frame = frame.join(cls, on=_KEY, how="left", nulls_equal=True).drop("chip", "item")
             if "designer_hq_item" in frame.columns:  # a stated designer headquarters wins over the catalog's
                 frame = frame.with_columns(pl.coalesce("designer_hq_stated", "designer_hq_item").alias("designer_hq")).drop("designer_hq_item")
-            decided = decide_frame(frame, posture=posture)
+            # decide_frame on one epoch at a time: the same function, without the regrouping and
+            # re-sorting of a mixed-date frame (the output is put in row order once, at the end)
+            decided = pl.concat([decide_frame(part, posture=posture)
+                                 for part in frame.partition_by("__epoch", include_key=False, maintain_order=False)],
+                                how="vertical_relaxed")
             decided = _overlay(decided, good, posture, overlays)
             parts.append(decided.select(_output_exprs()))
     n_slow = per_row.height

@@ -58,9 +58,14 @@ class Check:
     expected_expr: pl.Expr | None = None
 
 
+def normalise(raw: pl.DataFrame) -> pl.DataFrame:
+    """Every cell stripped, blank as null (the CSV reader of `check` skips blank cells), once."""
+    return raw.with_columns(pl.col(c).str.strip_chars().replace("", None) for c, t in raw.schema.items() if t == pl.String)
+
+
 def _s(c: str) -> pl.Expr:
-    """A cell as a stripped string, blank as null (the CSV reader of `check` skips blank cells)."""
-    return pl.col(c).str.strip_chars().replace("", None)
+    """A normalised cell (see `normalise`)."""
+    return pl.col(c)
 
 
 def _country(c: str) -> pl.Expr:
@@ -71,7 +76,7 @@ def fact_map(raw: pl.Series, name: str) -> tuple[pl.Series, pl.Series]:
     """Each distinct stated value of fact ``name`` coerced by `fact_value` (the function `check`
     uses, so the values and messages cannot drift): (typed value per row, error per row)."""
     col, dtype = FACT_COLUMNS[name]
-    cells = raw.str.strip_chars().replace("", None)
+    cells = raw
     values, errors = [], []
     uniq = cells.drop_nulls().unique()
     for v in uniq.to_list():
@@ -176,6 +181,7 @@ def typed(columns: list[str], on=None) -> list[pl.Expr]:
 
 def validate(raw: pl.DataFrame, source: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(rows that pass, rejects). ``raw`` has the string columns and a ``row`` column."""
+    raw = normalise(raw)
     cs = checks(raw.columns)
     facts = []
     for name in FACT_COLUMNS:
@@ -190,7 +196,7 @@ def validate(raw: pl.DataFrame, source: str) -> tuple[pl.DataFrame, pl.DataFrame
             facts.append(pl.repeat(fact_value(name, None), raw.height, dtype=FACT_COLUMNS[name][1], eager=True).alias(FACT_COLUMNS[name][0]))
     defaults = [n for n in FACT_COLUMNS if fact_default(n) is not None]
     defaulted = pl.concat_list([
-        (pl.when(pl.col(f"fact_{n}").str.strip_chars().replace("", None).is_null()).then(pl.lit(n))
+        (pl.when(pl.col(f"fact_{n}").is_null()).then(pl.lit(n))
          if f"fact_{n}" in raw.columns else pl.lit(n)) for n in defaults
     ]).list.drop_nulls() if defaults else pl.lit([], dtype=pl.List(pl.String))
     raw = raw.with_columns(*facts, defaulted.alias("defaulted_facts"))
