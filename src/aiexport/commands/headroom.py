@@ -82,17 +82,51 @@ def _variant(row: dict, *, tpp: int | None = None, area: int | None = None, io: 
     return v
 
 
-def _classify(rows: list[dict], schema: dict, day: dt.date, posture: str, store: ParameterStore) -> list[dict]:
-    frame = pl.DataFrame(rows, schema=schema)
-    out = classify_frame(frame, on=day, posture=posture, store=store, explain=False)
-    return out.select("paragraph", "needs_facts", "tpp").to_dicts()
+class _Classifier:
+    """Classifies variant rows with the engine. Headroom asks for rows that depend only on the part
+    and the parameters (never on earlier answers), so a first pass can record every request and
+    one ``classify_frame`` per date answers all the parts of a catalog at once."""
+
+    def __init__(self, schema: dict, posture: str, store: ParameterStore):
+        self.schema, self.posture, self.store = schema, posture, store
+        self.cols = list(schema)
+        self.known: dict[tuple, dict] = {}
+        self.pending: dict[dt.date, dict[tuple, dict]] = {}
+
+    def _key(self, day: dt.date, row: dict) -> tuple:
+        return (day, *(row.get(c) for c in self.cols))
+
+    def __call__(self, rows: list[dict], day: dt.date) -> list[dict]:
+        keys = [self._key(day, r) for r in rows]
+        missing = [(k, r) for k, r in zip(keys, rows, strict=True) if k not in self.known]
+        if missing:
+            self.pending.setdefault(day, {}).update(dict(missing))
+            self.run()
+        return [self.known[k] for k in keys]
+
+    def record(self, rows: list[dict], day: dt.date) -> list[dict]:
+        out = []
+        for r in rows:
+            k = self._key(day, r)
+            if k not in self.known:
+                self.pending.setdefault(day, {})[k] = r
+            out.append(self.known.get(k) or {"paragraph": None, "needs_facts": [], "tpp": None, "applicable_die_area": None})
+        return out
+
+    def run(self) -> None:
+        for day, todo in self.pending.items():
+            frame = pl.DataFrame([{c: r.get(c) for c in self.cols} for r in todo.values()], schema=self.schema)
+            out = classify_frame(frame, on=day, posture=self.posture, store=self.store, explain=False)
+            for k, a in zip(todo, out.select("paragraph", "needs_facts", "tpp", "applicable_die_area").to_dicts(), strict=True):
+                self.known[k] = a
+        self.pending = {}
 
 
 def _crossings(lines: list[tuple[Fraction, dict, dict]], now: Fraction, current: str, dimension: str, unit: str,
-               schema: dict, day: dt.date, posture: str, store: ParameterStore) -> tuple[dict, list]:
+               classify, day: dt.date) -> tuple[dict, list]:
     """Each line L with a design on it (meets) and just below it: the nearest line whose crossing
     changes the classification, upward (gain at least L - now) and downward (lose more than now - L)."""
-    answers = _classify([v for _, m, b in lines for v in (m, b)], schema, day, posture, store)
+    answers = classify([v for _, m, b in lines for v in (m, b)], day)
     up = down = None
     for i, (L, _, _) in enumerate(lines):
         at, below = _answer(answers[2 * i]), _answer(answers[2 * i + 1])
@@ -108,13 +142,27 @@ def _crossings(lines: list[tuple[Fraction, dict, dict]], now: Fraction, current:
     return res, answers
 
 
-def headroom_row(row: dict, schema: dict, on: dt.date, posture: str = "enforced", store: ParameterStore | None = None,
-                 die_area_mm2: Fraction | None = None) -> dict:
-    """Headroom of one normalised spec row (see ``aiexport.io.specs``) for each rule version in force by ``on``."""
+def headroom_rows(rows: list[dict], schema: dict, on: dt.date, posture: str = "enforced", store: ParameterStore | None = None,
+                  die_area_mm2: Fraction | None = None) -> list[dict]:
+    """Headroom of normalised spec rows (see ``aiexport.io.specs``) for each rule version in force by ``on``."""
     store = store or default_store()
     if die_area_mm2 is not None:
-        row = dict(row, die_area=_micro_ceil(die_area_mm2))
-    base = classify_frame(pl.DataFrame([row], schema=schema), on=on, posture=posture, store=store, explain=False).row(0, named=True)
+        rows = [dict(r, die_area=_micro_ceil(die_area_mm2)) for r in rows]
+    clf = _Classifier(schema, posture, store)
+    clf(rows, on)  # the parts themselves first: the designs to try depend on their TPP and die area
+    for r in rows:  # first pass: record every design to classify
+        _headroom(r, on, posture, store, clf.record)
+    clf.run()
+    return [_headroom(r, on, posture, store, clf) for r in rows]
+
+
+def headroom_row(row: dict, schema: dict, on: dt.date, posture: str = "enforced", store: ParameterStore | None = None,
+                 die_area_mm2: Fraction | None = None) -> dict:
+    return headroom_rows([row], schema, on, posture, store, die_area_mm2)[0]
+
+
+def _headroom(row: dict, on: dt.date, posture: str, store: ParameterStore, classify) -> dict:
+    base = classify([row], on)[0]
     T, A = base["tpp"], base["applicable_die_area"]
     io, bw = row.get("interconnect"), row.get("memory_bandwidth")
     out = {
@@ -147,7 +195,7 @@ def headroom_row(row: dict, schema: dict, on: dt.date, posture: str = "enforced"
             }
             out["versions"].append(entry)
             continue
-        current = _answer(_classify([row], schema, day, posture, store)[0])
+        current = _answer(classify([row], day)[0])
         entry["classification"] = current
         if kind == "2022":
             tl, il = p.tpp_2022, p.io_rate_2022
@@ -170,7 +218,7 @@ def headroom_row(row: dict, schema: dict, on: dt.date, posture: str = "enforced"
         if T is not None:
             cands = set(tpp_lines) | ({q * Fraction(A, MICRO) for _, q in pd_lines} if A else set())
             lines = [(c, _variant(row, tpp=_micro_ceil(c)), _variant(row, tpp=_micro_ceil(c) - 1)) for c in sorted(cands)]
-            change, answers = _crossings(lines, Fraction(T, MICRO), current, "TPP (die area fixed)", "TPP", schema, day, posture, store)
+            change, answers = _crossings(lines, Fraction(T, MICRO), current, "TPP (die area fixed)", "TPP", classify, day)
             entry["change"].append(change)
             entry["largest_free_design"] = _largest_free(lines, answers, A, kind)
         # performance density through the die area (TPP fixed): PD >= q  <=>  area <= TPP / q
@@ -180,12 +228,12 @@ def headroom_row(row: dict, schema: dict, on: dt.date, posture: str = "enforced"
                 lo = _micro_floor(Fraction(T, MICRO) / q)
                 lines.append((q, _variant(row, area=lo), _variant(row, area=lo + 1)))
             change, _ = _crossings(lines, Fraction(T, A), current, "performance density (TPP fixed, die area changes)", "TPP/mm2",
-                                   schema, day, posture, store)
+                                   classify, day)
             entry["change"].append(change)
         if kind == "2022" and T is not None and io is not None:
             il = p.io_rate_2022.fraction
             lines = [(il, _variant(row, io=_micro_ceil(il)), _variant(row, io=_micro_ceil(il) - 1))]
-            change, _ = _crossings(lines, Fraction(io, MICRO), current, "I/O bandwidth", "GB/s", schema, day, posture, store)
+            change, _ = _crossings(lines, Fraction(io, MICRO), current, "I/O bandwidth", "GB/s", classify, day)
             entry["change"].append(change)
         out["versions"].append(entry)
     return out
@@ -287,7 +335,7 @@ def register(app: typer.Typer) -> None:
             fail([InputError("command line", None, "--die-area", "a die area in mm² between 0 and 100,000", die_area)])
         rows, schema = catalog_rows(chips or [], specs)
         area = Fraction(str(die_area)) if die_area is not None else None
-        results = [headroom_row(r, schema, day, posture.value, die_area_mm2=area) for r in rows]
+        results = headroom_rows(rows, schema, day, posture.value, die_area_mm2=area)
         if fmt is Format.json:
             emit_json(results)
         elif fmt is Format.csv:

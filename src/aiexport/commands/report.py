@@ -64,7 +64,7 @@ def report_headroom(
     posture: Posture = typer.Option(Posture.enforced, "--posture"),
 ) -> None:
     """A headroom result as a document (with the TPP x PD chart of the catalog)."""
-    from aiexport.commands.headroom import catalog_rows, headroom_row
+    from aiexport.commands.headroom import catalog_rows, headroom_rows
     from aiexport.report.figures import chip_chart
     from aiexport.report.render import headroom_html, write
 
@@ -73,7 +73,7 @@ def report_headroom(
     if not chips and specs is None:
         fail([InputError("command line", None, "CHIP", "a catalog chip name or --specs FILE", None)])
     rows, schema = catalog_rows(chips or [], specs)
-    results = [headroom_row(r, schema, day, posture.value) for r in rows]
+    results = headroom_rows(rows, schema, day, posture.value)
     _done(write(headroom_html(results, chip_chart(day, posture.value)), out))
 
 

@@ -87,8 +87,11 @@ def _run(store: ParameterStore, fn, *args):
 
 
 def _attribute(reform: LoadedReform, kind: str, run_one) -> list[list[str]]:
-    """For each change alone, the items it flips; returns per-item the names of those changes."""
+    """For each change alone, the items it flips; returns per-item the names of those changes.
+    (A reform of one change needs no second run: the caller's flips are that change's.)"""
     hits: list[list[str]] = []
+    if len(reform.reform.changes) < 2:
+        return hits
     for (store, notices), change in zip(reform.single_stores, reform.reform.changes, strict=True):
         flipped = run_one(store, notices)
         for i, f in enumerate(flipped):
@@ -97,6 +100,12 @@ def _attribute(reform: LoadedReform, kind: str, run_one) -> list[list[str]]:
             if f:
                 hits[i].append(change.name)
     return hits
+
+
+def _cause(reform: LoadedReform, cause: list[list[str]], i: int) -> list[str]:
+    if len(reform.reform.changes) == 1:
+        return [reform.reform.changes[0].name]
+    return cause[i] if i < len(cause) and cause[i] else ["(only the changes combined)"]
 
 
 def whatif(reform: LoadedReform, *, on: dt.date, posture: str, chips: bool = True, models: bool = True,
@@ -123,7 +132,7 @@ def whatif(reform: LoadedReform, *, on: dt.date, posture: str, chips: bool = Tru
                     "kind": "chip", "item": b["name"], "on": on.isoformat(),
                     "baseline": _chip_answer(b), "reform": _chip_answer(n),
                     "rules": _held_changes(b, n) or _rule_diff(b["rules"], n["rules"]),
-                    "changes": cause[i] if i < len(cause) and cause[i] else ["(only the changes combined)"],
+                    "changes": _cause(reform, cause, i),
                     "detail": {"total_processing_performance": b["total_processing_performance"],
                                "performance_density": b["performance_density"]},
                 })
@@ -140,7 +149,7 @@ def whatif(reform: LoadedReform, *, on: dt.date, posture: str, chips: bool = Tru
                     "kind": "order", "item": b["id"], "on": b["date"], "what": f"{b['item']} × {b['quantity']:,} {b['from']}→{b['to']}",
                     "destination": b["to"], "baseline": _order_answer(b), "reform": _order_answer(n),
                     "rules": _rule_diff(b["rules"], n["rules"]),
-                    "changes": cause[i] if i < len(cause) and cause[i] else ["(only the changes combined)"],
+                    "changes": _cause(reform, cause, i),
                 })
         counts: Counter = Counter()
         for b, n in zip(base, new, strict=True):
@@ -169,7 +178,7 @@ def whatif(reform: LoadedReform, *, on: dt.date, posture: str, chips: bool = Tru
                     "what": f"weights exported US→{model_to} ({'published' if b['published'] else 'closed' if b['published'] is False else '?'})",
                     "baseline": _model_answer(b), "reform": _model_answer(n),
                     "rules": _rule_diff(b["rules"], n["rules"]),
-                    "changes": cause[i] if i < len(cause) and cause[i] else ["(only the changes combined)"],
+                    "changes": _cause(reform, cause, i),
                 })
         result["models"] = {"count": len(base), "flipped": sum(flipped), "export_to": model_to}
     result["flips"] = flips

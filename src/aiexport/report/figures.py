@@ -21,7 +21,7 @@ def _short(name: str) -> str:
 
 
 def chip_figure_data(on: dt.date, posture: str = "enforced", store: ParameterStore | None = None) -> tuple[list, dict, list]:
-    from aiexport.commands.headroom import catalog_rows, headroom_row, versions
+    from aiexport.commands.headroom import catalog_rows, headroom_rows, versions
 
     store = store or default_store()
     rows, schema = catalog_rows([], None)
@@ -35,10 +35,8 @@ def chip_figure_data(on: dt.date, posture: str = "enforced", store: ParameterSto
         else:
             lines["zone"] = {"tpp": float(p.china_case_by_case_tpp.fraction)}
     chips, arrows = [], []
-    for row in rows:
-        if row.get("device_type") == "hbm":
-            continue
-        h = headroom_row(row, schema, on, posture, store)
+    rows = [r for r in rows if r.get("device_type") != "hbm"]
+    for h in headroom_rows(rows, schema, on, posture, store):
         tpp, pd = h["total_processing_performance"], h["performance_density"]
         v23 = next((v for v in h["versions"] if v["kind"] == "2023"), None)
         if v23 is None:
