@@ -41,6 +41,9 @@ class Account(Base):
     attributes: Mapped[str] = mapped_column(Text)
     created_at: Mapped[str] = mapped_column(String(32))
     created_by: Mapped[str] = mapped_column(String(200))
+    # Added by migration 0003: the running total of the entries (kept by every movement on the
+    # locked row; `audit verify` checks it against the entries). Not part of the audit payload.
+    drawn: Mapped[Decimal] = mapped_column(Amount(), server_default="0", default=Decimal(0))
 
 
 class Entry(Base):
@@ -50,6 +53,7 @@ class Entry(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "kind", "ref", name="uq_ledger_entries_account_kind_ref"),
         Index("ix_ledger_entries_account_id", "account_id"),
+        Index("ix_ledger_entries_decision_id", "decision_id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"))
@@ -91,6 +95,7 @@ class Decision(Base):
     """A recorded decision (OPA decision-log shape); payload is its canonical JSON."""
 
     __tablename__ = "ledger_decisions"
+    __table_args__ = (Index("ix_ledger_decisions_order_key", "order_key"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     decision_id: Mapped[str] = mapped_column(String(200), unique=True)
     outcome: Mapped[str] = mapped_column(String(30))
@@ -100,6 +105,13 @@ class Decision(Base):
     actor: Mapped[str] = mapped_column(String(200))
     recorded_at: Mapped[str] = mapped_column(String(32))
     payload: Mapped[str] = mapped_column(Text)
+    # Added by migration 0003 (NULL for decisions recorded before it): the order this decides
+    # (transaction id @ date / posture), the hash of what was decided on, its version, and the
+    # record id of the version it supersedes.
+    order_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    supersedes: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Hold(Base):

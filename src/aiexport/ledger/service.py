@@ -178,7 +178,10 @@ def entry_payload(e: Entry, account: str) -> dict:
 
 
 def decision_payload(d: Decision) -> dict:
-    return {
+    """Every field of a decision row: its columns outcome/posture/rule_set/date are the hashed
+    payload's (verify checks they agree); the version fields are hashed when present (NULL on
+    rows recorded before migration 0003, whose audit payloads did not have them)."""
+    p = {
         "type": "decision",
         "record_id": d.id,
         "decision_id": d.decision_id,
@@ -186,6 +189,26 @@ def decision_payload(d: Decision) -> dict:
         "recorded_at": d.recorded_at,
         "decision": canonical.loads(d.payload),
     }
+    for key in ("order_key", "content_hash", "version", "supersedes"):
+        value = getattr(d, key)
+        if value is not None:
+            p[key] = value
+    return p
+
+
+def decision_columns_problem(d: Decision) -> str | None:
+    """The columns a query filters on must say what the hashed payload says."""
+    try:
+        body = canonical.loads(d.payload)
+    except ValueError:
+        return "its payload is not valid JSON"
+    want = {"outcome": body.get("outcome"), "posture": body.get("posture"), "rule_set": body.get("rule_set"),
+            "date": str(body.get("date"))}
+    have = {"outcome": d.outcome, "posture": d.posture, "rule_set": d.rule_set, "date": d.date.isoformat() if d.date else None}
+    diff = [k for k in want if want[k] != have[k]]
+    if diff:
+        return ", ".join(f"{k} is {have[k]!r} but the recorded decision says {want[k]!r}" for k in diff)
+    return None
 
 
 def hold_payload(h: Hold) -> dict:
@@ -252,12 +275,18 @@ def _get_account(s: Session, name: str) -> Account:
 
 
 def _drawn(s: Session, account_id: int) -> Decimal:
+    """The sum of an account's entries (audit verify; the running total is `Account.drawn`)."""
     total = s.execute(select(func.sum(Entry.amount)).where(Entry.account_id == account_id)).scalar()
     return Decimal(0) if total is None else total
 
 
+def _move(a: Account, amount: Decimal) -> None:
+    """Keep the running total of a locked account (every entry goes through here)."""
+    a.drawn = (a.drawn or Decimal(0)) + amount
+
+
 def _balance(s: Session, a: Account) -> Balance:
-    drawn = _drawn(s, a.id)
+    drawn = a.drawn or Decimal(0)
     return Balance(
         a.name,
         a.limit_amount,
@@ -325,7 +354,7 @@ def _draw(
     existing = s.execute(
         select(Entry).where(Entry.account_id == acct.id, Entry.kind == "draw", Entry.ref == ref)
     ).scalar_one_or_none()
-    drawn = _drawn(s, acct.id)
+    drawn = acct.drawn or Decimal(0)
     remaining = acct.limit_amount - drawn
     if existing is not None:
         if existing.amount != amount:
@@ -363,6 +392,7 @@ def _draw(
         decision_id=decision_id,
     )
     s.add(e)
+    _move(acct, amount)
     s.flush()
     append_audit(s, "entry", f"entry:{e.id}", entry_payload(e, acct.name))
     return DrawResult("drawn", acct.name, amount, ref, e.id, remaining - amount, acct.unit)
@@ -399,6 +429,11 @@ class _Decision:
     date: dt.date
     payload: str
     draws: list[_Draw]
+    stored: dict = field(default_factory=dict)
+    order_key: str | None = None
+    content_hash: str | None = None
+    version: int | None = None
+    supersedes: int | None = None
 
 
 def _as_date(value: Any) -> dt.date:
@@ -495,8 +530,18 @@ def validate_decisions(decisions: list[dict]) -> list[_Decision]:
         except ValueError as exc:
             bad(i, None, f"JSON-recordable values ({exc})")
             payload = ""
+        version = d.get("version")
+        if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
+            bad(i, "version", "a positive integer", version)
+        supersedes = d.get("supersedes")
+        if supersedes is not None and (not isinstance(supersedes, int) or isinstance(supersedes, bool)):
+            bad(i, "supersedes", "the record id of the superseded decision", supersedes)
+        for key in ("order_key", "content_hash"):
+            if d.get(key) is not None and (not isinstance(d.get(key), str) or len(d[key]) > 200):
+                bad(i, key, "a string", d.get(key))
         if len(errors) == n:
-            out.append(_Decision(did, d["outcome"], d["posture"], rs, date, payload, draws))
+            out.append(_Decision(did, d["outcome"], d["posture"], rs, date, payload, draws, stored,
+                                 d.get("order_key"), d.get("content_hash"), version, supersedes))
     if errors:
         raise InputErrors(errors)
     return out
@@ -532,7 +577,7 @@ def _open_spec(spec: dict) -> dict:
     }
 
 
-def _record(s: Session, decisions: list[_Decision], actor: str) -> list[int]:
+def _record(s: Session, decisions: list[_Decision], actor: str, hold_refused: bool = False) -> list[int]:
     # Lock (or create) every account the batch draws from, in name order, before any audit append.
     specs: dict[str, dict | None] = {}
     for dec in decisions:
@@ -561,10 +606,26 @@ def _record(s: Session, decisions: list[_Decision], actor: str) -> list[int]:
             select(Decision).where(Decision.decision_id == dec.id)
         ).scalar_one_or_none()
         if existing is not None:
-            if existing.payload != dec.payload:
+            same = (existing.content_hash == dec.content_hash) if dec.content_hash else existing.payload == dec.payload
+            if not same:
                 raise Conflict(f"decision {dec.id!r} is already recorded with different content")
             ids.append(existing.id)
             continue
+        # A draw that does not fit (an allocation used up, an account not valid on the date)
+        # does not refuse the batch: this decision is recorded with the refusal and held.
+        refused, fitting = [], []
+        for dr in dec.draws:
+            acct = accounts[dr.account]
+            reason = _refusal(s, acct, dr, dec.date) if hold_refused else None
+            if reason is None:
+                fitting.append(dr)
+            else:
+                remaining = acct.limit_amount - (acct.drawn or Decimal(0))
+                refused.append({"account": dr.account, "amount": dr.amount, "ref": dr.ref, "reason": reason,
+                                "remaining": remaining})
+        payload = dec.payload
+        if refused:
+            payload = canonical.dumps({**dec.stored, "draws_refused": refused})
         rec = Decision(
             decision_id=dec.id,
             outcome=dec.outcome,
@@ -573,14 +634,20 @@ def _record(s: Session, decisions: list[_Decision], actor: str) -> list[int]:
             date=dec.date,
             actor=actor,
             recorded_at=utcnow(),
-            payload=dec.payload,
+            payload=payload,
+            order_key=dec.order_key,
+            content_hash=dec.content_hash,
+            version=dec.version,
+            supersedes=dec.supersedes,
         )
         s.add(rec)
         s.flush()
+        if dec.supersedes is not None:
+            _supersede(s, dec.supersedes, rec, actor)
         append_audit(s, "decision", f"decision:{rec.id}", decision_payload(rec))
-        for dr in dec.draws:
+        for dr in fitting:
             _draw(s, accounts[dr.account], dr.amount, dr.ref, actor, dec.date, decision_id=dec.id)
-        if dec.outcome in HELD_OUTCOMES:
+        if dec.outcome in HELD_OUTCOMES or refused:
             h = Hold(
                 decision_record_id=rec.id,
                 decision_id=dec.id,
@@ -596,6 +663,65 @@ def _record(s: Session, decisions: list[_Decision], actor: str) -> list[int]:
     return ids
 
 
+def _refusal(s: Session, acct: Account, dr: _Draw, on: dt.date) -> str | None:
+    """Why a draw would be refused (None: it fits, or the same reference already drew it)."""
+    if s.execute(
+        select(Entry.id).where(Entry.account_id == acct.id, Entry.kind == "draw", Entry.ref == dr.ref)
+    ).first() is not None:
+        return None  # _draw decides: the same amount again is a no-op, another amount a Conflict
+    invalid = _invalid_on(acct, on)
+    if invalid:
+        return invalid
+    if dr.amount > acct.limit_amount - (acct.drawn or Decimal(0)):
+        return "it exceeds the remaining balance"
+    return None
+
+
+def _release_draws(s: Session, decision_id: str, reason: str, actor: str) -> list[dict]:
+    """Return every amount a decision drew and that is not yet released (audited entries)."""
+    draws = list(s.execute(
+        select(Entry).where(Entry.decision_id == decision_id, Entry.kind == "draw").order_by(Entry.id)
+    ).scalars())
+    out = []
+    names = {}
+    for a_id in sorted({e.account_id for e in draws}):
+        a = s.execute(select(Account).where(Account.id == a_id).with_for_update()).scalar_one()
+        names[a_id] = a
+    for e in draws:
+        a = names[e.account_id]
+        done = s.execute(
+            select(Entry.id).where(Entry.account_id == a.id, Entry.kind == "release", Entry.ref == e.ref)
+        ).first()
+        if done is not None:
+            continue
+        r = Entry(account_id=a.id, kind="release", amount=-e.amount, ref=e.ref, reason=reason, actor=actor,
+                  on_date=None, created_at=utcnow(), decision_id=decision_id)
+        s.add(r)
+        _move(a, r.amount)
+        s.flush()
+        append_audit(s, "entry", f"entry:{r.id}", entry_payload(r, a.name))
+        out.append({"account": a.name, "amount": e.amount, "ref": e.ref})
+    return out
+
+
+def _supersede(s: Session, old_record_id: int, new: Decision, actor: str) -> None:
+    """An amended order: the old version's draws are returned and its open hold is closed as
+    superseded. The old decision record itself is never changed (it stays in the chain)."""
+    old = s.get(Decision, old_record_id)
+    if old is None:
+        raise Conflict(f"decision record {old_record_id} to supersede does not exist")
+    _release_draws(s, old.decision_id, f"superseded by {new.decision_id}", actor)
+    h = s.execute(
+        select(Hold).where(Hold.decision_record_id == old.id).with_for_update()
+    ).scalar_one_or_none()
+    if h is not None and h.status == "open":
+        h.status = "superseded"
+        h.resolved_by, h.resolved_at = actor, utcnow()
+        h.reason_code, h.reason_text = "SUPERSEDED", f"order amended: superseded by {new.decision_id}"
+        s.flush()
+        append_audit(s, "hold", f"hold:{h.id}", hold_payload(h))
+
+
 def _account_name(account: str, period: object | None) -> str:
     return account if period is None else f"{account}:{period}"
 
@@ -604,7 +730,7 @@ def _consumed(s: Session, account: str, period: object | None = None) -> Decimal
     a = s.execute(
         select(Account).where(Account.name == _account_name(account, period))
     ).scalar_one_or_none()
-    return Decimal(0) if a is None else _drawn(s, a.id)
+    return Decimal(0) if a is None else (a.drawn or Decimal(0))
 
 
 # ----------------------------------------------------------------------------- the ledger
@@ -768,6 +894,7 @@ class Ledger:
                 created_at=utcnow(),
             )
             s.add(e)
+            _move(a, e.amount)
             s.flush()
             append_audit(s, "entry", f"entry:{e.id}", entry_payload(e, a.name))
             return {"status": "released", "entry_id": e.id, **_balance(s, a).as_dict()}
@@ -789,7 +916,7 @@ class Ledger:
             a = _lock_account(s, account)
             if a is None:
                 raise UnknownAccount(account)
-            drawn = _drawn(s, a.id)
+            drawn = a.drawn or Decimal(0)
             if drawn + amount_d < 0:
                 raise Conflict(
                     f"adjusting {account!r} by {amount_d} would make drawn negative (drawn {drawn})"
@@ -805,6 +932,7 @@ class Ledger:
                 created_at=utcnow(),
             )
             s.add(e)
+            _move(a, amount_d)
             s.flush()
             append_audit(s, "entry", f"entry:{e.id}", entry_payload(e, a.name))
             return {"status": "adjusted", "entry_id": e.id, **_balance(s, a).as_dict()}
@@ -845,11 +973,15 @@ class Ledger:
 
     # -- decisions and holds
 
-    def record_decisions(self, decisions: list[dict], actor: str | None = None) -> list[int]:
-        """Record decisions, their draws and holds in one transaction: all or nothing."""
+    def record_decisions(
+        self, decisions: list[dict], actor: str | None = None, *, hold_refused: bool = False
+    ) -> list[int]:
+        """Record decisions, their draws and holds in one transaction: all or nothing. With
+        ``hold_refused``, a decision whose draw does not fit is recorded without that draw, with
+        the refusal in its payload (``draws_refused``) and a hold, instead of refusing the batch."""
         actor = resolve_actor(actor)
         validated = validate_decisions(decisions)
-        return self._run(lambda s: _record(s, validated, actor), retry_integrity=True)
+        return self._run(lambda s: _record(s, validated, actor, hold_refused), retry_integrity=True)
 
     def decision(self, decision_id: str) -> dict | None:
         with self.transaction() as s:
@@ -904,8 +1036,14 @@ class Ledger:
             h.resolved_by, h.resolved_at = actor, utcnow()
             h.reason_code, h.reason_text = reason_code, reason_text
             s.flush()
+            returned = []
+            if action == "reject":  # the rejected order will not ship: give back what it drew
+                returned = _release_draws(s, h.decision_id, f"hold {h.id} rejected ({reason_code})", actor)
             append_audit(s, "hold", f"hold:{h.id}", hold_payload(h))
-            return hold_dict(h)
+            out = hold_dict(h)
+            if returned:
+                out["released_draws"] = returned
+            return out
 
         return self._run(fn)
 
@@ -1073,6 +1211,16 @@ def verify_chain(s: Session) -> VerifyResult:
         )
     for d in s.execute(select(Decision)).scalars():
         check(f"decision:{d.id}", decision_payload(d), f"decision record {d.id} ({d.decision_id})")
+        problem = decision_columns_problem(d)
+        if problem:
+            found.append((last.get(f"decision:{d.id}", (10**18, ""))[0],
+                          f"decision record {d.id} ({d.decision_id}): {problem}: changed"))
+    sums = dict(s.execute(select(Entry.account_id, func.sum(Entry.amount)).group_by(Entry.account_id)).all())
+    for a in s.execute(select(Account)).scalars():
+        total = sums.get(a.id) or Decimal(0)
+        if (a.drawn or Decimal(0)) != total:
+            found.append((2 * 10**18 + a.id,
+                          f"account {a.id} ({a.name}): running total drawn {a.drawn} but its entries sum to {total}: changed"))
     for h in s.execute(select(Hold)).scalars():
         check(f"hold:{h.id}", hold_payload(h), f"hold {h.id}")
     for u in s.execute(select(User)).scalars():
@@ -1110,7 +1258,8 @@ def _with_session(
 
 
 def record_decisions(
-    session_or_ledger: Ledger | Session, decisions: list[dict], actor: str | None = None
+    session_or_ledger: Ledger | Session, decisions: list[dict], actor: str | None = None,
+    *, hold_refused: bool = False,
 ) -> list[int]:
     """Record decisions atomically; returns their record ids (in input order).
 
@@ -1119,7 +1268,7 @@ def record_decisions(
     actor = resolve_actor(actor)
     validated = validate_decisions(decisions)
     return _with_session(
-        session_or_ledger, lambda s: _record(s, validated, actor), retry_integrity=True
+        session_or_ledger, lambda s: _record(s, validated, actor, hold_refused), retry_integrity=True
     )
 
 
