@@ -164,7 +164,7 @@ def _in_force(row: dict, posture: str) -> dict[str, bool]:
         "t_hbm": p.in_force("license_exception_hbm_ceiling"),
         "t_nac_aca": p.in_force("nac_available"),
         "t_aia": diffusion,
-        "t_acm": diffusion,
+        "t_acm": p.in_force("acm_available"),
         "t_lpp": diffusion,
     }
 
@@ -179,6 +179,10 @@ def render_memo(row: dict, other: dict, posture: str) -> None:
         f"end user: {row['e_name'] or '(as consignee)'}, located {row['e_country']}, headquarters {row['e_hq']}, ultimate parent {row['e_phq']}",
     ]
     console.print(Panel("\n".join(facts), title=title, border_style="cyan"))
+    from aiexport.law.memo import build
+
+    memo = build(row, posture, rule_info)
+    console.print(Panel("\n".join(f"• {a}" for a in memo["assumptions"]), title="Assumptions this memo rests on", border_style="yellow"))
 
     t = Table(title="1. Classification of the item", header_style="bold", show_lines=False)
     for c in ("rule", "citation", "", "detail"):
@@ -217,6 +221,13 @@ def render_memo(row: dict, other: dict, posture: str) -> None:
             cite, text = rule_info(rid)
             t.add_row(rid, cite, _yn(row[col], force.get(col, True)), text)
         console.print(t)
+    if memo["exceptions"]:
+        t = Table(title="License exceptions considered", header_style="bold")
+        for c in ("exception", "", "condition"):
+            t.add_column(c, overflow="fold")
+        for e in memo["exceptions"]:
+            t.add_row(e["exception"], e["status"], e["why"])
+        console.print(t)
     if row["outcome"] == "LICENSE_REQUIRED":
         cite, text = rule_info(row["policy_rule"])
         console.print(f"4. Review policy: [bold]{row['review_policy'] or 'undetermined'}[/] — {row['policy_rule']} ({cite}): {text}")
@@ -226,7 +237,8 @@ def render_memo(row: dict, other: dict, posture: str) -> None:
         summary += f" under License Exception {row['license_exception']}"
     if row["review_policy"]:
         summary += f", review policy: {row['review_policy']}"
-    lines = [summary, "determining rules: " + ", ".join(row["rules"])]
+    lines = [summary, "determining rules (CFR paragraph in force on the date first; later guidance as confirmation):"]
+    lines += [f"  {d['rule']} ({d['basis']}) — {d['citation']}" for d in memo["determining"]]
     lines += [f"• obligation: {o}" for o in row["obligations"]]
     from aiexport.law.facts import question
 

@@ -125,6 +125,38 @@ def report_models(
     _done(write(models_html(svg, trend.as_dict(), day.isoformat(), posture.value), out))
 
 
+@report_app.command("trend")
+def report_trend(
+    fmt: str = typer.Option("table", "--format", help="table or json"),
+) -> None:
+    """Open-weight models against 10^26 over time: the least-squares trend and its estimated crossing date."""
+    import json
+    import sys
+
+    from rich.table import Table
+
+    from aiexport.report.figures import model_figure_data
+
+    if fmt not in ("table", "json"):
+        fail([InputError("command line", None, "--format", "table or json", fmt)])
+    data, trend = model_figure_data()
+    est = trend.as_dict()
+    if fmt == "json":
+        sys.stdout.write(json.dumps({"trend": est, "models": [dict(m, released=m["released"].isoformat()) for m in data]}, indent=2) + "\n")
+        return
+    t = Table(title="Open-weight models by publication date (Epoch AI estimates)", header_style="bold")
+    for c in ("released", "model", "developer country", "training ops", "vs 10^26"):
+        t.add_column(c, justify="right" if c in ("training ops", "vs 10^26") else "left")
+    for m in sorted((m for m in data if m["published"] and m["operations"]), key=lambda m: m["released"]):
+        t.add_row(m["released"].isoformat(), m["name"], m["country"] or "", f"{m['operations']:.3g}", f"{m['operations'] / 1e26:.3f}×")
+    console.print(t)
+    console.print(f"[bold]{est['label']}[/]: slope {est['slope_orders_of_magnitude_per_year']} orders of magnitude a year "
+                  f"(s.e. {est['slope_standard_error']}); the trend reaches {est['threshold_operations']} on "
+                  f"[bold]{est['estimated_crossing_date']}[/] (95 % interval {est['crossing_95_interval'][0]} to "
+                  f"{est['crossing_95_interval'][1] or 'no upper bound'}; {est['bootstrap_share_without_crossing']:.1%} of resamples never cross).")
+    console.print(f"[dim]Method: {est['method']}.[/]")
+
+
 @report_app.command("charts")
 def report_charts(
     out_dir: Path = typer.Option(Path("."), "--out-dir", help="Directory for chips-tpp-pd.svg and models-4e091.svg."),

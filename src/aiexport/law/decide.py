@@ -54,6 +54,20 @@ def designer_headquarters(item: dict) -> str | None:
     return known.get(str(vendor).strip().lower()) if vendor else None
 
 
+def _party_defaults(t: Transaction) -> list[str]:
+    """The documented party defaults a transaction relied on (for the memo's assumptions)."""
+    out = []
+    for role, party in (("consignee", t.consignee), ("end user", t.end_user)):
+        if party is None:
+            out.append("end user not stated: the consignee is the end user")
+            continue
+        if party.headquarters is None:
+            out.append(f"{role} headquarters not stated: headquartered where it is located ({party.country})")
+        if party.ultimate_parent_headquarters is None:
+            out.append(f"{role} ultimate parent not stated: its own ultimate parent (headquartered {party.hq})")
+    return out
+
+
 def prepare(
     transactions: list[Transaction],
     *,
@@ -83,6 +97,7 @@ def prepare(
     facts: dict[str, list] = {col: [] for col, _ in FACT_COLUMNS.values()}
     designer_hq: list[str | None] = []
     defaulted: list[list[str]] = []
+    party_defaults: list[list[str]] = []
     for n, (t, d) in enumerate(zip(transactions, dates, strict=True)):
         eu = t.end_user or t.consignee
         for k, v in (
@@ -108,11 +123,13 @@ def prepare(
         stated_hq = facts["designer_hq_stated"][-1]
         designer_hq.append(stated_hq or designer_headquarters(t.item if isinstance(t.item, dict) else {}))
         defaulted.append(used_defaults)
+        party_defaults.append(_party_defaults(t))
     schema = {"date": pl.Date, "quantity": pl.Int64}
     frame = pl.DataFrame(cols, schema_overrides=schema)
     frame = frame.with_columns(pl.DataFrame(facts, schema={c: t for c, t in FACT_COLUMNS.values()}))
     frame = frame.with_columns(pl.Series("designer_hq", designer_hq, dtype=pl.String),
-                               pl.Series("defaulted_facts", defaulted, dtype=pl.List(pl.String)))
+                               pl.Series("defaulted_facts", defaulted, dtype=pl.List(pl.String)),
+                               pl.Series("party_defaults", party_defaults, dtype=pl.List(pl.String)))
     item_cols = cls.select(
         "eccn", "paragraph", "nac_aca_eligible", "hbm_exception_eligible", "tpp", "system_tpp",
         "memory_bandwidth", "datacenter", "name",
@@ -173,11 +190,19 @@ def records(frame: pl.DataFrame) -> list[dict]:
                 "obligations": r["obligations"],
                 "needs_facts": [{"fact": f, "question": question(f)} for f in r["needs_facts"]],
                 "rules": r["rules"],
+                # why each rule is listed (same order as `rules`): requirement, requirement-not-met (on NLR), exception, ...
+                "basis": [rule_basis(x, r["outcome"]) for x in r["rules"]],
                 "posture": r["posture"],
                 "rule_set": r["rule_set"],
             }
         )
     return out
+
+
+def rule_basis(rule: str, outcome: str) -> str:
+    from aiexport.law.memo import rule_basis as basis
+
+    return basis(rule, outcome)
 
 
 def rule_info(rule_id: str) -> tuple[str, str]:

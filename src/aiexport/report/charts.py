@@ -93,7 +93,8 @@ def tpp_pd_chart(chips: list[dict], lines: dict, arrows: list[dict] | None = Non
                 continue
             x, y = _px(x0), _py(y1)
             svg.add(f'<rect {_a(class_="region", data_rule=rule, x=round(x, 1), y=round(y, 1), width=round(_px(x1) - x, 1), height=round(_py(y0) - y, 1), fill=colour, fill_opacity=alpha)}/>')
-            svg.text(x + 3, y + 12, rule, fill=colour, font_weight="bold", class_="region-label")
+            ly = _py(y0) - 4 if rule == "3A090.b.1" else y + 12  # b.1 and b.2 share their top edge
+            svg.text(x + 3, ly, rule, fill=colour, font_weight="bold", class_="region-label")
     svg.add("</g>")
     # axes
     x_axis, y_axis = H - M["b"], M["l"]
