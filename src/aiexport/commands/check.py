@@ -58,7 +58,9 @@ def run_frame(txs, numbers, path: Path, on, posture: str, explain: bool = False,
     except InputError as exc:
         fail([exc])
     _refuse_overflow(frame, str(path), {t.id: n for t, n in zip(txs, numbers, strict=True)})
-    return frame
+    from aiexport.screening.determination import overlay  # restricted parties (issue 8)
+
+    return overlay(frame, txs)
 
 
 def _refuse_overflow(frame: pl.DataFrame, source: str, rows: dict[str, int]) -> None:
@@ -191,6 +193,9 @@ def render_memo(row: dict, other: dict, posture: str) -> None:
         t.add_row(r["rule"], r["citation"], _yn(r["held"]), r["detail"] or "")
     console.print(t)
     console.print(f"   → ECCN [bold]{row['eccn'] or 'none'}[/] ({row['paragraph'] or 'no advanced-computing paragraph'})")
+    from aiexport.screening.determination import render_section  # restricted parties (issue 8)
+
+    render_section(row)
 
     steps = [
         ("2. License requirements", [
@@ -310,6 +315,9 @@ def register(app: typer.Typer) -> None:
         other_posture = "codified" if posture.value == "enforced" else "enforced"
         try:
             row = decide([t], on=day, posture=posture.value, source=str(file), rows=[n], explain=True).row(0, named=True)
+            from aiexport.screening.determination import overlay_row  # restricted parties (issue 8)
+
+            row = overlay_row(row, t)
             other = records(decide([t], on=day, posture=other_posture, source=str(file), rows=[n]))[0]
         except InputError as exc:
             fail([exc])

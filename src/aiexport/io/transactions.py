@@ -67,6 +67,7 @@ class Party(BaseModel):
     country: Country
     headquarters: Country | None = None
     ultimate_parent_headquarters: Country | None = None
+    ultimate_parent: Name = None  # the ultimate parent's name (screened against restricted-party lists)
 
     @property
     def hq(self) -> str:
@@ -95,7 +96,7 @@ class Transaction(BaseModel):
     value_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 
 
-PARTY_FIELDS = ("name", "country", "headquarters", "ultimate_parent_headquarters")
+PARTY_FIELDS = ("name", "country", "headquarters", "ultimate_parent_headquarters", "ultimate_parent")
 TRANSACTION_FIELDS = ("id", "date", "kind", "from", "to", "item", "quantity", "consignee", "end_user", "facts", "value_usd")
 # CSV columns whose blank cell is an error for that row (a blank is not a value: a blank
 # quantity must not become 1 unit). Blank party details and facts mean "not stated".

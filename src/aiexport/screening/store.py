@@ -37,6 +37,27 @@ class NoLists(Exception):
     """No restricted-party list has been loaded."""
 
 
+SCREENING_TABLES = ("screening_list_versions", "screening_entries", "screening_parties", "screening_dispositions")
+_CHECKED: set[str] = set()
+
+
+def ensure_tables(ledger: Ledger) -> None:
+    """A database stamped at revision 0004 while 0004 was still an empty placeholder has no
+    screening tables: create them (the same DDL as the migration, from the models)."""
+    url = str(ledger.engine.url)
+    if url in _CHECKED:
+        return
+    from sqlalchemy import inspect
+
+    from aiexport.ledger.models import Base
+
+    have = set(inspect(ledger.engine).get_table_names())
+    missing = [Base.metadata.tables[t] for t in SCREENING_TABLES if t not in have]
+    if missing:
+        Base.metadata.create_all(ledger.engine, tables=missing)
+    _CHECKED.add(url)
+
+
 def entries_digest(s: Session, version_id: int) -> str:
     h = hashlib.sha256()
     for uid, ch in s.execute(select(ListEntryRow.uid, ListEntryRow.content_hash)
@@ -58,6 +79,10 @@ def disposition_payload(d: Disposition) -> dict:
 
 
 def _audited(s: Session):
+    from sqlalchemy import inspect
+
+    if "screening_list_versions" not in inspect(s.connection()).get_table_names():
+        return
     for v in s.execute(select(ListVersion)).scalars():
         yield f"list:{v.id}", version_payload(s, v), f"screening list version {v.id}"
     for d in s.execute(select(Disposition)).scalars():
@@ -88,6 +113,7 @@ class Loaded:
 
 
 def load_version(ledger: Ledger, lf: ListFile, actor: str | None = None) -> Loaded:
+    ensure_tables(ledger)
     actor = resolve_actor(actor)
 
     def fn(s: Session) -> Loaded:
@@ -119,6 +145,7 @@ def load_version(ledger: Ledger, lf: ListFile, actor: str | None = None) -> Load
 
 
 def versions(ledger: Ledger) -> list[dict]:
+    ensure_tables(ledger)
     with ledger.transaction() as s:
         cur = set(_current_ids(s))
         out = []
@@ -144,6 +171,7 @@ def entries_of(ledger: Ledger, version_ids: list[int]) -> list[ListEntry]:
 
 
 def current_ids(ledger: Ledger) -> list[int]:
+    ensure_tables(ledger)
     with ledger.transaction() as s:
         return _current_ids(s)
 
@@ -218,6 +246,7 @@ def field_changes(a: ListEntry, b: ListEntry) -> dict:
 
 def dispositions(ledger: Ledger, keys: list[str] | None = None) -> dict[tuple[str, str], Disposition]:
     """The latest disposition per (party, entry uid)."""
+    ensure_tables(ledger)
     with ledger.transaction() as s:
         q = select(Disposition).order_by(Disposition.id)
         if keys is not None:
@@ -258,6 +287,17 @@ def dispose(ledger: Ledger, index: Index, name: str, country: str | None, entry_
 # ----------------------------------------------------------------------------- screening results
 
 
+def is_exact(m: Match) -> bool:
+    """The party's normalised name is one of the entry's names, token for token, and no country
+    contradicts it: treated as a confirmed match until an officer disposes of it."""
+    ex = m.explanation or {}
+    if not ex:
+        return False
+    return (not ex.get("query_only") and not ex.get("name_only") and bool(ex.get("agreed"))
+            and all(a["similarity"] == 1.0 for a in ex["agreed"])
+            and ex.get("country_evidence", {}).get("reading") != "differs")
+
+
 def match_json(m: Match, disposition: Disposition | None = None) -> dict:
     e = m.entry
     out = {
@@ -275,6 +315,7 @@ def match_json(m: Match, disposition: Disposition | None = None) -> dict:
         "programs": e.programs,
         "entity_type": e.entity_type,
         "explanation": m.explanation,
+        "exact": is_exact(m),
         "disposition": None,
     }
     if disposition is not None:
