@@ -46,10 +46,10 @@ def versions(store: ParameterStore, posture: str, on: dt.date) -> list[tuple[str
             continue
         last = hist[i + 1].since - dt.timedelta(days=1) if i + 1 < len(hist) else on
         day = min(on, last)
-        out.append((store.rule_set_label(day, posture), TITLES[str(v.value)], v.since, day, str(v.value)))
+        out.append((store.rule_set_label(v.since, posture), TITLES[str(v.value)], v.since, day, str(v.value)))
     zone = [v for v in store.parameter("china_case_by_case_tpp").history(posture) if v.value is not None]
     if zone and zone[0].since <= on:
-        out.append((store.rule_set_label(on, posture), TITLES["zone"], zone[0].since, on, "zone"))
+        out.append((store.rule_set_label(zone[0].since, posture), TITLES["zone"], zone[0].since, on, "zone"))
     return out
 
 
