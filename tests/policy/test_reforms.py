@@ -200,3 +200,41 @@ def test_cli_json_contract():
     assert data["reform"].startswith("Lower") and data["on"] == "2026-12-01"
     flip = next(f for f in data["flips"] if f["item"] == "NVIDIA L40 PCIe")
     assert set(flip) >= {"kind", "item", "baseline", "reform", "rules", "changes"}
+
+
+def test_a_notice_change_applies_to_the_order_book():
+    data = {"name": "H20 letter", "rationale": "x", "changes": [{
+        "name": "H20 to China needs a licence", "rationale": "an is-informed letter", "cite": "hypothetical letter",
+        "notice": {"id": "h20-test", "title": "H20 letter", "status": "reported", "cite": "hypothetical letter",
+                   "from": "2025-04-09", "applies_to": {"chips": ["H20"], "destinations": ["CN"]},
+                   "phases": [{"from": "2025-04-09", "review_policy": "denial"}]}}]}
+    reform = parse_reform(data, "notice.yaml")
+    res = whatif(reform, on=DAY, posture="enforced", chips=True, models=False, orders=LAB)
+    flips = _flips(res, "order")
+    assert set(flips) == {"PL-006"}  # the H20 order, and nothing else
+    h20 = flips["PL-006"]
+    assert (h20["baseline"]["outcome"], h20["reform"]["outcome"], h20["reform"]["review_policy"]) == ("NLR", "LICENSE_REQUIRED", "denial")
+    assert "+notice:h20-test" in h20["rules"]
+    assert _flips(res, "chip") == {}  # a notice changes licensing, not classification
+
+
+@pytest.mark.parametrize("posture", ["enforced", "codified"])
+def test_switching_off_license_exception_nac(posture):
+    data = {"name": "no NAC", "rationale": "x", "changes": [
+        {"name": "NAC off", "rationale": "y", "rule": "740.8.NAC", "enabled": False, "from": "2026-01-01", "proposal": True}]}
+    reform = parse_reform(data, "nac.yaml")
+    res = whatif(reform, on=DAY, posture=posture, chips=False, models=False, orders=LAB)
+    l40 = _flips(res, "order")["PL-005"]
+    assert (l40["baseline"]["license_exception"], l40["reform"]["outcome"]) == ("NAC", "LICENSE_REQUIRED")
+    assert "-740.8.NAC" in l40["rules"]
+    before = whatif(reform, on=DAY, posture=posture, chips=False, models=False, orders=LAB, order_on=dt.date(2025, 12, 31))
+    assert "PL-005" not in _flips(before, "order")  # the day before the change
+
+
+def test_cli_csv_and_html():
+    r = runner.invoke(app, ["whatif", "eu-tier1", "--orders", "policy-lab", "--posture", "codified", "--format", "csv"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.strip().splitlines()
+    assert lines[0] == "kind,item,on,what,baseline,reform,rules,changes" and len(lines) == 4
+    r = runner.invoke(app, ["whatif", "eu-tier1", "--orders", "policy-lab", "--format", "html"])
+    assert r.exit_code == 0 and r.output.startswith("<!DOCTYPE html>") and "Order lines that flip: 0 of 8" in r.output
