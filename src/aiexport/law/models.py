@@ -375,6 +375,9 @@ def classify_model(m: ModelFacts, on: dt.date, posture: str = "enforced", *, flo
         if c.synthetic_applied:
             rules.append("4E091.note.synthetic-data")
     bar = max(threshold, floor) if floor is not None else threshold
+    if m.published and (c.counted is None or c.needs):  # published weights are never 4E091: the count cannot matter
+        reasons.append(Reason("4E091.note.published", True, "the weights are published (§734.7(a)); the training operations do not matter"))
+        return ModelStatus(False, None, rules + ["4E091.note.published"], [], reasons, c.counted, threshold)
     if c.counted is None:
         reasons.append(Reason("4E091", None, "training operations unknown"))
         return ModelStatus(None, None, rules + ["4E091"], c.needs, reasons, None, threshold)
