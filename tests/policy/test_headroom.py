@@ -102,3 +102,20 @@ def test_headroom_cli_bad_input_exits_2(tmp_path):
     assert runner.invoke(app, ["headroom", "H20", "--die-area", "-5"]).exit_code == 2
     r = runner.invoke(app, ["headroom", "H20", "--on", "2026-12-01"])
     assert r.exit_code == 0 and "largest free design" in r.output
+
+
+def test_hbm_is_measured_against_3a090c_which_is_met_strictly_above_its_line(tmp_path):
+    at, over = _specs(tmp_path, """
+- {name: hbm-at, device_type: hbm, memory_bandwidth_gbps: 200, package_area_mm2: 100}
+- {name: hbm-over, device_type: hbm, memory_bandwidth_gbps: "200.000001", package_area_mm2: 100}
+""")
+    assert [v["kind"] for v in at["versions"]] == ["hbm"]  # no logic-IC lines for an HBM stack
+    v = _version(at, "hbm")
+    assert v["classification"] == "not 3A090" and v["lines"][0]["distance"] == 0.0
+    assert v["lines"][0]["side"] == "at or below: not 3A090.c"  # "> 2 GB/s/mm2": on the line is free
+    assert v["change"][0]["gain"] == {"more_than": 0.0, "line": 200.0, "becomes": "3A090.c"}
+    v = _version(over, "hbm")
+    assert v["classification"] == "3A090.c" and v["lines"][0]["side"] == "above (>): 3A090.c"
+    assert v["change"][0]["lose"] == {"at_least": 0.000001, "line": 200.0, "becomes": "not 3A090"}
+    r = runner.invoke(app, ["headroom", "--specs", str(tmp_path / "specs.yaml"), "--on", DAY.isoformat()])
+    assert r.exit_code == 0 and "gain > 0.0 GB/s → 3A090.c" in r.output

@@ -33,6 +33,7 @@ TITLES = {
     "2022": "Oct 2022 rule (87 FR 62186): TPP AND I/O rate",
     "2023": "Oct 2023 rule (88 FR 73458): TPP and performance density",
     "zone": "91 FR 1684 review zone (US to China/Macau: case-by-case below the lines)",
+    "hbm": "Dec 2024 rule (89 FR 96790): 3A090.c high-bandwidth memory, memory bandwidth density",
 }
 
 
@@ -47,6 +48,9 @@ def versions(store: ParameterStore, posture: str, on: dt.date) -> list[tuple[str
         last = hist[i + 1].since - dt.timedelta(days=1) if i + 1 < len(hist) else on
         day = min(on, last)
         out.append((store.rule_set_label(v.since, posture), TITLES[str(v.value)], v.since, day, str(v.value)))
+    hbm = [v for v in store.parameter("hbm_memory_bandwidth_density").history(posture) if v.value is not None]
+    if hbm and hbm[0].since <= on:
+        out.append((store.rule_set_label(hbm[0].since, posture), TITLES["hbm"], hbm[0].since, on, "hbm"))
     zone = [v for v in store.parameter("china_case_by_case_tpp").history(posture) if v.value is not None]
     if zone and zone[0].since <= on:
         out.append((store.rule_set_label(zone[0].since, posture), TITLES["zone"], zone[0].since, on, "zone"))
@@ -175,7 +179,10 @@ def _headroom(row: dict, on: dt.date, posture: str, store: ParameterStore, class
         "datacenter": row.get("datacenter"),
         "versions": [],
     }
+    is_hbm = row.get("device_type") == "hbm"
     for vid, label, since, day, kind in versions(store, posture, on):
+        if is_hbm != (kind == "hbm"):  # HBM stacks are measured against 3A090.c only, logic ICs never
+            continue
         p = store.snapshot(day, posture)
         entry: dict = {"version": vid, "kind": kind, "title": label, "since": since.isoformat(), "as_of": day.isoformat(),
                        "lines": [], "change": []}
@@ -196,6 +203,11 @@ def _headroom(row: dict, on: dt.date, posture: str, store: ParameterStore, class
             out["versions"].append(entry)
             continue
         current = _answer(classify([row], day)[0])
+        if kind == "hbm":
+            entry["classification"] = current
+            _hbm_headroom(entry, row, p, current, classify, day)
+            out["versions"].append(entry)
+            continue
         entry["classification"] = current
         if kind == "2022":
             tl, il = p.tpp_2022, p.io_rate_2022
@@ -237,6 +249,35 @@ def _headroom(row: dict, on: dt.date, posture: str, store: ParameterStore, class
             entry["change"].append(change)
         out["versions"].append(entry)
     return out
+
+
+def _hbm_headroom(entry: dict, row: dict, p, current: str, classify, day: dt.date) -> None:
+    """3A090.c is met strictly above the density line (> 2 GB/s/mm2): a stack exactly on it is free;
+    License Exception HBM is available strictly below its ceiling."""
+    bw, area = row.get("memory_bandwidth"), row.get("package_area")
+    q = p.hbm_memory_bandwidth_density
+    density = Fraction(bw, area) if bw is not None and area else None
+    ln = _line("3A090.c: memory bandwidth density", q, density, "GB/s/mm2", exact=True)
+    if density is not None:  # met strictly above: at the line is the free side
+        met = density > q.fraction
+        ln["side"] = "above (>): 3A090.c" if met else "at or below: not 3A090.c"
+        ln["to_cross"] = ("lose at least " if met else "gain more than ") + f"{_f(abs(density - q.fraction))} GB/s/mm2"
+    entry["lines"].append(ln)
+    if p.in_force("license_exception_hbm_ceiling"):
+        entry["lines"].append(_line("License Exception HBM ceiling (available below)", p.license_exception_hbm_ceiling,
+                                    density, "GB/s/mm2", exact=True, below_is_inside=True))
+    if density is None:
+        return
+    line_bw = q.fraction * Fraction(area, MICRO)  # bandwidth on the line at this package area
+    at = _micro_floor(line_bw)
+    answers = classify([dict(row, memory_bandwidth=at), dict(row, memory_bandwidth=at + 1)], day)
+    now = Fraction(bw, MICRO)
+    change: dict = {"dimension": "memory bandwidth (package area fixed)", "unit": "GB/s"}
+    if now <= line_bw and _answer(answers[1]) != current:
+        change["gain"] = {"more_than": _f(line_bw - now), "line": _f(line_bw), "becomes": _answer(answers[1])}
+    if now > line_bw and _answer(answers[0]) != current:
+        change["lose"] = {"at_least": _f(now - line_bw), "line": _f(line_bw), "becomes": _answer(answers[0])}
+    entry["change"].append(change)
 
 
 def _line(name: str, param, value, unit: str, *, exact: bool = False, below_is_inside: bool = False) -> dict:
@@ -290,6 +331,16 @@ def catalog_rows(chips: list[str], specs: Path | None) -> tuple[list[dict], dict
     return frame.to_dicts(), dict(frame.schema)
 
 
+def change_text(c: dict) -> str:
+    parts = []
+    for key, word in (("gain", "gain"), ("lose", "lose")):
+        if key in c:
+            d = c[key]
+            amount = f"≥ {d['at_least']:,}" if "at_least" in d else f"> {d['more_than']:,}"
+            parts.append(f"{word} {amount} {c['unit']} → {d['becomes']}")
+    return f"{c['dimension']}: " + ("; ".join(parts) or "no change of this alone flips the classification")
+
+
 def render(res: dict) -> None:
     console.print(f"[bold]Headroom: {res['name']}[/] — TPP {res['total_processing_performance']}, PD {res['performance_density']}, "
                   f"die {res['applicable_die_area_mm2']} mm², I/O {res['interconnect_bandwidth_gbps']} GB/s, "
@@ -303,12 +354,7 @@ def render(res: dict) -> None:
                       "?" if ln["distance"] is None else f"{ln['distance']:,}", ln["side"], ln.get("to_cross", ""))
         console.print(t)
         for c in v["change"]:
-            parts = []
-            if "gain" in c:
-                parts.append(f"gain ≥ {c['gain']['at_least']:,} {c['unit']} → {c['gain']['becomes']}")
-            if "lose" in c:
-                parts.append(f"lose > {c['lose']['more_than']:,} {c['unit']} → {c['lose']['becomes']}")
-            console.print(f"  {c['dimension']}: " + ("; ".join(parts) or "no change of this alone flips the classification"))
+            console.print(f"  {change_text(c)}")
         free = v.get("largest_free_design")
         if free and free.get("tpp_below") is not None:
             console.print(f"  [green]largest free design[/]: {free['meaning']}: TPP < {free['tpp_below']:,} "

@@ -98,6 +98,8 @@ def whatif_html(res: dict, chart_svg: str | None = None) -> str:
 
 
 def headroom_html(results: list[dict], chart_svg: str | None = None) -> str:
+    from aiexport.commands.headroom import change_text
+
     sections = []
     cites: dict[str, str] = {}
     for r in results:
@@ -110,14 +112,7 @@ def headroom_html(results: list[dict], chart_svg: str | None = None) -> str:
                      ln["side"], ln.get("to_cross", "")] for ln in v["lines"]]
             for ln in v["lines"]:
                 cites[ln["line"]] = ln["cite"]
-            changes = []
-            for c in v["change"]:
-                parts = []
-                if "gain" in c:
-                    parts.append(f"gain ≥ {c['gain']['at_least']} {c['unit']} → {c['gain']['becomes']}")
-                if "lose" in c:
-                    parts.append(f"lose > {c['lose']['more_than']} {c['unit']} → {c['lose']['becomes']}")
-                changes.append(f"{c['dimension']}: " + ("; ".join(parts) or "no change of this alone flips the classification"))
+            changes = [change_text(c) for c in v["change"]]
             free = v.get("largest_free_design") or {}
             if free.get("tpp_below") is not None:
                 changes.append(f"Largest free design — {free['meaning']}: TPP < {free['tpp_below']} (dense FP8 < {free['dense_fp8_tflops_below']} TFLOPS)")
