@@ -9,6 +9,7 @@ consumed(ledger, "lpp:ACME", 2025)     # Decimal drawn from lpp:ACME:2025
 from aiexport.ledger.errors import (
     Conflict,
     DrawRefused,
+    LedgerBusy,
     LedgerError,
     NotPermitted,
     UnknownAccount,
@@ -30,6 +31,7 @@ __all__ = [
     "Conflict",
     "DrawRefused",
     "DrawResult",
+    "LedgerBusy",
     "Ledger",
     "LedgerError",
     "NotPermitted",

@@ -2,7 +2,8 @@
 
 Exit codes: 0 done (or already done with this reference), 1 audit chain broken, 2 bad input,
 3 refused by the ledger (over the limit, not valid on the date, conflicting with what is
-recorded), 4 not permitted (not an officer).
+recorded), 4 not permitted (not an officer), 75 busy (another writer held the database lock
+past the busy timeout, AIEXPORT_BUSY_TIMEOUT seconds; retry).
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from rich.table import Table
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from aiexport.commands.common import Format, console, emit_csv, err_console, fail, parse_date
-from aiexport.errors import InputError, InputErrors
+from aiexport.errors import InputError, InputErrors, is_lock_contention
 from aiexport.ledger import canonical
 from aiexport.ledger.amounts import AmountError, fmt, to_amount
-from aiexport.ledger.errors import LedgerError
+from aiexport.ledger.errors import LedgerBusy, LedgerError
 from aiexport.ledger.service import REJECT_CODES, RELEASE_CODES, Ledger, resolve_actor
 
 ledger_app = typer.Typer(
@@ -103,6 +104,9 @@ def _ledger(db: str | None) -> Iterator[Ledger]:
     except ArgumentError as exc:
         _bad("--db / AIEXPORT_DATABASE_URL", "a SQLAlchemy database URL", f"{db or ''} ({exc})")
     except OperationalError as exc:
+        if is_lock_contention(exc):
+            err_console.print(f"[bold red]busy:[/] {LedgerBusy(db or '')}.", highlight=False)
+            raise typer.Exit(LedgerBusy.exit_code) from None
         err_console.print(
             f"[bold red]error:[/] cannot open the ledger database: {exc.orig}", highlight=False
         )
@@ -110,7 +114,7 @@ def _ledger(db: str | None) -> Iterator[Ledger]:
     try:
         yield ledger
     except LedgerError as exc:
-        label = {2: "error", 3: "refused", 4: "not permitted"}.get(exc.exit_code, "error")
+        label = {2: "error", 3: "refused", 4: "not permitted", 75: "busy"}.get(exc.exit_code, "error")
         err_console.print(f"[bold red]{label}:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except InputErrors as exc:

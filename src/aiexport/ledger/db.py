@@ -18,7 +18,16 @@ from sqlalchemy.engine import make_url
 
 ENV_URL = "AIEXPORT_DATABASE_URL"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-SQLITE_BUSY_TIMEOUT_S = 120
+SQLITE_BUSY_TIMEOUT_S = 30
+BUSY_ENV = "AIEXPORT_BUSY_TIMEOUT"
+
+
+def busy_timeout() -> float:
+    """Seconds a writer waits for another's lock (AIEXPORT_BUSY_TIMEOUT, default 30)."""
+    try:
+        return max(0.0, float(os.environ.get(BUSY_ENV, SQLITE_BUSY_TIMEOUT_S)))
+    except ValueError:
+        return float(SQLITE_BUSY_TIMEOUT_S)
 
 
 def default_url() -> str:
@@ -49,7 +58,7 @@ def create(url: str) -> Engine:
                 "the ledger needs a SQLite file (several connections share it), not :memory:"
             )
         Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(u, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+        engine = create_engine(u, connect_args={"timeout": busy_timeout()})
 
         @event.listens_for(engine, "connect")
         def _connect(dbapi_conn, _record):
@@ -65,7 +74,17 @@ def create(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(u)
+    engine = create_engine(u)
+    if u.get_backend_name() == "postgresql":
+
+        @event.listens_for(engine, "connect")
+        def _pg_connect(dbapi_conn, _record):
+            # A row lock held by another writer is waited for as long as SQLite's busy timeout.
+            with dbapi_conn.cursor() as cur:
+                cur.execute(f"SET lock_timeout = '{int(busy_timeout() * 1000)}ms'")
+            dbapi_conn.commit()
+
+    return engine
 
 
 def _alembic_config(connection):

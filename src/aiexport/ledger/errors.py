@@ -1,4 +1,5 @@
-"""Ledger refusals. The CLI maps them to exit codes: 2 bad input, 3 refused, 4 not permitted."""
+"""Ledger refusals. The CLI maps them to exit codes: 2 bad input, 3 refused, 4 not permitted,
+75 busy (another writer holds the database lock; retry)."""
 
 from __future__ import annotations
 
@@ -60,3 +61,22 @@ class Conflict(LedgerError):
 
 class NotPermitted(LedgerError):
     exit_code = 4
+
+
+class LedgerBusy(LedgerError):
+    """The database stayed locked by another writer longer than the busy timeout."""
+
+    exit_code = 75
+
+    def __init__(self, url: str, exc: Exception | None = None):
+        self.url = url
+        super().__init__(
+            "the ledger database is locked by another writer and stayed locked past the busy timeout "
+            f"(AIEXPORT_BUSY_TIMEOUT, default {_busy_default()} s); nothing more was written by this command. Retry later"
+        )
+
+
+def _busy_default() -> int:
+    from aiexport.ledger.db import SQLITE_BUSY_TIMEOUT_S
+
+    return SQLITE_BUSY_TIMEOUT_S

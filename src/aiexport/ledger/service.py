@@ -24,12 +24,13 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from aiexport.errors import InputError, InputErrors
+from aiexport.errors import InputError, InputErrors, is_lock_contention
 from aiexport.ledger import canonical, db
 from aiexport.ledger.amounts import AmountError, to_amount
 from aiexport.ledger.errors import (
     Conflict,
     DrawRefused,
+    LedgerBusy,
     NotPermitted,
     UnknownAccount,
     UnknownHold,
@@ -577,7 +578,8 @@ def _open_spec(spec: dict) -> dict:
     }
 
 
-def _record(s: Session, decisions: list[_Decision], actor: str, hold_refused: bool = False) -> list[int]:
+def _record(s: Session, decisions: list[_Decision], actor: str, hold_refused: bool = False,
+            refused_out: list[str] | None = None) -> list[int]:
     # Lock (or create) every account the batch draws from, in name order, before any audit append.
     specs: dict[str, dict | None] = {}
     for dec in decisions:
@@ -626,6 +628,8 @@ def _record(s: Session, decisions: list[_Decision], actor: str, hold_refused: bo
         payload = dec.payload
         if refused:
             payload = canonical.dumps({**dec.stored, "draws_refused": refused})
+            if refused_out is not None:
+                refused_out.append(dec.id)
         rec = Decision(
             decision_id=dec.id,
             outcome=dec.outcome,
@@ -773,11 +777,16 @@ class Ledger:
             yield s
 
     def _run(self, fn: Callable[[Session], T], retry_integrity: bool = False) -> T:
+        busy = 0
         for attempt in range(8):
             try:
                 with self.transaction() as s:
                     return fn(s)
             except (IntegrityError, OperationalError) as exc:
+                if is_lock_contention(exc):
+                    busy += 1  # the busy timeout has already waited: retry once, then give up
+                    if busy > 1:
+                        raise LedgerBusy(self.url, exc) from None
                 if attempt == 7 or not (
                     _retryable(exc) or (retry_integrity and isinstance(exc, IntegrityError))
                 ):
@@ -974,14 +983,22 @@ class Ledger:
     # -- decisions and holds
 
     def record_decisions(
-        self, decisions: list[dict], actor: str | None = None, *, hold_refused: bool = False
+        self, decisions: list[dict], actor: str | None = None, *, hold_refused: bool = False,
+        refused_out: list[str] | None = None,
     ) -> list[int]:
         """Record decisions, their draws and holds in one transaction: all or nothing. With
         ``hold_refused``, a decision whose draw does not fit is recorded without that draw, with
         the refusal in its payload (``draws_refused``) and a hold, instead of refusing the batch."""
         actor = resolve_actor(actor)
         validated = validate_decisions(decisions)
-        return self._run(lambda s: _record(s, validated, actor, hold_refused), retry_integrity=True)
+        def fn(s: Session) -> list[int]:
+            out: list[str] = []
+            ids = _record(s, validated, actor, hold_refused, out)
+            if refused_out is not None:
+                refused_out.extend(out)  # only once the transaction is the one that commits
+            return ids
+
+        return self._run(fn, retry_integrity=True)
 
     def decision(self, decision_id: str) -> dict | None:
         with self.transaction() as s:
@@ -989,6 +1006,42 @@ class Ledger:
                 select(Decision).where(Decision.decision_id == decision_id)
             ).scalar_one_or_none()
             return None if d is None else decision_payload(d)
+
+    def latest_versions(self, order_keys: list[str]) -> dict[str, dict]:
+        """The latest recorded version of each order key (decisions recorded before versions
+        existed are version 1, found by their decision id)."""
+        out: dict[str, dict] = {}
+        keys = list(dict.fromkeys(order_keys))
+        with self.transaction() as s:
+            for i in range(0, len(keys), 500):
+                part = keys[i : i + 500]
+                rows = s.execute(
+                    select(Decision).where(
+                        (Decision.order_key.in_(part))
+                        | (Decision.order_key.is_(None) & Decision.decision_id.in_(part))
+                    )
+                ).scalars()
+                for d in rows:
+                    key = d.order_key or d.decision_id
+                    v = d.version or 1
+                    if key not in out or v > out[key]["version"]:
+                        out[key] = {**decision_payload(d), "version": v, "content_hash": d.content_hash}
+        return out
+
+    def unreleased_draws(self, decision_ids: list[str]) -> dict[str, Decimal]:
+        """Per account, what these decisions drew and is not released (for re-deciding them)."""
+        out: dict[str, Decimal] = {}
+        ids = list(dict.fromkeys(decision_ids))
+        with self.transaction() as s:
+            for i in range(0, len(ids), 500):
+                rows = s.execute(
+                    select(Account.name, Entry.amount, Entry.kind)
+                    .join(Account, Account.id == Entry.account_id)
+                    .where(Entry.decision_id.in_(ids[i : i + 500]))
+                ).all()
+                for name, amount, _kind in rows:
+                    out[name] = out.get(name, Decimal(0)) + amount
+        return out
 
     def holds(self, status: str | None = "open") -> list[dict]:
         with self.transaction() as s:
