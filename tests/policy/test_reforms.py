@@ -238,3 +238,10 @@ def test_cli_csv_and_html():
     assert lines[0] == "kind,item,on,what,baseline,reform,rules,changes" and len(lines) == 4
     r = runner.invoke(app, ["whatif", "eu-tier1", "--orders", "policy-lab", "--format", "html"])
     assert r.exit_code == 0 and r.output.startswith("<!DOCTYPE html>") and "Order lines that flip: 0 of 8" in r.output
+
+
+def test_an_unquoted_no_is_caught_with_a_hint():
+    e = _error(_change(country=["NO", False], add_to=["Tier1"], cite="x"))
+    assert (e.row, e.column) == (1, "country.1") and '"NO"' in e.expected
+    e = _error({"name": "x", "changes": []})
+    assert e.column == "rationale" and "required" in e.expected

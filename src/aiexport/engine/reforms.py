@@ -305,9 +305,9 @@ def parse_reform(data: Any, path: str, base: ParameterStore | None = None) -> Lo
     try:
         reform = Reform.model_validate(data)
     except ValidationError as exc:
-        errors = []
+        errors, seen = [], set()
         for e in exc.errors():
-            loc = list(e["loc"])
+            loc = [x for x in e["loc"] if not (isinstance(x, str) and (x == "str" or x.startswith("list[")))]  # union branches
             row = None
             if len(loc) >= 2 and loc[0] == "changes" and isinstance(loc[1], int):
                 row = loc[1] + 1
@@ -315,13 +315,21 @@ def parse_reform(data: Any, path: str, base: ParameterStore | None = None) -> Lo
             col = ".".join(str(x) for x in loc) or None
             if col == "from_":
                 col = "from"
-            msg = e["msg"].removeprefix("Value error, ")
+            msg = e["msg"].removeprefix("Value error, ").replace("Input should be ", "").replace("Field required", "a value (required)")
+            if e["type"] == "string_type" and isinstance(e.get("input"), bool):
+                msg = "text, e.g. a country code (YAML reads an unquoted NO as false: write \"NO\")"
             if e["type"] == "extra_forbidden":
                 allowed = Change.model_fields if row else Reform.model_fields
                 names = [("from" if k == "from_" else k) for k in allowed]
                 msg = "one of the fields " + ", ".join(names) + _closest(str(loc[-1]), names)
             got = e.get("input") if e["type"] != "missing" else None
+            if (row, col) in seen:
+                continue
+            seen.add((row, col))
             errors.append(InputError(path, row, col, msg, got if not isinstance(got, dict) else None))
+        # a union field (country: one code or a list) fails on both branches: keep the specific error
+        errors = [e for e in errors if not any(o is not e and o.row == e.row and e.column and (o.column or "").startswith(e.column + ".")
+                                               for o in errors)]
         raise InputErrors(errors) from None
     base = base or bundled_store()
     params = dict(base.parameters)
