@@ -11,7 +11,6 @@ from aiexport.errors import InputError
 from aiexport.io.transactions import Transaction
 from aiexport.law.facts import default as fact_default
 from aiexport.law.facts import question
-from aiexport.law.items import build_frames, classify_item_frames
 from aiexport.law.license import FACT_COLUMNS, RULES, decide_frame, fact_value
 from aiexport.law.metrics import MICRO
 
@@ -87,8 +86,9 @@ def prepare(
         if dc is not None and "chip" in item:  # a stated fact overrides the catalog's reading
             item["marketed_for_datacenter"] = dc
         items.append(item)
-    ic_frame, comp_frame = build_frames(items, dates, source, rows)
-    cls = classify_item_frames(ic_frame, comp_frame, posture=posture, explain=explain)
+    from aiexport.engine import cache  # each distinct (item, epoch) is classified once per process
+
+    cls = cache.classify(items, dates, source, rows, posture=posture, explain=explain)
 
     cols: dict[str, list] = {k: [] for k in (
         "id", "date", "kind", "from", "to", "to_stated", "quantity",
@@ -98,6 +98,9 @@ def prepare(
     designer_hq: list[str | None] = []
     defaulted: list[list[str]] = []
     party_defaults: list[list[str]] = []
+    defaults = {name: fact_value(name, None) for name in FACT_COLUMNS}
+    with_default = [name for name in FACT_COLUMNS if fact_default(name) is not None]
+    designer_of: dict[str, str | None] = {}  # catalog chip name -> designer headquarters
     for n, (t, d) in enumerate(zip(transactions, dates, strict=True)):
         eu = t.end_user or t.consignee
         for k, v in (
@@ -108,22 +111,36 @@ def prepare(
             ("e_hq", _cc(eu.hq)), ("e_phq", _cc(eu.parent_hq)),
         ):
             cols[k].append(v)
-        used_defaults = []
+        stated = t.facts or {}
         for name, (col, _) in FACT_COLUMNS.items():
-            raw = t.facts.get(name)
+            raw = stated.get(name)
             if name == "lpp_consumed_tpp" and raw is None and lpp_lookup is not None:
                 raw = lpp_lookup(t, d.year)
-            if raw is None and fact_default(name) is not None:
-                used_defaults.append(name)
+            if raw is None:
+                facts[col].append(defaults[name])
+                continue
             try:
                 facts[col].append(fact_value(name, raw))
             except ValueError as exc:
                 row = rows[n] if rows else n + 1
                 raise InputError(source, row, f"facts.{name}", str(exc), raw) from None
-        stated_hq = facts["designer_hq_stated"][-1]
-        designer_hq.append(stated_hq or designer_headquarters(t.item if isinstance(t.item, dict) else {}))
-        defaulted.append(used_defaults)
-        party_defaults.append(_party_defaults(t))
+        hq = facts["designer_hq_stated"][-1]
+        if hq is None:
+            item = t.item if isinstance(t.item, dict) else {}
+            chip = item.get("chip") if len(item) == 1 else None
+            if isinstance(chip, str):
+                if chip not in designer_of:
+                    designer_of[chip] = designer_headquarters(item)
+                hq = designer_of[chip]
+            else:
+                hq = designer_headquarters(item)
+        designer_hq.append(hq)
+        if explain:  # the memo's assumptions: only asked for with explanations
+            defaulted.append([name for name in with_default if stated.get(name) is None])
+            party_defaults.append(_party_defaults(t))
+        else:
+            defaulted.append([])
+            party_defaults.append([])
     schema = {"date": pl.Date, "quantity": pl.Int64}
     frame = pl.DataFrame(cols, schema_overrides=schema)
     frame = frame.with_columns(pl.DataFrame(facts, schema={c: t for c, t in FACT_COLUMNS.values()}))
