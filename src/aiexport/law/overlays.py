@@ -179,6 +179,9 @@ def apply(frame: pl.DataFrame, facts: list[dict], *, posture: str, notices: list
     # facts speak to GP10 can change; decide that per distinct name, then visit those rows only.
     queries = {q for v in named_hist.values for q in (v.value or [])}
     queries |= {q for v in vendors_hist.values for q in (v.value or [])}
+    # designers.yaml: every designer headquartered in D:5/Macau (Enflame, Iluvatar CoreX, MetaX, ...)
+    designers = {str(k): str(v) for k, v in (store.parameter("ic_designer_headquarters").values[-1].value or {}).items()}
+    queries |= set(designers)
     queries |= {c for n in active for c in n.chips}
     named_rows = {nm for nm in set(names) if any(names_match(q, nm or "") for q in queries)}
     candidates = [
@@ -192,7 +195,8 @@ def apply(frame: pl.DataFrame, facts: list[dict], *, posture: str, notices: list
         # GP10: 3A090-level ICs developed or produced by D:5/Macau-headquartered entities
         if day >= gp10_since and eccn in ("3A090.a", "3A090.b", "4A090.a", "4A090.b"):
             named = named_hist.at(day, posture).value or []
-            vendors = vendors_hist.at(day, posture).value or []
+            d5mo = store.snapshot(day, posture).group("D:5") | {"MO"}
+            vendors = list(vendors_hist.at(day, posture).value or []) + [v for v, hq in designers.items() if hq in d5mo]
             stated = f.get("developed_by_d5_or_macau_entity")
             # a stated "yes" adds an IC; the guidance's presumption for named ICs and D:5 vendors stays
             flagged = (str(stated).strip().lower() in TRUE) or any(names_match(q, name or "") for q in named) or any(
