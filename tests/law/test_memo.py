@@ -80,3 +80,18 @@ def test_91fr1684_memo_lists_every_condition():
                   "does not delay US orders", "foundry capacity", "50 %", "third-party testing", "know-your-customer",
                   "remote-access", "reexports"):
         assert words in text, words
+
+
+def test_model_weights_memo_states_its_defaults():
+    from aiexport.law.memo import assumptions
+
+    row = _row({"date": dt.date(2025, 6, 1), "to": "IN", "item": {"model_facts": {
+        "name": "FT", "base_model": "B", "base_operations": "3.8e25", "base_published": "yes", "fine_tune_operations": "2e25"}}}, "codified")
+    got = assumptions(row, "codified")
+    assert got[0].startswith("The item is subject to the EAR")
+    assert any("25 % of the base model's operations" in a for a in got)
+    assert any("floor: not set" in a for a in got)
+    stated = _row({"date": dt.date(2025, 6, 1), "to": "IN", "item": {"model_facts": {
+        "name": "FT", "base_model": "B", "base_operations": "3.8e25", "base_published": "yes", "fine_tune_operations": "2e25",
+        "fine_tune_share_basis": "total"}}}, "codified")
+    assert not any("25 % of the base" in a for a in assumptions(stated, "codified"))

@@ -199,6 +199,9 @@ def render_model_memo(row: dict, other: dict, posture: str) -> None:
         f"end user: {row['e_name'] or '(as consignee)'}, located {row['e_country']}, headquarters {row['e_hq']}, ultimate parent {row['e_phq']}",
     ]
     console.print(Panel("\n".join(facts), title=f"Determination memo — {row['id']} ({posture} posture, rule set {row['rule_set']})", border_style="cyan"))
+    from aiexport.law.memo import assumptions  # issue 9: every memo states what it rests on
+
+    console.print(Panel("\n".join(f"• {a}" for a in assumptions(row, posture)), title="Assumptions this memo rests on", border_style="yellow"))
     t = Table(title="1. ECCN 4E091: counting operations and the exclusions", header_style="bold")
     for c in ("rule", "citation", "", "detail"):
         t.add_column(c, overflow="fold")

@@ -115,6 +115,7 @@ def decide_models(transactions: list[Transaction], *, on: dt.date | None, postur
             headquarters=[_cc(x) for x in (t.consignee.hq, t.consignee.parent_hq, eu.hq, eu.parent_hq)],
         )
         d = models.decide_model(m, parties, day, posture, floor=floor)
+        from aiexport.law.decide import _party_defaults
         counted = d["counted_operations"]
         recs.append({
             "id": t.id, "date": day, "kind": t.kind, "from": _cc(t.from_), "to": _cc(t.to), "to_stated": t.to,
@@ -128,6 +129,7 @@ def decide_models(transactions: list[Transaction], *, on: dt.date | None, postur
             "rule_set": d["rule_set"], "posture": posture,
             "model_operations": None if counted is None else str(counted.numerator // counted.denominator),
             "system_tpp": None, "policy_rule": None,
+            "party_defaults": _party_defaults(t) + model_defaults(t.item, t.facts, m),
         })
     schema = {
         "id": pl.String, "date": pl.Date, "kind": pl.String, "from": pl.String, "to": pl.String, "to_stated": pl.String,
@@ -137,9 +139,25 @@ def decide_models(transactions: list[Transaction], *, on: dt.date | None, postur
         "review_policy": pl.String, "obligations": pl.List(pl.String), "needs_facts": pl.List(pl.String),
         "rules": pl.List(pl.String), "item_reasons": pl.List(REASON), "item_rules": pl.List(pl.String),
         "item_needs": pl.List(pl.String), "rule_set": pl.String, "posture": pl.String, "model_operations": pl.String,
-        "system_tpp": pl.Int64, "policy_rule": pl.String,
+        "system_tpp": pl.Int64, "policy_rule": pl.String, "party_defaults": pl.List(pl.String),
     }
     return pl.DataFrame(recs, schema=schema)
+
+
+def model_defaults(item: dict, facts: dict, m: models.ModelFacts) -> list[str]:
+    """The documented defaults a model-weights answer rests on (for the memo's assumptions)."""
+    stated = item.get("model_facts") if isinstance(item.get("model_facts"), dict) else item
+    out = []
+    if "model" in item and "published" not in stated:
+        out.append(f"published (§734.7(a)): {'yes' if m.published else 'no' if m.published is False else 'unknown'} — the catalog's open_weights column")
+    if m.derived:
+        if "fine_tune_share_basis" not in stated:
+            out.append("fine-tune test: 25 % of the base model's operations (default; `fine_tune_share_basis: total` reads it as the derived model's)")
+    if "synthetic_data" not in stated:
+        out.append("no training on unpublished synthetic data (none stated; Technical Note 3)")
+    if facts.get("published_model_floor_operations") is None:
+        out.append("most-capable-published-model floor: not set (no BIS/AISI/DOE figure found), so only 10^26 applies")
+    return out
 
 
 def merge(parts: list[tuple[list[int], pl.DataFrame]]) -> pl.DataFrame:
