@@ -1,0 +1,49 @@
+"""The classification cache (aiexport.engine.cache) gives what the uncached functions give."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from aiexport.engine import cache
+from aiexport.errors import InputError
+from aiexport.law.items import build_frames, classify_item_frames
+
+ITEMS = [
+    {"chip": "H100 SXM"}, {"chip": "A800 SXM"}, {"server": [{"chip": "H100 SXM", "count": 8}]},
+    {"chip": "RTX 4090"}, {"chip": "H100 SXM"}, {"chip": "RTX 4090", "marketed_for_datacenter": "yes"},
+    {"specs": {"name": "mine", "dense_tops_fp16": "300", "die_area_mm2": "800", "marketed_for_datacenter": "no"}},
+]
+DATES = [dt.date(2022, 11, 1), dt.date(2023, 12, 1), dt.date(2024, 6, 1), dt.date(2025, 6, 1), dt.date(2026, 8, 1),
+         dt.date(2023, 12, 2), dt.date(2024, 1, 1)]
+
+
+@pytest.mark.parametrize("explain", [False, True])
+@pytest.mark.parametrize("posture", ["enforced", "codified"])
+def test_cached_classification_equals_uncached(posture, explain):
+    cache.clear()
+    expected = classify_item_frames(*build_frames(ITEMS, DATES, "t"), posture=posture, explain=explain)
+    first = cache.classify(ITEMS, DATES, "t", None, posture=posture, explain=explain)  # fills the cache
+    shuffled = list(reversed(range(len(ITEMS))))
+    again = cache.classify([ITEMS[i] for i in shuffled], [DATES[i] for i in shuffled], "t", None, posture=posture, explain=explain)
+    assert first.equals(expected)
+    assert again.drop("item").equals(expected[shuffled].drop("item"))
+    assert again["item"].to_list() == list(range(len(ITEMS)))
+
+
+def test_a_bad_item_is_reported_with_its_row_when_others_are_cached():
+    cache.clear()
+    cache.classify([{"chip": "H100 SXM"}], [dt.date(2024, 6, 1)], "t", [1], posture="enforced", explain=False)
+    with pytest.raises(InputError) as e:
+        cache.classify([{"chip": "H100 SXM"}, {"chip": "No Such Chip 9000"}], [dt.date(2024, 6, 1)] * 2, "orders.csv", [4, 7],
+                       posture="enforced", explain=False)
+    assert (e.value.file, e.value.row, e.value.column) == ("orders.csv", 7, "item.chip")
+
+
+def test_disabled_is_the_uncached_path():
+    cache.clear()
+    with cache.disabled():
+        assert not cache.enabled()
+        cache.classify(ITEMS, DATES, "t", None, posture="enforced", explain=False)
+    assert cache.enabled() and cache._store == {}
