@@ -55,11 +55,10 @@ def _order_answer(r: dict) -> dict:
     return {k: r[k] for k in ("outcome", "license_exception", "review_policy", "eccn")}
 
 
-def _orders(path: Path, on: dt.date | None, posture: str, notices: list) -> list[dict]:
-    from aiexport.commands.check import load_transactions
+def _orders(book: tuple, on: dt.date | None, posture: str, notices: list) -> list[dict]:
     from aiexport.law.decide import decide, records
 
-    txs, numbers = load_transactions(path)
+    path, txs, numbers = book
     return records(decide(txs, on=on, posture=posture, source=str(path), rows=numbers, notices=notices))
 
 
@@ -138,11 +137,14 @@ def whatif(reform: LoadedReform, *, on: dt.date, posture: str, chips: bool = Tru
                 })
         result["chips"] = {"count": len(base), "flipped": sum(flipped)}
     if orders is not None:
-        base = _run(base_store, _orders, orders, order_on, posture, [])
-        new = _run(reform.store, _orders, orders, order_on, posture, reform.notices)
+        from aiexport.commands.check import load_transactions
+
+        book = (orders, *load_transactions(orders))  # read and validated once, decided per store
+        base = _run(base_store, _orders, book, order_on, posture, [])
+        new = _run(reform.store, _orders, book, order_on, posture, reform.notices)
         flipped = [_order_answer(b) != _order_answer(n) for b, n in zip(base, new, strict=True)]
         cause = _attribute(reform, "order", lambda s, ns: [
-            _order_answer(b) != _order_answer(x) for b, x in zip(base, _run(s, _orders, orders, order_on, posture, ns), strict=True)])
+            _order_answer(b) != _order_answer(x) for b, x in zip(base, _run(s, _orders, book, order_on, posture, ns), strict=True)])
         for i, (b, n) in enumerate(zip(base, new, strict=True)):
             if flipped[i]:
                 flips.append({
