@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -98,9 +99,14 @@ def _text(value: str, field: str) -> str:
 
 
 @contextmanager
-def _ledger(db: str | None) -> Iterator[Ledger]:
+def _ledger(db: str | None, read_only: bool = False) -> Iterator[Ledger]:
+    from aiexport.ledger.db import NoLedger, display_url
+
     try:
-        ledger = Ledger(db)
+        ledger = Ledger(db, read_only=read_only)
+    except NoLedger as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     except ArgumentError as exc:
         _bad("--db / AIEXPORT_DATABASE_URL", "a SQLAlchemy database URL", f"{db or ''} ({exc})")
     except OperationalError as exc:
@@ -111,6 +117,7 @@ def _ledger(db: str | None) -> Iterator[Ledger]:
             f"[bold red]error:[/] cannot open the ledger database: {exc.orig}", highlight=False
         )
         raise typer.Exit(2) from None
+    err_console.print(f"[dim]ledger: {display_url(ledger.url)}[/]", highlight=False, soft_wrap=True)
     try:
         yield ledger
     except LedgerError as exc:
@@ -359,7 +366,7 @@ def balance_cmd(
     format: FormatOpt = Format.table,
 ) -> None:
     """Limit, drawn and remaining (derived from the entries)."""
-    with _ledger(db) as ledger:
+    with _ledger(db, read_only=True) as ledger:
         b = _balance_json(ledger.balance(account).as_dict())
     if format == Format.json:
         _emit(b)
@@ -374,7 +381,7 @@ def history_cmd(
     format: FormatOpt = Format.table,
 ) -> None:
     """Every entry of an account, oldest first, with the running balance."""
-    with _ledger(db) as ledger:
+    with _ledger(db, read_only=True) as ledger:
         rows = ledger.history(account)
     cols = [
         "id",
@@ -395,7 +402,7 @@ def history_cmd(
 @ledger_app.command("list")
 def list_cmd(db: DbOpt = None, format: FormatOpt = Format.table) -> None:
     """All accounts with their balances."""
-    with _ledger(db) as ledger:
+    with _ledger(db, read_only=True) as ledger:
         rows = [_balance_json(b.as_dict()) for b in ledger.accounts()]
     _rows_out(
         rows,
@@ -414,7 +421,7 @@ def holds_list(
     format: FormatOpt = Format.table,
 ) -> None:
     """Holds (open ones by default)."""
-    with _ledger(db) as ledger:
+    with _ledger(db, read_only=True) as ledger:
         rows = ledger.holds(None if status == HoldStatus.all else status.value)
     if format == Format.json:
         _emit(rows)
@@ -511,7 +518,7 @@ def holds_revoke(
 @holds_app.command("officers")
 def holds_officers(db: DbOpt = None, format: FormatOpt = Format.table) -> None:
     """Users with the officer role."""
-    with _ledger(db) as ledger:
+    with _ledger(db, read_only=True) as ledger:
         rows = ledger.officers()
     _rows_out(rows, ["name", "role", "granted_by", "granted_at"], format)
 
@@ -519,16 +526,73 @@ def holds_officers(db: DbOpt = None, format: FormatOpt = Format.table) -> None:
 # ----------------------------------------------------------------------------- audit
 
 
+KeyFileOpt = Annotated[
+    Path | None,
+    typer.Option("--key-file", help="A secret key file: sign the checkpoint (HMAC-SHA256), or check its signature."),
+]
+
+
+def _key(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        key = path.read_bytes().strip()
+    except OSError as exc:
+        _bad("--key-file", "a readable key file", f"{path}: {exc.strerror}")
+    if len(key) < 16:
+        _bad("--key-file", "a key of at least 16 bytes", f"{len(key)} bytes")
+    return key
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    key_file: KeyFileOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the checkpoint to this file.")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Print the chain's head (seq, hash, entries, time) as JSON, to keep somewhere the database's
+    administrators cannot write (a ticket, an email, WORM storage). `audit verify --against` then
+    detects the last entries being deleted, or the chain being rewritten, since."""
+    key = _key(key_file)
+    with _ledger(db, read_only=True) as ledger:
+        cp = ledger.checkpoint(key)
+    text = canonical.dumps(cp, indent=2) + "\n"
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+    sys.stdout.write(text)
+
+
 @audit_app.command("verify")
-def audit_verify(db: DbOpt = None, format: FormatOpt = Format.table) -> None:
-    """Walk the chain; exit 0 when intact, 1 naming the first broken entry."""
-    with _ledger(db) as ledger:
-        r = ledger.verify()
+def audit_verify(
+    against: Annotated[
+        Path | None, typer.Option("--against", help="A checkpoint printed earlier by `audit checkpoint`.")
+    ] = None,
+    key_file: KeyFileOpt = None,
+    db: DbOpt = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Walk the chain; exit 0 when intact, 1 naming the first broken entry. With --against, also
+    detect truncation (the last entries deleted and the head moved back) since the checkpoint."""
+    from aiexport.io.files import read_document
+    from aiexport.ledger.service import check_checkpoint
+
+    cp = None
+    if against is not None:
+        try:
+            cp = check_checkpoint(read_document(against), _key(key_file))
+        except InputError as exc:
+            fail([exc])
+        except ValueError as exc:
+            field, _, expected = str(exc).partition(": ")
+            fail([InputError(str(against), None, None, expected or str(exc))])
+    with _ledger(db, read_only=True) as ledger:
+        r = ledger.verify(against=cp)
     if format == Format.json:
         _emit(r.as_dict())
     elif r.ok:
         console.print(
-            f"audit chain intact: {r.checked} entries, head #{r.head_seq} {r.head_hash}",
+            f"audit chain intact: {r.checked} entries, head #{r.head_seq} {r.head_hash}"
+            + (f"; it extends the checkpoint of {cp['time']} (#{cp['seq']})" if cp else ""),
             highlight=False,
         )
     else:
@@ -548,7 +612,7 @@ def audit_log(
     format: FormatOpt = Format.table,
 ) -> None:
     """The last entries of the audit log."""
-    with _ledger(db) as ledger:
+    with _ledger(db, read_only=True) as ledger:
         rows = ledger.audit_log(limit)
     if format == Format.json:
         _emit(rows)

@@ -41,7 +41,50 @@ def default_url() -> str:
     return f"sqlite:///{data / 'aiexport.db'}"
 
 
-def resolve_url(url: str | None = None) -> str:
+class NoLedger(Exception):
+    """A read-only command found no ledger at the URL (it never creates one)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        super().__init__(
+            f"there is no ledger at {display_url(url)} (a read-only command never creates one: check --db / "
+            f"{ENV_URL}, or record something first)"
+        )
+
+
+def display_url(url: str) -> str:
+    """The URL without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a malformed URL is shown as given
+        return url
+
+
+def exists(url: str) -> bool:
+    """Is there a ledger at url, without creating anything?"""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        return bool(u.database) and Path(u.database).is_file() and Path(u.database).stat().st_size > 0
+    return True  # a server database: checked by its schema revision once connected
+
+
+def default_read_url() -> str | None:
+    """Where a read-only command looks, creating no directory: ./aiexport.db or the data dir."""
+    local = Path("aiexport.db")
+    if local.exists():
+        return f"sqlite:///{local.resolve()}"
+    import platformdirs
+
+    return f"sqlite:///{Path(platformdirs.user_data_dir('aiexport', appauthor=False)) / 'aiexport.db'}"
+
+
+def resolve_url(url: str | None = None, *, read_only: bool = False) -> str:
+    if read_only and not (url or os.environ.get(ENV_URL)):
+        url = default_read_url()
+    return _normalise(url)
+
+
+def _normalise(url: str | None) -> str:
     url = url or os.environ.get(ENV_URL) or default_url()
     # A bare postgresql:// URL would pick psycopg2; the project ships psycopg (3).
     for prefix in ("postgresql://", "postgres://"):

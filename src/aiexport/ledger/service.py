@@ -751,10 +751,22 @@ class Ledger:
     """A handle on one ledger database. Cheap to keep for the life of a process."""
 
     def __init__(
-        self, url: str | None = None, *, migrate: bool = True, engine: Engine | None = None
+        self,
+        url: str | None = None,
+        *,
+        migrate: bool = True,
+        engine: Engine | None = None,
+        read_only: bool = False,
     ):
-        self.url = db.resolve_url(url)
+        """read_only: never create a database (a mistyped path is an error, not an empty ledger
+        that verifies as intact); an existing one is still brought up to the current schema."""
+        self.url = db.resolve_url(url, read_only=read_only)
+        if read_only and engine is None and not db.exists(self.url):
+            raise db.NoLedger(self.url)
         self.engine = engine or db.create(self.url)
+        if read_only and db.current_revision(self.engine) is None:
+            self.engine.dispose()
+            raise db.NoLedger(self.url)
         if migrate:
             db.ensure_schema(self.engine)
 
@@ -1194,14 +1206,82 @@ class Ledger:
             for r in reversed(rows)
         ]
 
-    def verify(self) -> VerifyResult:
+    def verify(self, against: dict | None = None) -> VerifyResult:
+        """Walk the chain; with a checkpoint kept elsewhere, also detect truncation and rewriting
+        up to the checkpoint (the head row and the log can be rolled back together; the
+        checkpoint cannot)."""
         with self.transaction() as s:
-            return verify_chain(s)
+            result = verify_chain(s)
+            if against is not None:
+                problem = _against_checkpoint(s, against)
+                if problem:
+                    result.problems.insert(0, problem)
+                    result.ok = False
+            return result
+
+    def checkpoint(self, key: bytes | None = None) -> dict:
+        """The chain's head (seq, hash, entries, time), HMAC-SHA256-signed when a key is given."""
+        with self.transaction() as s:
+            head = s.get(AuditHead, 1)
+            count = s.execute(select(func.count()).select_from(AuditRecord)).scalar_one()
+        cp = {
+            "type": "aiexport-audit-checkpoint",
+            "ledger": db.display_url(self.url),
+            "seq": head.seq,
+            "hash": head.hash,
+            "entries": count,
+            "time": utcnow(),
+        }
+        if key:
+            cp["signature"] = sign_checkpoint(cp, key)
+        return cp
 
 
 # Other modules register a function (session -> (subject, payload, label) per stored row) so that
 # verify_chain checks their audited rows too (the screening module does: list versions, dispositions).
 AUDITED_RECORDS: list[Callable[[Session], Any]] = []
+
+
+def sign_checkpoint(cp: dict, key: bytes) -> str:
+    import hmac
+
+    body = canonical.dumps({k: v for k, v in cp.items() if k != "signature"})
+    return hmac.new(key, body.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def check_checkpoint(cp: object, key: bytes | None = None) -> dict:
+    """A checkpoint read back: its fields, and its signature when a key is given."""
+    import hmac
+
+    if not isinstance(cp, dict) or cp.get("type") != "aiexport-audit-checkpoint":
+        raise ValueError("checkpoint: the JSON printed by `aiexport audit checkpoint`")
+    seq, h = cp.get("seq"), cp.get("hash")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0 or not isinstance(h, str) or len(h) != 64:
+        raise ValueError("checkpoint: a seq (integer) and a hash (64 hex digits)")
+    if key is not None:
+        sig = cp.get("signature")
+        if not isinstance(sig, str) or not hmac.compare_digest(sig, sign_checkpoint(cp, key)):
+            raise ValueError("checkpoint: a signature made with this key (it is missing or does not match: the "
+                             "checkpoint was altered, or signed with another key)")
+    return cp
+
+
+def _against_checkpoint(s: Session, cp: dict) -> str | None:
+    seq, want = cp["seq"], cp["hash"]
+    when = cp.get("time", "?")
+    head = s.get(AuditHead, 1)
+    last = s.execute(select(func.max(AuditRecord.seq))).scalar() or 0
+    if seq == 0:
+        return None
+    if last < seq or (head is not None and head.seq < seq):
+        return (f"the checkpoint of {when} says the chain had {seq} entries (head {want[:16]}…), but the log "
+                f"ends at #{last}: entries after #{last} were deleted (truncated)")
+    rec = s.get(AuditRecord, seq)
+    if rec is None or rec.hash != want:
+        got = rec.hash[:16] + "…" if rec else "nothing"
+        return (f"audit entry #{seq} has hash {got} but the checkpoint of {when} says {want[:16]}…: "
+                "the chain was rewritten up to the checkpoint")
+    return None
 
 
 def verify_chain(s: Session) -> VerifyResult:
