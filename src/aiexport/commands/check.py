@@ -300,30 +300,109 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def explain(
-        file: Path = typer.Argument(..., help="Transactions: YAML, JSON or CSV."),
-        id: str = typer.Option(..., "--id", help="The transaction to explain."),
-        on: str = typer.Option(None, "--on"),
-        posture: Posture = typer.Option(Posture.enforced, "--posture"),
+        file: Path = typer.Argument(None, help="Transactions: YAML, JSON or CSV. Leave out to explain a recorded decision."),
+        id: str = typer.Option(..., "--id", help="The transaction to explain; without FILE, a recorded decision id "
+                               "(e.g. ORD-1@2025-06-02/codified, see `holds list`)."),
+        on: str = typer.Option(None, "--on", help="Decide as of this date (YYYY-MM-DD) instead of the transaction's own."),
+        posture: Posture = typer.Option(None, "--posture", help="enforced (default) or codified; a recorded decision uses its own."),
+        notice: list[str] = typer.Option(None, "--notice", help="Enable a bundled notice by id (as with check)."),
+        notices_file: Path = typer.Option(None, "--notices", help="Your own dated notices (YAML), as with check."),
+        allow_extra_columns: bool = typer.Option(False, "--allow-extra-columns", help="CSV: leave out unknown columns (as with check)."),
+        db: str = typer.Option(None, "--db", help="Ledger database URL, for a recorded decision (default as for `ledger`)."),
     ) -> None:
-        """A determination memo: facts, each rule tried with its citation, outcome, obligations, and the other posture."""
+        """A determination memo: facts, each rule tried with its citation, outcome, obligations, and
+        the other posture. Takes the options of `check` and gives the answer `check` gives; without
+        FILE it explains a recorded decision from the inputs that were recorded."""
         day = parse_date(on)
-        txs, numbers = load_transactions(file)
-        chosen = [(t, n) for t, n in zip(txs, numbers, strict=True) if t.id == id]
-        if not chosen:
-            fail([InputError(str(file), None, "id", f"the id of a transaction in the file ({len(txs)} found)", id)])
-        t, n = chosen[0]
+        enabled = _notices(notice, notices_file)
+        recorded = None
+        if file is None:
+            recorded, t, day, rec_posture, enabled = _recorded_decision(id, db, day, posture, enabled)
+            posture = Posture(rec_posture)
+            n, source = 1, f"ledger decision {recorded['decision_id']}"
+        else:
+            posture = posture or Posture.enforced
+            txs, numbers = load_transactions(file, allow_extra_columns)
+            chosen = [(t, n) for t, n in zip(txs, numbers, strict=True) if t.id == id]
+            if not chosen:
+                fail([InputError(str(file), None, "id", f"the id of a transaction in the file ({len(txs)} found)", id)])
+            t, n = chosen[0]
+            source = str(file)
         other_posture = "codified" if posture.value == "enforced" else "enforced"
         try:
-            row = decide([t], on=day, posture=posture.value, source=str(file), rows=[n], explain=True).row(0, named=True)
+            row = decide([t], on=day, posture=posture.value, source=source, rows=[n], explain=True,
+                         notices=enabled).row(0, named=True)
             from aiexport.screening.determination import overlay_row  # restricted parties (issue 8)
 
             row = overlay_row(row, t)
-            other = records(decide([t], on=day, posture=other_posture, source=str(file), rows=[n]))[0]
+            other = records(decide([t], on=day, posture=other_posture, source=source, rows=[n], notices=enabled))[0]
         except InputError as exc:
             fail([exc])
+        if recorded is not None:
+            _compare_with_record(recorded, row)
         if str(row.get("item_name") or "").startswith("model weights:"):
             from aiexport.commands.models import render_model_memo
 
             render_model_memo(row, other, posture.value)
             return
         render_memo(row, other, posture.value)
+
+
+def _recorded_decision(decision_id: str, db: str | None, day, posture, enabled):
+    """A recorded decision's inputs, date, posture and notices (the ledger is only read)."""
+    from aiexport.commands.common import err_console
+    from aiexport.ledger.db import NoLedger
+    from aiexport.ledger.service import Ledger
+
+    try:
+        led = Ledger(db, read_only=True)
+    except NoLedger as exc:
+        fail([InputError("--db", None, None, "an existing ledger", str(exc))])
+    try:
+        rec = led.decision(decision_id)
+        if rec is None:  # an order key: its latest version
+            rec = led.latest_versions([decision_id]).get(decision_id)
+    finally:
+        led.close()
+    if rec is None:
+        fail([InputError("ledger", None, "--id", "a recorded decision id (see `holds list` or `audit log`), or give FILE",
+                         decision_id)])
+    d = rec["decision"]
+    try:
+        t = Transaction.model_validate(d["inputs"])
+    except Exception as exc:  # noqa: BLE001 - a record written by another version of aiexport
+        fail([InputError("ledger", None, "inputs", f"recorded inputs this version can read ({exc})", decision_id)])
+    if d.get("ledger_facts"):  # what the ledger said when it was decided (LPP consumed)
+        t = t.model_copy(update={"facts": {**d["ledger_facts"], **t.facts}})
+    rec_day = dt.date.fromisoformat(str(d["date"]))
+    if posture is not None and posture.value != d["posture"]:
+        err_console.print(f"[dim]--posture {posture.value} ignored: the decision was recorded under {d['posture']}[/]")
+    if day is not None and day != rec_day:
+        err_console.print(f"[dim]--on {day} ignored: the decision was recorded as of {rec_day}[/]")
+    from dataclasses import replace
+
+    from aiexport.law.overlays import bundled_notice
+
+    ids = [r.removeprefix("notice:") for r in d.get("notices") or []]
+    try:
+        enabled = [replace(bundled_notice(i), enabled=True) for i in ids] or enabled
+    except InputError:
+        err_console.print(f"[yellow]the decision applied notices {', '.join(ids)} that are not bundled: "
+                          "give them with --notices[/]")
+    return rec, t, (rec_day if rec_day != t.date else None), d["posture"], enabled
+
+
+def _compare_with_record(rec: dict, row: dict) -> None:
+    d = rec["decision"]
+    same = (d["outcome"], d.get("license_exception"), list(d.get("rules") or [])) == (
+        row["outcome"], row.get("license_exception"), list(row.get("rules") or []))
+    line = (f"Recorded decision {rec['decision_id']} (record {rec['record_id']}, {d['rule_set']}, recorded "
+            f"{rec['recorded_at']} by {rec['actor']}): {d['outcome']}"
+            + (f" ({d['license_exception']})" if d.get("license_exception") else "") + ". ")
+    if d.get("draws_refused"):
+        line += "A draw did not fit when it was recorded: " + "; ".join(
+            f"{x['account']} ({x['reason']})" for x in d["draws_refused"]) + ". "
+    line += ("Decided again from the recorded inputs: the same answer." if same else
+             f"[bold yellow]Decided again from the recorded inputs today's rules give {row['outcome']}: "
+             "the rules or the ledger's LPP consumption changed since (the memo below is today's).[/]")
+    console.print(line, highlight=False)

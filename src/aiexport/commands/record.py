@@ -99,6 +99,9 @@ def decision_dicts(frame: pl.DataFrame, recs: list[dict], txs: list[Transaction]
         for key in ("order_key", "content_hash", "version", "supersedes"):
             if v.get(key) is not None:
                 d[key] = v[key]
+        if t.facts.get("lpp_consumed_tpp") is None and row.get("f_lpp_consumed") is not None:
+            # read from the ledger, not stated: recorded so that `explain` can decide it again
+            d["ledger_facts"] = {"lpp_consumed_tpp": Decimal(row["f_lpp_consumed"]) / MICRO}
         out.append(d)
     return out
 
