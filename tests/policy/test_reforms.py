@@ -245,3 +245,13 @@ def test_an_unquoted_no_is_caught_with_a_hint():
     assert (e.row, e.column) == (1, "country.1") and '"NO"' in e.expected
     e = _error({"name": "x", "changes": []})
     assert e.column == "rationale" and "required" in e.expected
+
+
+@pytest.mark.parametrize("posture", ["enforced", "codified"])
+def test_switching_off_gp10(posture):
+    data = {"name": "no GP10", "rationale": "x", "changes": [
+        {"name": "GP10 off", "rationale": "y", "rule": "GP10", "enabled": False, "proposal": True}]}
+    res = whatif(parse_reform(data, "gp10.yaml"), on=DAY, posture=posture, chips=False, models=False, orders=EXAMPLE)
+    flips = _flips(res, "order")
+    assert set(flips) == {"ORD-2025-015"}  # the Ascend 910C order, and only it
+    assert "-GP10" in flips["ORD-2025-015"]["rules"]

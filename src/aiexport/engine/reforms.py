@@ -70,6 +70,8 @@ GATES: dict[str, Gate] = {
                                     (("uae_named_in_b_scope", True, False),)),
     "91 FR 43034.license-free": Gate("91 FR 43034: licence-free paths for the UAE government and Supp. No. 8 entities",
                                      D(2026, 7, 10), (("uae_license_free_paths", True, False),)),
+    "GP10": Gate("General Prohibition 10 for PRC-developed 3A090 ICs (BIS guidance of 2025-05-13)", D(2025, 5, 13),
+                 (("gp10_prc_ic_presumption", True, False),)),
     "3A090.a.note1.presumption": Gate("Note 1 to 3A090.a: the foundry due-diligence presumption (fabs and OSATs)",
                                       D(2025, 1, 31), (("foundry_presumption", True, False),)),
 }

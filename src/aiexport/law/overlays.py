@@ -193,7 +193,7 @@ def apply(frame: pl.DataFrame, facts: list[dict], *, posture: str, notices: list
         name, day, eccn = names[i], dates[i], eccns[i]
         f = facts[i]
         # GP10: 3A090-level ICs developed or produced by D:5/Macau-headquartered entities
-        if day >= gp10_since and eccn in ("3A090.a", "3A090.b", "4A090.a", "4A090.b"):
+        if day >= gp10_since and eccn in ("3A090.a", "3A090.b", "4A090.a", "4A090.b") and getattr(gp10.at(day, posture), "value", False):
             named = named_hist.at(day, posture).value or []
             d5mo = store.snapshot(day, posture).group("D:5") | {"MO"}
             vendors = list(vendors_hist.at(day, posture).value or []) + [v for v, hq in designers.items() if hq in d5mo]
