@@ -191,6 +191,10 @@ def test_bad_reform_file_exits_2(tmp_path):
     assert r.exit_code == 2 and "tpp_a1" in r.output and "row 1" in r.output
     r = runner.invoke(app, ["whatif", "no-such-reform", "--chips"])
     assert r.exit_code == 2 and "tpp-2400" in r.output
+    r = runner.invoke(app, ["whatif", "tpp-2400", "--models", "--model-to", "ZZ"])
+    assert r.exit_code == 2 and "--model-to" in r.output
+    r = runner.invoke(app, ["whatif", "tpp-2400", "--orders", "nowhere.yaml"])
+    assert r.exit_code == 2 and "policy-lab" in r.output
 
 
 def test_cli_json_contract():

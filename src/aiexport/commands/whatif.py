@@ -268,6 +268,12 @@ def load_or_fail(path: str) -> LoadedReform:
 
 def run_from_cli(reform: str, on: str | None, orders: Path | None, chips: bool, models: bool, posture: str,
                  model_to: str) -> dict:
+    import pycountry
+
+    code = (model_to or "").strip().upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        fail([InputError("command line", None, "--model-to", "an ISO 3166-1 alpha-2 country code, e.g. CN", model_to)])
+    model_to = {"HK": "CN"}.get(code, code)  # Hong Kong is treated as China under the EAR
     loaded = load_or_fail(reform)
     day = parse_date(on) or dt.date.today()
     if orders is not None and not orders.exists():
