@@ -2,12 +2,46 @@
 
 from __future__ import annotations
 
-import typer
+import importlib
 
-from aiexport.commands.common import fail
-from aiexport.errors import InputError, InputErrors
+import typer
+from typer.core import TyperGroup
+
+# Each command's module, imported only when that command runs (or --help lists it): `aiexport
+# check` does not import SQLAlchemy, `aiexport --version` imports neither Polars nor Pydantic.
+# tests/batch/test_startup.py checks this table against what the modules register.
+COMMANDS: dict[str, str] = {
+    "classify": "aiexport.commands.chips", "chips": "aiexport.commands.chips", "demo": "aiexport.commands.chips",
+    "check": "aiexport.commands.check", "explain": "aiexport.commands.check",
+    "batch": "aiexport.commands.batch",
+    "models": "aiexport.commands.models", "rules": "aiexport.commands.rules",
+    "ledger": "aiexport.ledger.cli", "holds": "aiexport.ledger.cli", "audit": "aiexport.ledger.cli",
+    "whatif": "aiexport.commands.whatif", "headroom": "aiexport.commands.headroom", "report": "aiexport.commands.report",
+    "screen": "aiexport.commands.screen", "disposition": "aiexport.commands.screen", "lists": "aiexport.commands.lists",
+}
+
+
+def load_command(name: str):
+    """The click command NAME, built by its module's `register` on a Typer of its own."""
+    sub = typer.Typer(pretty_exceptions_enable=False)
+    importlib.import_module(COMMANDS[name]).register(sub)
+    return typer.main.get_group(sub).commands[name]
+
+
+class LazyGroup(TyperGroup):
+    def list_commands(self, ctx) -> list[str]:
+        return list(dict.fromkeys([*COMMANDS, *super().list_commands(ctx)]))
+
+    def get_command(self, ctx, name: str):
+        cmd = super().get_command(ctx, name)
+        if cmd is None and name in COMMANDS:
+            cmd = load_command(name)
+            self.add_command(cmd, name)
+        return cmd
+
 
 app = typer.Typer(
+    cls=LazyGroup,
     help="aiexport: US export controls on AI compute (3A090/4A090, AI Diffusion, 4E091), "
     "executable and explained. Every answer is as of a date, under a posture, naming its rules.",
     no_args_is_help=True,
@@ -34,36 +68,21 @@ def _root(
     """aiexport: US export controls on AI compute, executable and explained."""
 
 
-def _register() -> None:
-    from aiexport.commands import batch, check, chips, headroom, models, report, rules, whatif
-    from aiexport.ledger import cli as ledger_cli
-
-    for module in (chips, check, batch, models, rules, ledger_cli, whatif, headroom, report):
-        module.register(app)
-    from aiexport.commands import lists, screen
-
-    for module in (screen, lists):
-        module.register(app)
-
-
-_register()
-
-
 def main() -> None:
     """Every input error exits 2 with its message; lock contention exits 75; never a traceback
     (an unexpected error prints one line and exits 70; AIEXPORT_DEBUG=1 shows the traceback)."""
     import os
     import sys
 
-    from aiexport.errors import EXIT_INTERNAL, report_unexpected
+    from aiexport.errors import EXIT_INTERNAL, InputError, InputErrors, report_unexpected
 
     try:
         try:
             app()
-        except InputErrors as exc:
-            fail(exc.errors)
-        except InputError as exc:
-            fail([exc])
+        except (InputErrors, InputError) as exc:
+            from aiexport.commands.common import fail
+
+            fail(exc.errors if isinstance(exc, InputErrors) else [exc])
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
