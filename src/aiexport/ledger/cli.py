@@ -154,10 +154,17 @@ def _balance_json(b: dict) -> dict:
     return {k: b[k] for k in keys if k in b}
 
 
+_NUMERIC = {"id", "seq", "qty", "limit", "drawn", "remaining", "amount", "drawn_after", "remaining_after"}
+
+
 def _table(rows: list[dict], columns: list[str], title: str | None = None) -> None:
-    t = Table(title=title)
+    # Fits the terminal (80 columns included): long cells wrap inside their column on purpose.
+    t = Table(title=title, header_style="bold")
     for c in columns:
-        t.add_column(c)
+        if c in _NUMERIC:
+            t.add_column(c, justify="right", no_wrap=True)
+        else:
+            t.add_column(c, overflow="fold")
     for r in rows:
         t.add_row(
             *[
@@ -383,6 +390,12 @@ def history_cmd(
     """Every entry of an account, oldest first, with the running balance."""
     with _ledger(db, read_only=True) as ledger:
         rows = ledger.history(account)
+    if format == Format.table:
+        for r in rows:
+            r["date"] = (r.get("on") or r["created_at"][:10])
+        _rows_out(rows, ["id", "date", "kind", "amount", "ref", "actor", "drawn_after", "remaining_after"], format,
+                  title=account)
+        return
     cols = [
         "id",
         "created_at",
@@ -404,6 +417,11 @@ def list_cmd(db: DbOpt = None, format: FormatOpt = Format.table) -> None:
     """All accounts with their balances."""
     with _ledger(db, read_only=True) as ledger:
         rows = [_balance_json(b.as_dict()) for b in ledger.accounts()]
+    if format == Format.table:
+        for r in rows:
+            r["valid"] = f"{r['valid_from'] or '…'}…{r['valid_to'] or '…'}"
+        _rows_out(rows, ["account", "kind", "unit", "limit", "drawn", "remaining", "valid"], format)
+        return
     _rows_out(
         rows,
         ["account", "kind", "unit", "limit", "drawn", "remaining", "valid_from", "valid_to"],
@@ -426,12 +444,20 @@ def holds_list(
     if format == Format.json:
         _emit(rows)
         return
+    for r in rows:
+        _hold_view(r)
+    if format == Format.table:
+        _rows_out(rows, ["id", "order", "outcome", "item", "qty", "consignee", "status", "why"], format)
+        return
     _rows_out(
         rows,
         [
             "id",
             "decision_id",
             "outcome",
+            "item",
+            "qty",
+            "consignee",
             "status",
             "created_at",
             "created_by",
@@ -441,6 +467,38 @@ def holds_list(
         ],
         format,
     )
+
+
+def _hold_view(r: dict) -> None:
+    """What an officer needs to act on a hold: the order, item, quantity, consignee and why."""
+    d = r.get("decision") or {}
+    inputs = d.get("inputs") or {}
+    rec = d.get("record") or {}
+    consignee = inputs.get("consignee") or {}
+    r["order"] = r["decision_id"]
+    r["item"] = rec.get("item") or _item_label(inputs.get("item"))
+    r["qty"] = inputs.get("quantity")
+    r["consignee"] = f"{consignee.get('name') or '(unnamed)'} ({consignee.get('country', '?')})"
+    why = []
+    if d.get("draws_refused"):
+        why.append("draw refused: " + ", ".join(x["account"] for x in d["draws_refused"]))
+    if d.get("needs_facts"):
+        why.append("needs: " + ", ".join(d["needs_facts"]))
+    if d.get("review_policy"):
+        why.append(f"review: {d['review_policy']}")
+    if r.get("status") != "open" and r.get("reason_code"):
+        why.append(f"{r['reason_code']} by {r.get('resolved_by')}")
+    r["why"] = "; ".join(why)
+
+
+def _item_label(item: object) -> str:
+    if isinstance(item, dict):
+        for k in ("chip", "model"):
+            if isinstance(item.get(k), str):
+                return item[k]
+        if isinstance(item.get("server"), list):
+            return "server"
+    return "?"
 
 
 def _resolve(action: str, hold_id: int, reason_code: str, reason: str, actor, db, format) -> None:
@@ -619,6 +677,9 @@ def audit_log(
         return
     for r in rows:
         r["summary"] = canonical.dumps(r["payload"])[:100]
+        if format == Format.table:
+            r["hash"] = r["hash"][:12] + "…"
+            r["summary"] = r["summary"][:60]
     _rows_out(rows, ["seq", "kind", "subject", "hash", "summary"], format)
 
 
