@@ -122,6 +122,7 @@ def test_reports_carry_title_date_posture_version_charts_and_citations(reports):
     html = (reports / "whatif.html").read_text()
     assert "What if: Diffusion rule enforced as written" in html and "2026-12-01" in html and "enforced" in html
     assert f"aiexport {aiexport_version()}" in html and "GPT-4.5" in html and "742.6(a)(13)" in html
+    assert "series-open" in html and "Models against the reform" in html  # --models: the models chart
     html = (reports / "headroom.html").read_text()
     assert "<svg" in html and "series-chips" in html and "88 FR 73458" in html and "TPP &lt; 2400" in html
     memo = (reports / "memo.html").read_text()

@@ -47,12 +47,16 @@ def report_whatif(
 
     out = _out(out)
     res = run_from_cli(reform, on, orders, chips, models, posture.value, model_to)
-    svg = None
-    if "chips" in res:
-        loaded = load_reform(reform)
-        with using_store(loaded.store):
+    from aiexport.report.figures import model_chart
+
+    svg = models_svg = None
+    loaded = load_reform(reform)
+    with using_store(loaded.store):
+        if "chips" in res:
             svg = chip_chart(dt.date.fromisoformat(res["on"]), posture.value)
-    _done(write(whatif_html(res, svg), out))
+        if "models" in res:
+            models_svg = model_chart(dt.date.fromisoformat(res["on"]), posture.value)[0]
+    _done(write(whatif_html(res, svg, models_svg), out))
 
 
 @report_app.command("headroom")

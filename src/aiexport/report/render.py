@@ -60,7 +60,7 @@ def write(html: str, out: Path) -> Path:
 # ---- whatif ----------------------------------------------------------------------------------
 
 
-def whatif_html(res: dict, chart_svg: str | None = None) -> str:
+def whatif_html(res: dict, chart_svg: str | None = None, models_svg: str | None = None) -> str:
     from aiexport.commands.whatif import answer_text
 
     sections = [
@@ -86,6 +86,9 @@ def whatif_html(res: dict, chart_svg: str | None = None) -> str:
     if chart_svg:
         sections.append({"heading": "The catalog under the reform", "svg": chart_svg,
                          "caption": "TPP × performance density with the reform's 3A090 regions; arrows to the nearest line."})
+    if models_svg:
+        sections.append({"heading": "Models against the reform's 4E091 lines", "svg": models_svg,
+                         "caption": "Training operations by publication date; the 4E091 lines as the reform sets them; open-weight trend (an estimate)."})
     return html_document(
         title=f"What if: {res['reform']}", on=res["on"], posture=res["posture"], sections=sections, label=res.get("label"),
         rule_set=f"{res['baseline_rule_set']} (baseline) + the reform's changes",
