@@ -24,6 +24,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pycountry
@@ -184,6 +185,7 @@ def list_code(source: str) -> str:
 _COUNTRY_NAMES: dict[str, str] = {}
 
 
+@lru_cache(maxsize=100_000)
 def country_code(text: str | None) -> str | None:
     """ISO alpha-2 for a code or a country name (pycountry, with the usual OFAC spellings)."""
     if not text:

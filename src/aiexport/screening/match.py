@@ -53,7 +53,7 @@ TOKEN_SIM = 0.80
 COUNTRY_BONUS = 0.05
 RELATED = {"CN": {"HK", "MO"}, "HK": {"CN", "MO"}, "MO": {"CN", "HK"}}
 MAX_CANDIDATES = 24
-DF_CAP = 0.02  # a token in more than 2 % of names does not open candidates by itself
+DF_CAP = 0.005  # a token in more than 0.5 % of names does not open candidates by itself
 
 
 @dataclass
@@ -122,11 +122,17 @@ class Index:
             if len(toks) >= 3:
                 acr[acronym(toks)].append(j)
         self.post = dict(post)
+        self.ntok = [len(n.norm.tokens) for n in self.names]
+        self.tokset = [frozenset(n.norm.tokens) | frozenset(a + b for a, b in zip(n.norm.tokens, n.norm.tokens[1:], strict=False))
+                       for n in self.names]
         self.joined = dict(joined)
         self.acr = dict(acr)
         total = max(len(self.names), 1)
         self.idf = {t: math.log(1 + total / len(p)) for t, p in self.post.items()}
         self.max_idf = math.log(1 + total)
+        self.wsum = [sum(self.idf[t] for t in n.norm.tokens) or 1.0 for n in self.names]
+        self.ecountries = [frozenset(self.entries[n.entry].countries) for n in self.names]
+        self._cache: dict = {}
         self.df_cap = max(50, int(DF_CAP * total))
         dels: dict[str, list[str]] = defaultdict(list)
         for t in self.post:
@@ -139,6 +145,7 @@ class Index:
     def __getstate__(self):
         d = dict(self.__dict__)
         d.pop("_near", None)
+        d["_cache"] = {}
         return d
 
     def __setstate__(self, d):
@@ -165,30 +172,69 @@ class Index:
                         out[v] = fuzz.ratio(q, v) / 100
         return tuple(out.items())
 
-    def candidates(self, qn: Normalized) -> list[int]:
+    def candidates(self, qn: Normalized, threshold: float = 0.0, countries=None) -> list[int]:
+        """Names sharing a (near-)token, a space-less form or an acronym with the query, best
+        first; with a threshold, only those whose score can still reach it (an upper bound from
+        the blocking weights: every near token counted as a full match)."""
         toks = qn.tokens
         probes = list(toks) + [a + b for a, b in zip(toks, toks[1:], strict=False)]
         acc: dict[int, float] = defaultdict(float)
         common: list[tuple[str, float]] = []
+        common_w = 0.0
+        # query tokens with no list token within one edit may still align (ratio ≥ 0.80) with a
+        # longer token: the bound counts them as matched
+        unmatched_w = sum(self.weight(t) for t in toks if not self._near(t))
         for q in probes:
+            wq = self.weight(q)
             for v, sim in self._near(q):
                 p = self.post[v]
+                w = max(wq, self.idf[v])
                 if len(p) > self.df_cap:
                     common.append((v, sim))
+                    common_w += w
                     continue
-                w = self.idf[v] * sim
                 for j in p:
                     acc[j] += w
+        sure: set[int] = set()
         if not acc and common:  # only common tokens: names that hold all of them
             sets = [set(self.post[v]) for v, _ in sorted(common, key=lambda x: len(self.post[x[0]]))[:3]]
             inter = set.intersection(*sets) if sets else set()
             for j in list(inter)[: MAX_CANDIDATES * 4]:
-                acc[j] += 1.0
+                acc[j] += 0.0
         for j in self.joined.get(qn.joined, ()):
             acc[j] += 100.0
+            sure.add(j)
         if len(toks) == 1 and 2 <= len(toks[0]) <= 8:
             for j in self.acr.get(toks[0], ()):
                 acc[j] += 50.0
+                sure.add(j)
+        if threshold > 0:
+            wq_total = sum(self.weight(t) for t in toks) or 1.0
+            floor = threshold - (COUNTRY_BONUS if countries else 0.0)
+            keep = {}
+            common_v = [(v, max(self.weight(v), self.idf[v])) for v, _ in common]
+            wsum, ntok, tokset = self.wsum, self.ntok, self.tokset
+            nq = len(toks)
+            for j, a in acc.items():
+                if j in sure:
+                    keep[j] = a
+                    continue
+                if common_v:
+                    ts = tokset[j]
+                    for v, w in common_v:
+                        if v in ts:
+                            a += w
+                a += unmatched_w
+                cq = a / wq_total
+                cc = a / wsum[j]
+                if cq > 1.0:
+                    cq = 1.0
+                if cc > 1.0:
+                    cc = 1.0
+                est = 0.65 * cq + 0.35 * cc if cq > cc else 0.65 * cc + 0.35 * cq
+                if est >= floor or (nq != ntok[j] and cc >= 0.5):
+                    keep[j] = a
+            acc = keep
         if len(acc) > MAX_CANDIDATES:
             return sorted(acc, key=acc.__getitem__, reverse=True)[:MAX_CANDIDATES]
         return list(acc)
@@ -196,49 +242,110 @@ class Index:
     # -- scoring
 
     def _align(self, q: tuple[str, ...], c: tuple[str, ...], person: bool):
-        """Greedy one-to-one alignment of tokens by similarity (best pairs first)."""
-        pairs = []
-        for i, a in enumerate(q):
-            for k, b in enumerate(c):
-                if a == b:
-                    s = 1.0
-                elif len(a) <= 3 or len(b) <= 3:
-                    s = 0.0
-                    if person and (b.startswith(a) or a.startswith(b)) and min(len(a), len(b)) >= 1:
-                        s = 0.85 if min(len(a), len(b)) > 1 else 0.6  # initials
-                else:
-                    s = fuzz.ratio(a, b) / 100
-                    if person and (b.startswith(a) or a.startswith(b)):
-                        s = max(s, 0.9)
-                if s >= TOKEN_SIM or (person and s >= 0.6 and min(len(a), len(b)) == 1):
-                    pairs.append((s, i, k))
-        # concatenations: one token of one side equals two adjacent tokens of the other
-        for i, a in enumerate(q):
-            for k in range(len(c) - 1):
-                if len(a) >= 5 and Levenshtein.normalized_similarity(a, c[k] + c[k + 1]) >= 0.9:
-                    pairs.append((0.95, i, (k, k + 1)))
-        for k, b in enumerate(c):
-            for i in range(len(q) - 1):
-                if len(b) >= 5 and Levenshtein.normalized_similarity(b, q[i] + q[i + 1]) >= 0.9:
-                    pairs.append((0.95, (i, i + 1), k))
-        pairs.sort(key=lambda p: -p[0])
+        """One-to-one alignment of tokens, best pairs first: identical tokens, then similar ones
+        (ratio ≥ 0.80; prefixes and initials for people), then one token against two adjacent ones."""
         used_q: dict[int, float] = {}
         used_c: dict[int, float] = {}
         agreed = []
-        for s, i, k in pairs:
+        free_c = {}
+        for k, b in enumerate(c):
+            free_c.setdefault(b, []).append(k)
+        rest_q = []
+        for i, a in enumerate(q):
+            ks = free_c.get(a)
+            if ks:
+                k = ks.pop(0)
+                used_q[i] = used_c[k] = 1.0
+                agreed.append((a, a, 1.0))
+            else:
+                rest_q.append(i)
+        if not rest_q or len(used_c) == len(c):
+            return used_q, used_c, agreed
+        rest_c = [k for k in range(len(c)) if k not in used_c]
+        pairs = []
+        for i in rest_q:
+            a = q[i]
+            for k in rest_c:
+                b = c[k]
+                if len(a) <= 3 or len(b) <= 3:
+                    if not person:
+                        continue
+                    sim = 0.0
+                    if b.startswith(a) or a.startswith(b):
+                        sim = 0.85 if min(len(a), len(b)) > 1 else 0.6  # initials
+                else:
+                    la, lb = len(a), len(b)
+                    if person and (b.startswith(a) or a.startswith(b)):
+                        sim = max(0.9, fuzz.ratio(a, b) / 100)
+                    elif 2 * min(la, lb) < TOKEN_SIM * (la + lb):
+                        continue  # the lengths alone rule out a ratio of 0.80
+                    else:
+                        sim = fuzz.ratio(a, b, score_cutoff=TOKEN_SIM * 100) / 100
+                if sim >= TOKEN_SIM or (person and sim >= 0.6 and min(len(a), len(b)) == 1):
+                    pairs.append((sim, i, k))
+        # concatenations: one token of one side equals two adjacent tokens of the other
+        for i in rest_q:
+            a = q[i]
+            la = len(a)
+            if la >= 5:
+                for k in range(len(c) - 1):
+                    if abs(la - len(c[k]) - len(c[k + 1])) <= 1 and \
+                            Levenshtein.normalized_similarity(a, c[k] + c[k + 1]) >= 0.9:
+                        pairs.append((0.95, i, (k, k + 1)))
+        for k in rest_c:
+            b = c[k]
+            lb = len(b)
+            if lb >= 5:
+                for i in range(len(q) - 1):
+                    if abs(lb - len(q[i]) - len(q[i + 1])) <= 1 and \
+                            Levenshtein.normalized_similarity(b, q[i] + q[i + 1]) >= 0.9:
+                        pairs.append((0.95, (i, i + 1), k))
+        pairs.sort(key=lambda p: -p[0])
+        for sim, i, k in pairs:
             qi = i if isinstance(i, tuple) else (i,)
             ck = k if isinstance(k, tuple) else (k,)
             if any(x in used_q for x in qi) or any(x in used_c for x in ck):
                 continue
             for x in qi:
-                used_q[x] = s
+                used_q[x] = sim
             for x in ck:
-                used_c[x] = s
-            agreed.append((" ".join(q[x] for x in qi), " ".join(c[x] for x in ck), round(s, 3)))
+                used_c[x] = sim
+            agreed.append((" ".join(q[x] for x in qi), " ".join(c[x] for x in ck), round(sim, 3)))
         return used_q, used_c, agreed
 
     def _score_name(self, qn: Normalized, name: Name) -> float:
         return self.score(qn, name, None)  # type: ignore[return-value]
+
+    def _fast(self, q: tuple[str, ...], wq: list[float], wq_total: float, j: int, countries) -> float:
+        """The score of name j, without building a Match (most candidates fall below the threshold)."""
+        name = self.names[j]
+        c = name.norm.tokens
+        used_q, used_c, _ = self._align(q, c, name.person)
+        cq = 0.0
+        for i, sim in used_q.items():
+            cq += wq[i] * sim
+        cq /= wq_total
+        cc = 0.0
+        idf, mx = self.idf, self.max_idf
+        for k, sim in used_c.items():
+            cc += idf.get(c[k], mx) * sim
+        cc /= self.wsum[j]
+        base = 0.65 * max(cq, cc) + 0.35 * min(cq, cc)
+        if len(q) != len(c) and base < 1.0:
+            jn = fuzz.ratio("".join(q), name.norm.joined, score_cutoff=90) / 100
+            base = max(base, jn)
+            if len(q) == 1 and len(c) >= 3 and q[0] == acronym(c):
+                base = max(base, 0.90)
+        if countries:
+            ecs = self.ecountries[j]
+            if ecs:
+                if countries & ecs:
+                    base += COUNTRY_BONUS
+                elif any(RELATED.get(x, set()) & ecs for x in countries):
+                    base += COUNTRY_BONUS / 2
+                else:
+                    base -= COUNTRY_BONUS
+        return min(1.0, max(0.0, base))
 
     def score(self, qn: Normalized, name: Name, q_country: set[str] | None, explain: bool = False) -> Match:
         q, c = qn.tokens, name.norm.tokens
@@ -311,23 +418,27 @@ class Index:
         qn = normalize(text)
         if not qn.tokens:
             return []
-        best: dict[int, Match] = {}
-        for j in self.candidates(qn):
-            m = self.score(qn, self.names[j], countries or None)
-            if m.score >= threshold and (m.entry is not None):
+        key = (qn.tokens, frozenset(countries), threshold, limit)
+        if not explain and key in self._cache:
+            return self._cache[key]
+        q = qn.tokens
+        wq = [self.weight(t) for t in q]
+        wq_total = sum(wq) or 1.0
+        best: dict[int, tuple[float, int]] = {}
+        for j in self.candidates(qn, threshold, countries):
+            sc = self._fast(q, wq, wq_total, j, countries)
+            if sc + 1e-9 >= threshold:
                 e = self.names[j].entry
-                if e not in best or m.score > best[e].score:
-                    best[e] = m
-        out = sorted(best.values(), key=lambda m: (-m.score, m.entry.list_code, m.entry.name))[:limit]
-        if explain:
-            out = [self._explained(qn, m, countries or None) for m in out]
+                if e not in best or sc > best[e][0]:
+                    best[e] = (sc, j)
+        out = [self.score(qn, self.names[j], countries or None, explain=explain) for _, j in best.values()]
+        out = [m for m in out if m.score >= threshold]
+        out = sorted(out, key=lambda m: (-m.score, m.entry.list_code, m.entry.name))[:limit]
+        if not explain:
+            if len(self._cache) > 200_000:
+                self._cache.clear()
+            self._cache[key] = out
         return out
-
-    def _explained(self, qn: Normalized, m: Match, countries) -> Match:
-        for n in self.names:
-            if n.text == m.matched_name and self.entries[n.entry] is m.entry:
-                return self.score(qn, n, countries, explain=True)
-        return m
 
     def pair_score(self, query: str, candidate: str, person: bool = False) -> float:
         """One query name against one name (with this index's token weights): the evaluation's unit."""
@@ -359,7 +470,7 @@ def _work(args):
     out = []
     for q, cc in chunk:
         ms = idx.screen(q, cc, threshold, explain=False, limit=10)
-        out.append([(idx.entries.index(m.entry) if False else id(m.entry), m.matched_name, m.score) for m in ms])
+        out.append([(id(m.entry), m.matched_name, m.score) for m in ms])
     return out
 
 
@@ -368,6 +479,12 @@ def screen_many(index: Index, queries: list[tuple[str, str | None]], threshold: 
     """Screen many (name, country) pairs; returns, per query, (entry position, matched name, score)
     best first. Uses every core (fork) for large batches; one process for small ones."""
     global _WORKER_INDEX
+    # the same (name, country) twice is screened once (order books repeat their parties)
+    uniq = list(dict.fromkeys(queries))
+    if len(uniq) < len(queries):
+        res_u = screen_many(index, uniq, threshold, workers)
+        by = dict(zip(uniq, res_u, strict=True))
+        return [by[q] for q in queries]
     workers = workers or os.cpu_count() or 1
     pos = {id(e): i for i, e in enumerate(index.entries)}
     if workers <= 1 or len(queries) < 2000:

@@ -92,6 +92,12 @@ def _phrase_tokens() -> list[tuple[str, ...]]:
 
 _PHRASES = _phrase_tokens()
 _PHRASE_VARIANTS = sorted(PHRASE_VARIANTS.items(), key=lambda kv: len(kv[0]), reverse=True)
+_LEGAL_BY_FIRST: dict[str, list[tuple[str, ...]]] = {}
+for _ph in _PHRASES:
+    _LEGAL_BY_FIRST.setdefault(_ph[0], []).append(_ph)
+_VARIANT_BY_FIRST: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+for _ph, _abbr in _PHRASE_VARIANTS:
+    _VARIANT_BY_FIRST.setdefault(_ph[0], []).append((_ph, _abbr))
 
 
 def basic(name: str) -> str:
@@ -118,7 +124,7 @@ def normalize(name: str) -> Normalized:
     out: list[str] = []
     i = 0
     while i < len(toks):
-        for ph in _PHRASES:
+        for ph in _LEGAL_BY_FIRST.get(toks[i], ()):
             if tuple(toks[i : i + len(ph)]) == ph:
                 legal.append(" ".join(ph))
                 i += len(ph)
@@ -141,7 +147,7 @@ def _phrases(toks: list[str]) -> list[str]:
     out: list[str] = []
     i = 0
     while i < len(toks):
-        for ph, abbr in _PHRASE_VARIANTS:
+        for ph, abbr in _VARIANT_BY_FIRST.get(toks[i], ()):
             if tuple(toks[i : i + len(ph)]) == ph:
                 out.append(abbr)
                 i += len(ph)
