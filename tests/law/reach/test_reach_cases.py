@@ -79,10 +79,11 @@ def test_reach_case(case, day, posture):
     assert got["subject_rules"] == want["subject_rules"], view
     assert got["reach_requirement_rules"] == want["requirements"], view
     if want["requirements"]:
-        assert got["reach_policy"] == want.get("policy", "denial"), view
-        assert got["reach_policy_rule"] in want["requirements"], view
+        assert "policy" in want and "policy_rule" in want, "a case with a requirement must assert its policy and policy_rule"
+        assert got["reach_policy"] == want["policy"], view
+        assert got["reach_policy_rule"] == want["policy_rule"], view
     else:
-        assert got["reach_policy"] is None, view
+        assert got["reach_policy"] is None and got["reach_policy_rule"] is None, view
     if "needs" in want or want["subject"] is None:
         assert got["reach_needs_facts"] == want["needs"], view
     else:

@@ -34,7 +34,7 @@ from aiexport.law.reach.embargo import embargo_requirements
 from aiexport.law.reach.end_use import end_use_requirements
 from aiexport.law.reach.facts import COLUMNS as FACT_COLUMNS
 from aiexport.law.reach.facts import fact_frame
-from aiexport.law.reach.rules import POLICY_RANK, REQUIREMENTS, RULES, labels
+from aiexport.law.reach.rules import POLICY_RANK, POLICY_RULE, REQUIREMENTS, RULES, hq_cols, labels
 from aiexport.law.reach.subject import subject_to_ear
 from aiexport.law.reach.veu import VeuAuthorization, load_authorizations, veu
 
@@ -46,17 +46,46 @@ __all__ = [
 EMPTY = pl.lit([], dtype=pl.List(pl.String))
 
 
-def _policies(p: Snapshot) -> dict[str, str]:
-    """The review policy of each reach requirement on the snapshot date."""
-    eu = str(p.value("reach_744_23_policy") or "denial")
+def _policy_744_23(p: Snapshot, columns: set[str]) -> tuple[pl.Expr, pl.Expr]:
+    """§744.23(d): the review policy and the paragraph stating it, per row."""
+    v = p.value("reach_744_23_policy")
+    if v != "744.23(d)":
+        return pl.lit(str(v or "denial")), pl.lit("744.23(d).2022")
+    d5mo = sorted(p.group("D:5") | {"MO"})
+    friendly = sorted(p.group("A:5") | p.group("A:6") | {"US"})
+    # (d)(2): headquartered in the US or A:5/A:6 and not majority-owned by a Macau/D:5-headquartered
+    # entity — the ultimate parent's headquarters stands for the majority owner (documented default)
+    d2 = pl.col("e_hq").is_in(friendly) & ~pl.col("e_phq").is_in(d5mo)
+    eccn = pl.col("eccn")
+    datacenter_a = eccn.is_in(["3A090.a", "4A090.a"]) & (
+        pl.col("datacenter").fill_null(True) if "datacenter" in columns else pl.lit(True)
+    )
+    d3i = (eccn.str.starts_with("3A090") | eccn.str.starts_with("4A090")).fill_null(False) & ~datacenter_a.fill_null(True)
+    d1 = pl.col("to").is_in(d5mo) | pl.any_horizontal([c.is_in(d5mo) for c in hq_cols()])
+    rule = (
+        pl.when(d2).then(pl.lit("744.23(d)(2)"))
+        .when(d3i).then(pl.lit("744.23(d)(3)"))
+        .when(d1).then(pl.lit("744.23(d)(1)"))
+        .otherwise(pl.lit("744.23(d)(3)"))
+    )
+    policy = rule.replace_strict(
+        {"744.23(d)(1)": "denial", "744.23(d)(2)": "approval", "744.23(d)(3)": "case-by-case"}, return_dtype=pl.String
+    )
+    return policy, rule
+
+
+def _policies(p: Snapshot, columns: set[str]) -> dict[str, tuple[pl.Expr, pl.Expr]]:
+    """The review policy of each reach requirement and the rule that states it, as expressions."""
+    eu = _policy_744_23(p, columns)
     mil = str(p.value("reach_744_21_22_policy") or "denial")
-    out = {
-        "744.23(a)(1)": eu, "744.23(a)(2)": eu, "744.23(a)(4)": eu,
+    fixed = {
         "744.21(a)(1)": mil, "744.21(a)(2)": mil, "744.22": mil,
         "744.11(a)(1)": str(p.value("reach_affiliates_policy") or "denial"),
         "746.8(a)(1)": "denial",
+        **{k: str(v) for k, v in (p.value("reach_embargo_policies") or {}).items()},
     }
-    out.update({k: str(v) for k, v in (p.value("reach_embargo_policies") or {}).items()})
+    out = {r: eu for r in ("744.23(a)(1)", "744.23(a)(2)", "744.23(a)(4)")}
+    out.update({r: (pl.lit(pol), pl.lit(POLICY_RULE[r])) for r, pol in fixed.items()})
     return out
 
 
@@ -80,16 +109,21 @@ def evaluate_reach(frame: pl.DataFrame | pl.LazyFrame, p: Snapshot,
     R = {r: pl.col(r) for r in REQUIREMENTS}
     held = labels([(r, R[r]) for r in REQUIREMENTS])
     requirement_rules = pl.when(S.eq(False)).then(EMPTY).otherwise(held)
-    policies = _policies(p)
-    order = sorted(REQUIREMENTS, key=lambda r: -POLICY_RANK.get(policies.get(r, "denial"), 3))
-    chain = None
-    for r in order:
-        cond = R[r].fill_null(False) & S.eq(False).not_()
-        chain = pl.when(cond).then(pl.lit(r)) if chain is None else chain.when(cond).then(pl.lit(r))
-    policy_rule = chain.otherwise(pl.lit(None, pl.String))
-    lf = lf.with_columns(requirement_rules.alias("reach_requirement_rules"), policy_rule.alias("reach_policy_rule"))
+    policies = _policies(p, set(lf.collect_schema().names()))
+    rank = {r: policies[r][0].replace_strict(POLICY_RANK, default=3, return_dtype=pl.Int8) for r in REQUIREMENTS}
+    live = {r: R[r].fill_null(False) & S.eq(False).not_().fill_null(True) for r in REQUIREMENTS}
+    strictest = pl.max_horizontal([pl.when(live[r]).then(rank[r]).otherwise(pl.lit(0, pl.Int8)) for r in REQUIREMENTS])
+    pol = rule = None
+    for r in REQUIREMENTS:  # the first requirement (in paragraph order) with the strictest policy
+        cond = live[r] & (rank[r] == strictest)
+        pol = pl.when(cond).then(policies[r][0]) if pol is None else pol.when(cond).then(policies[r][0])
+        rule = pl.when(cond).then(policies[r][1]) if rule is None else rule.when(cond).then(policies[r][1])
     lf = lf.with_columns(
-        pl.col("reach_policy_rule").replace_strict(policies, default=None, return_dtype=pl.String).alias("reach_policy"),
+        requirement_rules.alias("reach_requirement_rules"),
+        pol.otherwise(pl.lit(None, pl.String)).alias("reach_policy"),
+        rule.otherwise(pl.lit(None, pl.String)).alias("reach_policy_rule"),
+    )
+    lf = lf.with_columns(
         # requirements whose own facts are open (null) also need those facts, unless the item is not subject
         pl.concat_list([
             pl.col("subject_needs"),

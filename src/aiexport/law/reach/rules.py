@@ -38,6 +38,20 @@ RULES: dict[str, Rule] = {
         Rule("746.7(a)(1)(i)", "15 CFR 746.7(a)(1)(i), (b); OFAC ITSR 31 CFR 560", "Iran: licence for CCL items with NS/RS/AT (and other listed) reasons; generally denied"),
         Rule("746.8(a)(1)", "15 CFR 746.8(a)(1), (b)(3)", "Russia or Belarus: licence for any item specified in an ECCN on the CCL; policy of denial"),
         Rule("746.9(a)", "15 CFR 746.9(a), (c)(1)", "Syria: licence for all items subject to the EAR except EAR99 food and medicine; general policy of denial"),
+        # ---- review policies ---------------------------------------------------------------------
+        Rule("744.23(d)(1)", "15 CFR 744.23(d)(1) (88 FR 73449; 89 FR 23886)", "presumption of denial: Macau/D:5, or an entity headquartered (or with an ultimate parent headquartered) there"),
+        Rule("744.23(d)(2)", "15 CFR 744.23(d)(2) (88 FR 73449; 89 FR 23886)", "presumption of approval: end user headquartered in the US or A:5/A:6 and not majority-owned by a Macau/D:5-headquartered entity"),
+        Rule("744.23(d)(3)", "15 CFR 744.23(d)(3)(i), (iii)", "case-by-case: advanced computing items other than datacenter 3A090.a, and all other applications"),
+        Rule("744.23(d).2022", "87 FR 62186; 15 CFR 744.23(d) as of 2022 (not read: aiexport default)", "presumption of denial"),
+        Rule("744.21(e)(1)", "15 CFR 744.21(e)(1)", "presumption of denial"),
+        Rule("744.22(e)", "15 CFR 744.22(e)", "presumption of denial"),
+        Rule("744.11(a)(1).owner-entry", "90 FR 47201; 15 CFR 744.11(a)(1) (most restrictive owner); aiexport default", "the review policy of the listed owner's entry (aiexport default: presumption of denial)"),
+        Rule("746.2(b)", "15 CFR 746.2(b)", "general policy of denial"),
+        Rule("746.4(b)", "15 CFR 746.4(b) (not read to its end: aiexport default)", "denial"),
+        Rule("746.6(b)", "15 CFR 746.6(b)", "policy of denial"),
+        Rule("746.7(b)", "15 CFR 746.7(b)", "licences for other than humanitarian or civil-aviation-safety purposes generally will be denied"),
+        Rule("746.8(b)(3)", "15 CFR 746.8(b)(3)", "policy of denial"),
+        Rule("746.9(c)(1)", "15 CFR 746.9(c)(1)", "general policy of denial"),
         # ---- validated end users ---------------------------------------------------------------
         Rule("748.15", "15 CFR 748.15; Supp. No. 7 to Part 748", "authorized under a validated end-user authorization"),
         Rule("748.15.general", "15 CFR 748.15(b)(1)", "General VEU (PRC, India)"),
@@ -62,6 +76,13 @@ REQUIREMENTS = [
     "746.2(a)", "746.4(a)", "746.6(a)", "746.7(a)(1)(i)", "746.8(a)(1)", "746.9(a)",
 ]
 POLICY_RANK = {"denial": 3, "case-by-case": 2, "approval": 1}
+# the paragraph that states the review policy of each requirement (744.23 is decided per row)
+POLICY_RULE = {
+    "744.21(a)(1)": "744.21(e)(1)", "744.21(a)(2)": "744.21(e)(1)", "744.22": "744.22(e)",
+    "744.11(a)(1)": "744.11(a)(1).owner-entry",
+    "746.2(a)": "746.2(b)", "746.4(a)": "746.4(b)", "746.6(a)": "746.6(b)", "746.7(a)(1)(i)": "746.7(b)",
+    "746.8(a)(1)": "746.8(b)(3)", "746.9(a)": "746.9(c)(1)",
+}
 
 
 def starts_with_any(col: pl.Expr, prefixes: list[str] | None) -> pl.Expr:
