@@ -226,18 +226,17 @@ def _overlay(decided: pl.DataFrame, good: pl.DataFrame, posture: str, overlays) 
         facts_frame = good.select("row", *fact_cols)
         stated = facts_frame.filter(pl.any_horizontal([pl.col(c).str.strip_chars().replace("", None).is_not_null() for c in fact_cols]))["row"]
         cond = cond | pl.col("row").is_in(stated.implode())
-    idx = decided.with_row_index("__j").filter(cond)["__j"]
-    if idx.len() == 0:
+    hit = decided.select(cond.alias("hit"))["hit"]
+    if not hit.any():
         return decided
-    sub = decided[idx]
+    sub = decided.filter(hit)
     facts = [{}] * sub.height
     if facts_frame is not None:
         f = sub.select("row").join(facts_frame, on="row", how="left")
         facts = [{k[5:]: v for k, v in r.items() if k != "row" and v not in (None, "")} for r in f.iter_rows(named=True)]
     changed = overlays.apply(sub, facts, posture=posture)
-    cols = ["outcome", "license_exception", "review_policy", "obligations", "rules", "needs_facts"]
-    upd = changed.select(pl.Series("__j", idx), *cols)
-    return decided.with_row_index("__j").update(upd, on="__j", include_nulls=True).drop("__j")
+    # the rows it visited, as it left them, next to the others (row order is restored at the end)
+    return pl.concat([decided.filter(~hit), changed.select(decided.columns)], how="vertical_relaxed")
 
 
 @lru_cache(maxsize=4)
