@@ -259,3 +259,19 @@ def test_switching_off_gp10(posture):
     flips = _flips(res, "order")
     assert set(flips) == {"ORD-2025-015"}  # the Ascend 910C order, and only it
     assert "-GP10" in flips["ORD-2025-015"]["rules"]
+
+
+@pytest.mark.parametrize("posture", ["enforced", "codified"])
+def test_the_reform_line_is_met_at_2400_and_not_a_micro_unit_below(tmp_path, posture):
+    from aiexport.io.specs import read_specs
+    from aiexport.law.classify import classify_frame
+
+    p = tmp_path / "specs.yaml"
+    p.write_text("- {name: on-line, tpp: 2400, die_area_mm2: 1000, marketed_for_datacenter: yes}\n"
+                 "- {name: under, tpp: '2399.999999', die_area_mm2: 1000, marketed_for_datacenter: yes}\n")
+    frame = read_specs(p).frame
+    base = classify_frame(frame, on=DAY, posture=posture)["paragraph"].to_list()
+    with using_store(load_reform("tpp-2400").store):
+        reform = classify_frame(frame, on=DAY, posture=posture)["paragraph"].to_list()
+    assert base == ["3A090.b.1", None]  # PD 2.4: b.1 from TPP 2,400; below it neither b.1 nor b.2 (PD < 3.2)
+    assert reform == ["3A090.a.1", None]
