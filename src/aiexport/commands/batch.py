@@ -85,6 +85,8 @@ def register(app: typer.Typer) -> None:
             + (f"; {summary.per_row:,} lines took check's per-row path (model weights, foundry role, datacenter override or a facts cell)" if summary.per_row else ""),
             highlight=False,
         )
+        err_console.print("[yellow]note:[/] batch does not screen parties against restricted-party lists "
+                          "(`check` does when lists are loaded): run `aiexport screen` on the same book", highlight=False)
         if not summary.reconciles:
             raise typer.Exit(70)
         if summary.rejected:
