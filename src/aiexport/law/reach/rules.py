@@ -47,7 +47,7 @@ RULES: dict[str, Rule] = {
         Rule("744.22(e)", "15 CFR 744.22(e)", "presumption of denial"),
         Rule("744.11(a)(1).owner-entry", "90 FR 47201; 15 CFR 744.11(a)(1) (most restrictive owner); aiexport default", "the review policy of the listed owner's entry (aiexport default: presumption of denial)"),
         Rule("746.2(b)", "15 CFR 746.2(b)", "general policy of denial"),
-        Rule("746.4(b)", "15 CFR 746.4(b) (not read to its end: aiexport default)", "denial"),
+        Rule("746.4(b)", "15 CFR 746.4(b)(5) (other CCL items: §742.19(b), not read; aiexport default)", "denial"),
         Rule("746.6(b)", "15 CFR 746.6(b)", "policy of denial"),
         Rule("746.7(b)", "15 CFR 746.7(b)", "licences for other than humanitarian or civil-aviation-safety purposes generally will be denied"),
         Rule("746.8(b)(3)", "15 CFR 746.8(b)(3)", "policy of denial"),
