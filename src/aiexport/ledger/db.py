@@ -22,6 +22,14 @@ SQLITE_BUSY_TIMEOUT_S = 30
 BUSY_ENV = "AIEXPORT_BUSY_TIMEOUT"
 
 
+SYNC_ENV = "AIEXPORT_SQLITE_SYNCHRONOUS"
+
+
+def sqlite_synchronous() -> str:
+    """SQLite's synchronous pragma: FULL unless AIEXPORT_SQLITE_SYNCHRONOUS=normal."""
+    return "NORMAL" if os.environ.get(SYNC_ENV, "").strip().lower() == "normal" else "FULL"
+
+
 def busy_timeout() -> float:
     """Seconds a writer waits for another's lock (AIEXPORT_BUSY_TIMEOUT, default 30)."""
     try:
@@ -109,6 +117,9 @@ def create(url: str) -> Engine:
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
+            # FULL (default): a committed draw survives a power loss. NORMAL trades that for
+            # throughput (WAL stays consistent; the last commits can be lost on power loss).
+            cur.execute(f"PRAGMA synchronous={sqlite_synchronous()}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
