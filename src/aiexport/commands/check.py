@@ -243,7 +243,7 @@ def render_memo(row: dict, other: dict, posture: str) -> None:
     if row["review_policy"]:
         summary += f", review policy: {row['review_policy']}"
     lines = [summary, "determining rules (CFR paragraph in force on the date first; later guidance as confirmation):"]
-    lines += [f"  {d['rule']} ({d['basis']}) — {d['citation']}" for d in memo["determining"]]
+    lines += [f"  {d['rule']} — {d['role']} — {d['citation']}" for d in memo["determining"]]
     lines += [f"• obligation: {o}" for o in row["obligations"]]
     from aiexport.law.facts import question
 

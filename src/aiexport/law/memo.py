@@ -32,6 +32,19 @@ LATER = {
 }
 
 
+ROLE_TEXT = {
+    "classification": "classifies the item",
+    "requirement": "requirement that holds",
+    "requirement-not-met": "requirement that does not reach this transaction — its absence makes the answer NLR",
+    "requirement-if-open-facts-go-against": "requirement that holds if the open facts go against you",
+    "exception": "license exception that authorizes it",
+    "exception-unavailable": "why a license exception is not available",
+    "review-policy": "review policy of the license application",
+    "no-requirement": "why no license is required",
+    "overlay": "guidance or notice applied after the CFR rules",
+}
+
+
 def rule_basis(rule: str, outcome: str) -> str:
     """Why a rule is among the determining rules: the label the memo and the JSON `basis` carry."""
     if rule in REQUIREMENTS:
@@ -133,8 +146,13 @@ def exceptions(row: dict, posture: str) -> list[dict]:
     if nac is None and row.get("eccn") != "3A090.c":
         out.append({"exception": code, "status": "open", "why": "is the chip designed or marketed for datacenters?"})
     elif nac is False:
-        out.append({"exception": "NAC/ACA", "status": "failed",
-                    "why": "3A090.a designed or marketed for datacenters (or 3A090.c, or before 2023-11-17): not eligible (§740.8; Note to 3A090)"})
+        if row.get("eccn") == "3A090.c":
+            why = "3A090.c (HBM) is not eligible for NAC/ACA (§740.8)"
+        elif row.get("datacenter"):
+            why = f"{row.get('eccn')} designed or marketed for datacenters at the 3A090.a level: not eligible (§740.8; Note to 3A090)"
+        else:
+            why = "not eligible for NAC/ACA on this date (§740.8)"
+        out.append({"exception": "NAC/ACA", "status": "failed", "why": why})
     elif nac and row.get("t_nac_too_early"):
         out.append({"exception": "NAC", "status": "failed",
                     "why": next((o for o in row.get("obligations") or [] if o.startswith("NAC does not authorize")), "notified fewer than 25 days before")})
@@ -177,5 +195,6 @@ def build(row: dict, posture: str, cite_of) -> dict:
     determining = []
     for rule in row.get("rules") or []:
         cite, text = cite_of(rule)
-        determining.append({"rule": rule, "basis": rule_basis(rule, row["outcome"]), "citation": citation(rule, on, cite), "text": text})
+        basis = rule_basis(rule, row["outcome"])
+        determining.append({"rule": rule, "basis": basis, "role": ROLE_TEXT[basis], "citation": citation(rule, on, cite), "text": text})
     return {"assumptions": assumptions(row, posture), "exceptions": exceptions(row, posture), "determining": determining}
