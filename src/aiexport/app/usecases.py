@@ -1,0 +1,386 @@
+"""The use cases. Each takes validated inputs (app.models) and, for anything that writes or
+needs a role, an authenticated Actor; each returns data. No printing, no exit codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+from pathlib import Path
+
+from aiexport.app import legacy
+from aiexport.app.errors import AppError, Conflict, NotFound
+from aiexport.app.models import (
+    CheckRequest,
+    ClassifyRequest,
+    DispositionRequest,
+    ExplainRequest,
+    HoldAction,
+    ScreenRequest,
+)
+from aiexport.auth.service import Actor
+from aiexport.errors import InputError, InputErrors
+
+SOURCE = "request"
+
+
+# ----------------------------------------------------------------------------- decisions
+
+
+def _notices(ids: list[str]):
+    from dataclasses import replace
+
+    from aiexport.law.overlays import bundled_notice
+
+    return [replace(bundled_notice(n), enabled=True) for n in ids]
+
+
+def parse_transactions(rows: list, source: str = SOURCE):
+    from aiexport.io.transactions import parse
+
+    txs, errors, numbers = parse(rows, source)
+    if errors:
+        raise InputErrors(errors)
+    return txs, numbers
+
+
+def check(req: CheckRequest, ledger=None) -> list[dict]:
+    """License determinations, the JSON contract of `aiexport check --format json`. With a
+    ledger, LPP consumption is read from it (as a fact) before deciding."""
+    from aiexport.law.decide import records
+
+    txs, numbers = parse_transactions(req.transactions)
+    lookup = None
+    if ledger is not None:
+        lookup = legacy.lpp_lookup(ledger)
+    frame = legacy.decide_checked(txs, numbers, SOURCE, req.on, req.posture, lpp_lookup=lookup,
+                                  notices=_notices(req.notices))
+    return json.loads(json.dumps(records(frame), default=str))
+
+
+def record(req: CheckRequest, actor: Actor) -> list[dict]:
+    """Decide and record in the ledger as the actor (audit chain, holds, draws)."""
+    actor.require("analyst", "recording decisions")
+    parse_transactions(req.transactions)  # every input error before anything is written
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "request.json"
+        p.write_text(json.dumps(req.transactions, default=str), encoding="utf-8")
+        out = legacy.record_file(p, req.on, req.posture, actor.name, notices=_notices(req.notices))
+    return json.loads(json.dumps(out, default=str))
+
+
+def explain(req: ExplainRequest) -> dict:
+    """The memo as data: facts, classification reasons, each rule tried (held / in force), the
+    exceptions considered, the outcome with its determining rules, and the other posture's answer."""
+    from aiexport.law.decide import decide, records, rule_info
+    from aiexport.law.memo import build
+    from aiexport.screening.determination import overlay_row
+
+    txs, numbers = parse_transactions([req.transaction])
+    t, n = txs[0], numbers[0]
+    notices = _notices(req.notices)
+    other_posture = "codified" if req.posture == "enforced" else "enforced"
+    frame = decide([t], on=req.on, posture=req.posture, source=SOURCE, rows=[n], explain=True, notices=notices)
+    row = overlay_row(frame.row(0, named=True), t)
+    rec = records(decide([t], on=req.on, posture=req.posture, source=SOURCE, rows=[n], notices=notices))[0]
+    other = records(decide([t], on=req.on, posture=other_posture, source=SOURCE, rows=[n], notices=notices))[0]
+    memo = build(row, req.posture, rule_info)
+    force = legacy.in_force(row, req.posture) if not str(row.get("item_name") or "").startswith("model weights:") else {}
+    tried = []
+    for col, flag in force.items():
+        tried.append({"test": col, "in_force": flag, "holds": row.get(col)})
+    out = {
+        "decision": rec,
+        "facts": {k: row.get(k) for k in ("date", "kind", "from", "to_stated", "item_name", "quantity", "c_name", "c_country",
+                                          "c_hq", "c_phq", "e_name", "e_country", "e_hq", "e_phq")},
+        "classification": row.get("item_reasons") or [],
+        "tests": tried,
+        "assumptions": memo["assumptions"],
+        "exceptions": memo["exceptions"],
+        "determining": memo["determining"],
+        "other_posture": other,
+    }
+    return json.loads(json.dumps(out, default=str))
+
+
+def explain_html(req: ExplainRequest) -> str:
+    from aiexport.law.decide import decide, records
+    from aiexport.screening.determination import overlay_row
+
+    txs, numbers = parse_transactions([req.transaction])
+    t, n = txs[0], numbers[0]
+    notices = _notices(req.notices)
+    other_posture = "codified" if req.posture == "enforced" else "enforced"
+    row = overlay_row(decide([t], on=req.on, posture=req.posture, source=SOURCE, rows=[n], explain=True,
+                             notices=notices).row(0, named=True), t)
+    other = records(decide([t], on=req.on, posture=other_posture, source=SOURCE, rows=[n], notices=notices))[0]
+    return legacy.memo_html(row, other, req.posture)
+
+
+def classify(req: ClassifyRequest) -> list[dict]:
+    """3A090 classification of catalog chips and/or spec rows, with the reasons."""
+    import polars as pl
+
+    from aiexport.catalog import CatalogLookupError, accelerators, lookup
+    from aiexport.commands.chips import records
+    from aiexport.io.specs import read_specs
+    from aiexport.law.classify import classify_frame
+
+    frames = []
+    drop = ("vendor", "model", "variant", "release_year", "source", "notes")
+    if req.chips:
+        try:
+            frames.append(lookup(req.chips).drop(*drop))
+        except CatalogLookupError as exc:
+            raise InputError(SOURCE, None, "chips", "catalog chip names (see GET /v1/chips)", str(exc)) from None
+    if req.specs:
+        with tempfile.TemporaryDirectory() as d:
+            p = Path(d) / "specs.json"
+            p.write_text(json.dumps(req.specs, default=str), encoding="utf-8")
+            result = read_specs(p)
+        if result.errors:
+            raise InputErrors([InputError("specs", e.row, e.column, e.expected, e.got) for e in result.errors])
+        frames.append(result.frame)
+    if not frames:
+        frames.append(accelerators().drop(*drop))
+    frame = pl.concat(frames, how="vertical_relaxed")
+    recs = records(classify_frame(frame, on=req.on or dt.date.today(), posture=req.posture, tf32_bits=req.tf32_bits))
+    return json.loads(json.dumps(recs, default=str))
+
+
+def chips() -> list[dict]:
+    from aiexport.catalog import accelerators
+
+    return [{"name": r["name"], "vendor": r["vendor"], "release_year": r["release_year"],
+             "marketed_for_datacenter": r["datacenter"]} for r in accelerators().iter_rows(named=True)]
+
+
+# ----------------------------------------------------------------------------- rules and models
+
+
+def rules_timeline() -> list[dict]:
+    from aiexport.commands.rules import timeline_records
+
+    return timeline_records()
+
+
+def rules_diff(d1: dt.date, d2: dt.date, posture: str, outcomes: bool = False) -> dict:
+    from aiexport.commands.rules import (
+        catalog_transactions,
+        outcome_changes,
+        parameter_changes,
+        rule_versions_between,
+    )
+
+    out = {"from": d1.isoformat(), "to": d2.isoformat(), "posture": posture,
+           "rule_versions": rule_versions_between(d1, d2, posture), "parameters": parameter_changes(d1, d2, posture)}
+    if outcomes:
+        out["outcomes"] = outcome_changes(catalog_transactions("CN"), d1, d2, posture, source="catalog to CN")
+    return json.loads(json.dumps(out, default=str))
+
+
+def rules_show(parameter: str, on: dt.date, posture: str) -> dict:
+    from aiexport.commands.rules import _d, _val
+    from aiexport.engine.params import default_store
+
+    store = default_store()
+    name = parameter if parameter in store else (f"group:{parameter}" if f"group:{parameter}" in store else None)
+    if name is None:
+        raise NotFound(f"no parameter {parameter!r} (see GET /v1/rules/parameters)", field="parameter")
+    p = store.parameter(name)
+    v = p.at(on, posture)
+    rec = {"parameter": name, "description": p.description, "unit": p.unit, "file": p.source_file, "on": on.isoformat(),
+           "posture": posture, "value": _val(v), "since": _d(v.since) if v else None, "cite": v.cite if v else None,
+           "history": [{"since": _d(h.since), "value": _val(h), "posture": h.posture, "cite": h.cite} for h in p.values]}
+    return json.loads(json.dumps(rec, default=str))
+
+
+def rules_parameters() -> list[str]:
+    from aiexport.engine.params import default_store
+
+    return sorted(default_store().parameters)
+
+
+def tiers(on: dt.date, posture: str) -> dict:
+    """Every country's country groups on the date, and its AI Diffusion tier while the Diffusion
+    framework is in force under the posture: Tier 1 = the Tier 1 list (Supplement No. 5 to part
+    740), Tier 3 = D:5 or Macau (§742.6(a)(6)(iii)(A) as codified), Tier 2 = every other."""
+    import pycountry
+
+    from aiexport.engine.params import default_store
+
+    store = default_store()
+    snap = store.snapshot(on, posture)
+    groups = {}
+    for name in store.parameters:
+        if name.startswith("group:"):
+            v = store.at(name, on, posture)
+            groups[name.removeprefix("group:")] = set(v.value or ()) if v is not None else set()
+    diffusion = snap.in_force("diffusion_binding")
+    rows = []
+    for c in sorted(pycountry.countries, key=lambda c: c.alpha_2):
+        cc = c.alpha_2
+        member = sorted(g for g, s in groups.items() if cc in s)
+        tier = None
+        if diffusion and cc != "US":
+            tier = 1 if cc in groups.get("Tier1", ()) else (3 if cc in groups.get("D:5", ()) or cc == "MO" else 2)
+        rows.append({"country": cc, "name": c.name, "groups": member, "tier": tier})
+    return {"on": on.isoformat(), "posture": posture, "diffusion_in_force": diffusion, "countries": rows}
+
+
+def models(on: dt.date, posture: str) -> list[dict]:
+    from aiexport.commands.models import catalog_records
+
+    return json.loads(json.dumps(catalog_records(on, posture), default=str))
+
+
+def chip_chart(on: dt.date, posture: str) -> str:
+    """The TPP x performance-density scatter of the catalog with the 3A090 regions (SVG)."""
+    from aiexport.report.figures import chip_chart as chart
+
+    return chart(on, posture)
+
+
+# ----------------------------------------------------------------------------- ledger
+
+
+def _amount(v):
+    return str(v) if v is not None else None
+
+
+def accounts(ledger) -> list[dict]:
+    return json.loads(json.dumps([b.as_dict() for b in ledger.accounts()], default=str))
+
+
+def account(ledger, name: str) -> dict:
+    from aiexport.ledger import UnknownAccount
+
+    try:
+        bal = ledger.balance(name).as_dict()
+        hist = ledger.history(name)
+    except UnknownAccount:
+        raise NotFound(f"no account {name!r}", field="account") from None
+    return json.loads(json.dumps({"balance": bal, "history": hist}, default=str))
+
+
+def adjust(ledger, actor: Actor, name: str, amount: str, reason: str) -> dict:
+    """Correct an account's drawn amount: an officer's act (an adjust plus a release could
+    otherwise leave a licence over-drawn while it shows "drawn 0")."""
+    from aiexport.ledger import LedgerError, UnknownAccount
+
+    actor.require("officer", "adjusting a ledger account")
+    try:
+        return json.loads(json.dumps(ledger.adjust(name, amount, reason, actor=actor.name), default=str))
+    except UnknownAccount:
+        raise NotFound(f"no account {name!r}", field="account") from None
+    except (LedgerError, ValueError) as exc:
+        raise Conflict(str(exc)) from None
+
+
+def release_draw(ledger, actor: Actor, name: str, ref: str, reason: str) -> dict:
+    from aiexport.ledger import LedgerError, UnknownAccount, UnknownReference
+
+    actor.require("officer", "releasing a draw")
+    try:
+        return json.loads(json.dumps(ledger.release(name, ref, reason, actor=actor.name), default=str))
+    except (UnknownAccount, UnknownReference) as exc:
+        raise NotFound(str(exc), field="ref") from None
+    except (LedgerError, ValueError) as exc:
+        raise Conflict(str(exc)) from None
+
+
+def holds(ledger, status: str | None = "open") -> list[dict]:
+    out = []
+    for h in ledger.holds(status):
+        d = h.get("decision") or {}
+        rec = d.get("record") or {}
+        out.append({**{k: v for k, v in h.items() if k != "decision"},
+                    "order": rec.get("id"), "item": rec.get("item"), "quantity": rec.get("quantity"),
+                    "to": rec.get("to"), "consignee": (d.get("inputs") or {}).get("consignee", {}).get("name"),
+                    "rules": d.get("rules"), "needs_facts": d.get("needs_facts"), "posture": d.get("posture")})
+    return json.loads(json.dumps(out, default=str))
+
+
+def resolve_hold(ledger, actor: Actor, hold_id: int, action: str, body: HoldAction) -> dict:
+    """Only officers release or reject holds (the ledger checks it again in its own table)."""
+    from aiexport.ledger import Conflict as LedgerConflict
+    from aiexport.ledger import NotPermitted, UnknownHold
+
+    actor.require("officer", f"{action} of a hold")
+    try:
+        out = ledger.resolve_hold(hold_id, action, body.reason_code, body.reason, actor=actor.name)
+    except UnknownHold:
+        raise NotFound(f"no hold {hold_id}", field="hold_id") from None
+    except LedgerConflict as exc:
+        raise Conflict(str(exc)) from None
+    except NotPermitted as exc:
+        from aiexport.app.errors import Forbidden
+
+        raise Forbidden(str(exc)) from None
+    except ValueError as exc:
+        field, _, expected = str(exc).partition(": ")
+        raise InputError(SOURCE, None, "reason_code" if "code" in field else "reason", expected, body.reason_code) from None
+    return json.loads(json.dumps(out, default=str))
+
+
+def audit_verify(ledger) -> dict:
+    return json.loads(json.dumps(ledger.verify().as_dict(), default=str))
+
+
+def audit_log(ledger, limit: int, offset: int) -> list[dict]:
+    rows = ledger.audit_log()
+    return json.loads(json.dumps(rows[offset: offset + limit], default=str))
+
+
+# ----------------------------------------------------------------------------- screening
+
+
+def _index(ledger):
+    from aiexport.screening.store import NoLists, current_index
+
+    try:
+        return current_index(ledger)
+    except NoLists as exc:
+        raise NotFound(f"no restricted-party lists are loaded ({exc}); run `aiexport lists load FILE`") from None
+
+
+def screen(ledger, req: ScreenRequest) -> list[dict]:
+    from aiexport.screening.store import screen_parties
+
+    queries = []
+    for i, p in enumerate(req.parties, start=1):
+        name = (p.get("name") or "").strip()
+        if not name:
+            raise InputError(SOURCE, i, "name", "a non-empty party name", p.get("name"))
+        queries.append((p.get("id"), name, (p.get("country") or None)))
+    index, _ = _index(ledger)
+    return json.loads(json.dumps(screen_parties(index, queries, req.threshold, ledger), default=str))
+
+
+def lists(ledger) -> list[dict]:
+    from aiexport.screening.store import versions
+
+    return json.loads(json.dumps(versions(ledger), default=str))
+
+
+def dispositions(ledger) -> list[dict]:
+    from aiexport.screening.store import disposition_payload, dispositions
+
+    return json.loads(json.dumps([disposition_payload(d) for d in dispositions(ledger).values()], default=str))
+
+
+def dispose(ledger, actor: Actor, req: DispositionRequest) -> dict:
+    """Only officers dispose of screening matches."""
+    from aiexport.screening.store import dispose as do
+
+    actor.require("officer", "disposing of a screening match")
+    index, _ = _index(ledger)
+    try:
+        return json.loads(json.dumps(do(ledger, index, req.party, req.country, req.entry, req.status, req.reason,
+                                        actor.name), default=str))
+    except ValueError as exc:
+        field, _, expected = str(exc).partition(": ")
+        raise InputError(SOURCE, None, field.lstrip("-"), expected) from None
+
+
+__all__ = ["AppError"]
