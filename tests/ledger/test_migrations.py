@@ -14,6 +14,7 @@ ALL_TABLES = {
     "alembic_version",
     "audit_head",
     "audit_log",
+    "auth_users",  # migration 0005 (issue 12)
     "ledger_accounts",
     "ledger_decisions",
     "ledger_entries",
