@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -212,3 +213,13 @@ def test_demo_shows_the_timeline():
     r = run("demo")
     assert r.exit_code == 0, r.output
     assert "aiexport rules timeline" in r.output and "91 FR 17851" in r.output
+
+
+def test_models_on_a_date_leaves_out_models_released_after_it():
+    from aiexport.commands.models import catalog_records
+
+    early = catalog_records(dt.date(2024, 6, 1))
+    assert early and all(r["released"] is None or str(r["released"])[:10] <= "2024-06-01" for r in early)
+    names = {r["model"] for r in early}
+    assert "GPT-4o" in names and "Grok 4" not in names  # 2024-05-13 in, 2025-07-09 out
+    assert len(catalog_records(dt.date(2026, 6, 1))) > len(early)

@@ -28,6 +28,8 @@ def catalog_records(on: dt.date, posture: str = "enforced") -> list[dict]:
     threshold = default_store().snapshot(max(on, dt.date(2025, 1, 13)), posture).model_weights_threshold_operations.fraction
     out = []
     for row in law.catalog():
+        if str(row["release_date"] or "")[:10] > on.isoformat():
+            continue  # not released yet on the date
         m = law.from_catalog(row)
         st = law.classify_model(m, on, posture)
         ops = m.training_operations
