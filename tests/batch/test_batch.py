@@ -128,6 +128,18 @@ def test_every_input_format_gives_the_same_decisions(tmp_path):
         assert frame.equals(outs["b.csv"]), name
 
 
+def test_a_spreadsheet_with_date_and_number_cells(tmp_path):
+    """Excel stores dates as dates and quantities as numbers (512.0): read as a CSV would have them."""
+    flat = generate(50, seed=9)
+    typed = flat.with_columns(pl.col("date").str.to_date(), pl.col("quantity").cast(pl.Float64),
+                              pl.col("fact_nac_notified_on").replace("", None).str.to_date())
+    typed.write_excel(tmp_path / "b.xlsx")
+    flat.write_csv(tmp_path / "b.csv")
+    a, b = run(tmp_path / "b.xlsx", tmp_path / "x.parquet"), run(tmp_path / "b.csv", tmp_path / "c.parquet")
+    assert (a.decided, a.rejected) == (b.decided, b.rejected) == (50, 0)
+    assert pl.read_parquet(tmp_path / "x.parquet").equals(pl.read_parquet(tmp_path / "c.parquet"))
+
+
 def test_rows_needing_the_per_row_path_match_check(tmp_path):
     """Model weights (4E091) and a stated datacenter override go through check's own path inside
     batch; the chip rows around them do not, and every value matches check."""

@@ -84,15 +84,28 @@ def scan(path: Path) -> pl.LazyFrame:
             # the item stays JSON text (as in the CSV item column); parties and facts become flat columns
             lf = _flatten_json(pl.scan_ndjson(path, infer_schema_length=10_000, schema_overrides={"item": pl.String}))
         else:
-            lf = pl.read_excel(path, engine="calamine", infer_schema_length=0).lazy()
+            # typed cells (a date cell, a number cell) are turned into text below, as a CSV would have them
+            lf = pl.read_excel(path, engine="calamine").lazy()
         schema = lf.collect_schema()
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         raise InputError(str(path), None, None, f"a readable {fmt} file", str(exc).splitlines()[0][:200]) from None
-    casts = [
-        (pl.col(c).dt.strftime("%Y-%m-%d") if dtype in (pl.Date, pl.Datetime) else pl.col(c).cast(pl.String)).alias(c)
-        for c, dtype in schema.items()
-    ]
+    casts = [_as_text(c, dtype).alias(c) for c, dtype in schema.items()]
     return lf.select(casts).with_row_index("row", offset=1).with_columns(pl.col("row").cast(pl.Int64))
+
+
+def _as_text(c: str, dtype) -> pl.Expr:
+    """A typed cell as the text a CSV would hold: a date as YYYY-MM-DD (a timestamp at midnight
+    too), a whole float as an integer (spreadsheets store 512 as 512.0)."""
+    col = pl.col(c)
+    if dtype == pl.Date:
+        return col.dt.strftime("%Y-%m-%d")
+    if isinstance(dtype, pl.Datetime):
+        midnight = col.dt.time() == pl.time(0)
+        return pl.when(midnight).then(col.dt.strftime("%Y-%m-%d")).otherwise(col.cast(pl.String))
+    if dtype.is_float():
+        whole = col.is_finite() & (col == col.round(0)) & (col.abs() < 2**53)
+        return pl.when(whole).then(col.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(col.cast(pl.String))
+    return col.cast(pl.String)
 
 
 def check_columns(lf: pl.LazyFrame, path: Path, allow_extra: bool) -> list[str]:
