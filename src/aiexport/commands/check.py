@@ -254,6 +254,21 @@ def render_memo(row: dict, other: dict, posture: str) -> None:
     console.print(Panel("\n".join(lines), title="Outcome", border_style=style))
 
 
+def _busy_status(file: Path):
+    """A spinner on stderr for a file that takes more than a few seconds (a terminal only)."""
+    from contextlib import nullcontext
+
+    from aiexport.commands.common import err_console
+
+    try:
+        large = file.stat().st_size > 500_000
+    except OSError:
+        large = False
+    if not (large and err_console.is_terminal):
+        return nullcontext()
+    return err_console.status(f"reading and deciding {file.name} …")
+
+
 def _notices(ids: list[str] | None, path: Path | None) -> list:
     from dataclasses import replace
 
@@ -288,7 +303,8 @@ def register(app: typer.Typer) -> None:
             recs = check_and_record(file, day, posture.value, actor or os.environ.get("AIEXPORT_ACTOR"), notices=enabled,
                                     allow_extra_columns=allow_extra_columns)
         else:
-            recs = records(run_check(file, day, posture.value, notices=enabled, allow_extra_columns=allow_extra_columns)[0])
+            with _busy_status(file):
+                recs = records(run_check(file, day, posture.value, notices=enabled, allow_extra_columns=allow_extra_columns)[0])
         if fmt is Format.json:
             emit_json(recs)
         elif fmt is Format.csv:
