@@ -123,6 +123,7 @@ class Index:
                 acr[acronym(toks)].append(j)
         self.post = dict(post)
         self.ntok = [len(n.norm.tokens) for n in self.names]
+        self.jlen = [len(n.norm.joined) for n in self.names]
         self.tokset = [frozenset(n.norm.tokens) | frozenset(a + b for a, b in zip(n.norm.tokens, n.norm.tokens[1:], strict=False))
                        for n in self.names]
         self.joined = dict(joined)
@@ -132,6 +133,8 @@ class Index:
         self.max_idf = math.log(1 + total)
         self.wsum = [sum(self.idf[t] for t in n.norm.tokens) or 1.0 for n in self.names]
         self.ecountries = [frozenset(self.entries[n.entry].countries) for n in self.names]
+        self.ccat = [[(len(t[k]) + len(t[k + 1]), k, t[k] + t[k + 1]) for k in range(len(t) - 1)]
+                     for t in (n.norm.tokens for n in self.names)]
         self._cache: dict = {}
         self.df_cap = max(50, int(DF_CAP * total))
         dels: dict[str, list[str]] = defaultdict(list)
@@ -213,8 +216,9 @@ class Index:
             floor = threshold - (COUNTRY_BONUS if countries else 0.0)
             keep = {}
             common_v = [(v, max(self.weight(v), self.idf[v])) for v, _ in common]
-            wsum, ntok, tokset = self.wsum, self.ntok, self.tokset
+            wsum, ntok, tokset, jlen = self.wsum, self.ntok, self.tokset, self.jlen
             nq = len(toks)
+            lj = len(qn.joined)  # joined_similarity ≥ 0.90 needs lengths within that ratio
             for j, a in acc.items():
                 if j in sure:
                     keep[j] = a
@@ -232,7 +236,7 @@ class Index:
                 if cc > 1.0:
                     cc = 1.0
                 est = 0.65 * cq + 0.35 * cc if cq > cc else 0.65 * cc + 0.35 * cq
-                if est >= floor or (nq != ntok[j] and cc >= 0.5):
+                if est >= floor or (nq != ntok[j] and cc >= 0.5 and 2 * min(lj, jlen[j]) >= 0.9 * (lj + jlen[j])):
                     keep[j] = a
             acc = keep
         if len(acc) > MAX_CANDIDATES:
@@ -241,13 +245,13 @@ class Index:
 
     # -- scoring
 
-    def _align(self, q: tuple[str, ...], c: tuple[str, ...], person: bool):
+    def _align(self, q: tuple[str, ...], c: tuple[str, ...], person: bool, ccat=None, qcat=None):
         """One-to-one alignment of tokens, best pairs first: identical tokens, then similar ones
         (ratio ≥ 0.80; prefixes and initials for people), then one token against two adjacent ones."""
         used_q: dict[int, float] = {}
         used_c: dict[int, float] = {}
         agreed = []
-        free_c = {}
+        free_c: dict[str, list[int]] = {}
         for k, b in enumerate(c):
             free_c.setdefault(b, []).append(k)
         rest_q = []
@@ -263,43 +267,51 @@ class Index:
             return used_q, used_c, agreed
         rest_c = [k for k in range(len(c)) if k not in used_c]
         pairs = []
-        for i in rest_q:
-            a = q[i]
-            for k in rest_c:
-                b = c[k]
-                if len(a) <= 3 or len(b) <= 3:
-                    if not person:
-                        continue
-                    sim = 0.0
-                    if b.startswith(a) or a.startswith(b):
-                        sim = 0.85 if min(len(a), len(b)) > 1 else 0.6  # initials
-                else:
-                    la, lb = len(a), len(b)
-                    if person and (b.startswith(a) or a.startswith(b)):
-                        sim = max(0.9, fuzz.ratio(a, b) / 100)
-                    elif 2 * min(la, lb) < TOKEN_SIM * (la + lb):
-                        continue  # the lengths alone rule out a ratio of 0.80
-                    else:
-                        sim = fuzz.ratio(a, b, score_cutoff=TOKEN_SIM * 100) / 100
-                if sim >= TOKEN_SIM or (person and sim >= 0.6 and min(len(a), len(b)) == 1):
-                    pairs.append((sim, i, k))
-        # concatenations: one token of one side equals two adjacent tokens of the other
+        ratio = fuzz.ratio
         for i in rest_q:
             a = q[i]
             la = len(a)
-            if la >= 5:
-                for k in range(len(c) - 1):
-                    if abs(la - len(c[k]) - len(c[k + 1])) <= 1 and \
-                            Levenshtein.normalized_similarity(a, c[k] + c[k + 1]) >= 0.9:
-                        pairs.append((0.95, i, (k, k + 1)))
-        for k in rest_c:
-            b = c[k]
-            lb = len(b)
-            if lb >= 5:
-                for i in range(len(q) - 1):
-                    if abs(lb - len(q[i]) - len(q[i + 1])) <= 1 and \
-                            Levenshtein.normalized_similarity(b, q[i] + q[i + 1]) >= 0.9:
-                        pairs.append((0.95, (i, i + 1), k))
+            for k in rest_c:
+                b = c[k]
+                lb = len(b)
+                if la <= 3 or lb <= 3:
+                    if not person:
+                        continue
+                    if b.startswith(a) or a.startswith(b):
+                        sim = 0.85 if min(la, lb) > 1 else 0.6  # initials
+                        pairs.append((sim, i, k))
+                    continue
+                if person and (b.startswith(a) or a.startswith(b)):
+                    pairs.append((max(0.9, ratio(a, b) / 100), i, k))
+                    continue
+                if 2 * (la if la < lb else lb) < TOKEN_SIM * (la + lb):
+                    continue  # the lengths alone rule out a ratio of 0.80
+                sim = ratio(a, b, score_cutoff=TOKEN_SIM * 100)
+                if sim:
+                    pairs.append((sim / 100, i, k))
+        # concatenations: one token of one side equals two adjacent tokens of the other
+        if ccat is None:
+            ccat = [(len(c[k]) + len(c[k + 1]), k, c[k] + c[k + 1]) for k in range(len(c) - 1)]
+        if qcat is None:
+            qcat = [(len(q[i]) + len(q[i + 1]), i, q[i] + q[i + 1]) for i in range(len(q) - 1)]
+        if ccat:
+            for i in rest_q:
+                a = q[i]
+                la = len(a)
+                if la >= 5:
+                    for lc, k, cat in ccat:
+                        if -1 <= la - lc <= 1 and Levenshtein.normalized_similarity(a, cat) >= 0.9:
+                            pairs.append((0.95, i, (k, k + 1)))
+        if qcat:
+            for k in rest_c:
+                b = c[k]
+                lb = len(b)
+                if lb >= 5:
+                    for lc, i, cat in qcat:
+                        if -1 <= lb - lc <= 1 and Levenshtein.normalized_similarity(b, cat) >= 0.9:
+                            pairs.append((0.95, (i, i + 1), k))
+        if not pairs:
+            return used_q, used_c, agreed
         pairs.sort(key=lambda p: -p[0])
         for sim, i, k in pairs:
             qi = i if isinstance(i, tuple) else (i,)
@@ -313,14 +325,11 @@ class Index:
             agreed.append((" ".join(q[x] for x in qi), " ".join(c[x] for x in ck), round(sim, 3)))
         return used_q, used_c, agreed
 
-    def _score_name(self, qn: Normalized, name: Name) -> float:
-        return self.score(qn, name, None)  # type: ignore[return-value]
-
-    def _fast(self, q: tuple[str, ...], wq: list[float], wq_total: float, j: int, countries) -> float:
-        """The score of name j, without building a Match (most candidates fall below the threshold)."""
+    def _fast(self, q: tuple[str, ...], wq: list[float], wq_total: float, j: int, qcat=None) -> float:
+        """The name score of name j before the country adjustment, without building a Match."""
         name = self.names[j]
         c = name.norm.tokens
-        used_q, used_c, _ = self._align(q, c, name.person)
+        used_q, used_c, _ = self._align(q, c, name.person, self.ccat[j], qcat)
         cq = 0.0
         for i, sim in used_q.items():
             cq += wq[i] * sim
@@ -330,22 +339,70 @@ class Index:
         for k, sim in used_c.items():
             cc += idf.get(c[k], mx) * sim
         cc /= self.wsum[j]
-        base = 0.65 * max(cq, cc) + 0.35 * min(cq, cc)
+        base = 0.65 * cq + 0.35 * cc if cq > cc else 0.65 * cc + 0.35 * cq
         if len(q) != len(c) and base < 1.0:
             jn = fuzz.ratio("".join(q), name.norm.joined, score_cutoff=90) / 100
-            base = max(base, jn)
-            if len(q) == 1 and len(c) >= 3 and q[0] == acronym(c):
-                base = max(base, 0.90)
-        if countries:
-            ecs = self.ecountries[j]
-            if ecs:
-                if countries & ecs:
-                    base += COUNTRY_BONUS
-                elif any(RELATED.get(x, set()) & ecs for x in countries):
-                    base += COUNTRY_BONUS / 2
-                else:
-                    base -= COUNTRY_BONUS
-        return min(1.0, max(0.0, base))
+            if jn > base:
+                base = jn
+            if len(q) == 1 and len(c) >= 3 and base < 0.90 and q[0] == acronym(c):
+                base = 0.90
+        return base
+
+    def _country(self, j: int, countries) -> float:
+        ecs = self.ecountries[j]
+        if not countries or not ecs:
+            return 0.0
+        if countries & ecs:
+            return COUNTRY_BONUS
+        if any(RELATED.get(x, set()) & ecs for x in countries):
+            return COUNTRY_BONUS / 2
+        return -COUNTRY_BONUS
+
+    def _base_hits(self, qn: Normalized, threshold: float) -> list[tuple[int, float]]:
+        """(name, name score) of every name that can reach the threshold with the country bonus;
+        cached per normalised query (the country is applied afterwards)."""
+        key = (qn.tokens, threshold)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        q = qn.tokens
+        wq = [self.weight(t) for t in q]
+        wq_total = sum(wq) or 1.0
+        floor = threshold - COUNTRY_BONUS - 1e-9
+        out = []
+        qcat = [(len(q[i]) + len(q[i + 1]), i, q[i] + q[i + 1]) for i in range(len(q) - 1)]
+        for j in self.candidates(qn, threshold, {"*"}):
+            b = self._fast(q, wq, wq_total, j, qcat)
+            if b >= floor:
+                out.append((j, b))
+        if len(self._cache) > 300_000:
+            self._cache.clear()
+        self._cache[key] = out
+        return out
+
+    def screen_raw(self, query: str, country: str | None = None, threshold: float = THRESHOLD,
+                   limit: int = 10) -> tuple[Normalized | None, set[str], list[tuple[float, int]]]:
+        """(normalised query, countries, [(score, name index)] best first, one per entry)."""
+        text, place = strip_place(strip_address(query))
+        countries = {x for x in (country, place) if x}
+        qn = normalize(text)
+        if not qn.tokens:
+            return None, countries, []
+        best: dict[int, tuple[float, int]] = {}
+        names = self.names
+        for j, b in self._base_hits(qn, threshold):
+            sc = round(min(1.0, max(0.0, b + self._country(j, countries))), 4)
+            if sc >= threshold:
+                e = names[j].entry
+                if e not in best or sc > best[e][0]:
+                    best[e] = (sc, j)
+        entries = self.entries
+        ranked = sorted(best.values(), key=lambda x: (-x[0], entries[names[x[1]].entry].list_code,
+                                                      entries[names[x[1]].entry].name))[:limit]
+        return qn, countries, ranked
+
+    def _score_name(self, qn: Normalized, name: Name) -> float:
+        return self.score(qn, name, None)  # type: ignore[return-value]
 
     def score(self, qn: Normalized, name: Name, q_country: set[str] | None, explain: bool = False) -> Match:
         q, c = qn.tokens, name.norm.tokens
@@ -411,34 +468,10 @@ class Index:
 
     def screen(self, query: str, country: str | None = None, threshold: float = THRESHOLD,
                explain: bool = True, limit: int = 10) -> list[Match]:
-        text, place = strip_place(strip_address(query))
-        countries = {x for x in (country, place) if x}
-        if "HK" in countries or "CN" in countries:
-            pass
-        qn = normalize(text)
-        if not qn.tokens:
+        qn, countries, ranked = self.screen_raw(query, country, threshold, limit)
+        if qn is None:
             return []
-        key = (qn.tokens, frozenset(countries), threshold, limit)
-        if not explain and key in self._cache:
-            return self._cache[key]
-        q = qn.tokens
-        wq = [self.weight(t) for t in q]
-        wq_total = sum(wq) or 1.0
-        best: dict[int, tuple[float, int]] = {}
-        for j in self.candidates(qn, threshold, countries):
-            sc = self._fast(q, wq, wq_total, j, countries)
-            if sc + 1e-9 >= threshold:
-                e = self.names[j].entry
-                if e not in best or sc > best[e][0]:
-                    best[e] = (sc, j)
-        out = [self.score(qn, self.names[j], countries or None, explain=explain) for _, j in best.values()]
-        out = [m for m in out if m.score >= threshold]
-        out = sorted(out, key=lambda m: (-m.score, m.entry.list_code, m.entry.name))[:limit]
-        if not explain:
-            if len(self._cache) > 200_000:
-                self._cache.clear()
-            self._cache[key] = out
-        return out
+        return [self.score(qn, self.names[j], countries or None, explain=explain) for _, j in ranked]
 
     def pair_score(self, query: str, candidate: str, person: bool = False) -> float:
         """One query name against one name (with this index's token weights): the evaluation's unit."""
@@ -468,9 +501,10 @@ def _work(args):
     idx = _WORKER_INDEX
     assert idx is not None
     out = []
+    names = idx.names
     for q, cc in chunk:
-        ms = idx.screen(q, cc, threshold, explain=False, limit=10)
-        out.append([(id(m.entry), m.matched_name, m.score) for m in ms])
+        _, _, ranked = idx.screen_raw(q, cc, threshold, limit=10)
+        out.append([(names[j].entry, names[j].text, sc) for sc, j in ranked])
     return out
 
 
@@ -486,13 +520,12 @@ def screen_many(index: Index, queries: list[tuple[str, str | None]], threshold: 
         by = dict(zip(uniq, res_u, strict=True))
         return [by[q] for q in queries]
     workers = workers or os.cpu_count() or 1
-    pos = {id(e): i for i, e in enumerate(index.entries)}
     if workers <= 1 or len(queries) < 2000:
-        res = []
-        for q, cc in queries:
-            ms = index.screen(q, cc, threshold, explain=False)
-            res.append([(pos[id(m.entry)], m.matched_name, m.score) for m in ms])
-        return res
+        _WORKER_INDEX = index
+        try:
+            return _work((queries, threshold))
+        finally:
+            _WORKER_INDEX = None
     import multiprocessing as mp
 
     _WORKER_INDEX = index
@@ -502,4 +535,4 @@ def screen_many(index: Index, queries: list[tuple[str, str | None]], threshold: 
     with ctx.Pool(workers) as pool:
         parts = pool.map(_work, chunks)
     _WORKER_INDEX = None
-    return [[(pos[i], n, s) for i, n, s in r] for part in parts for r in part]
+    return [r for part in parts for r in part]
