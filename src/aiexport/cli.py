@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "ledger": "aiexport.ledger.cli", "holds": "aiexport.ledger.cli", "audit": "aiexport.ledger.cli",
     "whatif": "aiexport.commands.whatif", "headroom": "aiexport.commands.headroom", "report": "aiexport.commands.report",
     "screen": "aiexport.commands.screen", "disposition": "aiexport.commands.screen", "lists": "aiexport.commands.lists",
+    "serve": "aiexport.commands.serve", "users": "aiexport.commands.users",
 }
 
 

@@ -60,9 +60,14 @@ def verify_password(password: str, stored: str | None) -> bool:
     return hmac.compare_digest(got, base64.b64decode(digest))
 
 
-def _payload(u: AuthUser, actor: str, action: str) -> dict:
-    # no hash in the audit chain: only who, which role, what happened and by whom
-    return {"type": "auth-user", "name": u.name, "role": u.role, "active": u.active, "action": action, "by": actor}
+def _audit(s, u: AuthUser, actor: str, action: str) -> None:
+    """One audit link naming the authenticated actor (the payload is a function of the row)."""
+    from aiexport.auth.models import payload
+    from aiexport.ledger.service import append_audit, utcnow
+
+    u.changed_by, u.changed_at, u.last_action = actor, utcnow(), action
+    s.flush()
+    append_audit(s, "auth-user", f"auth-user:{u.name}", payload(u))
 
 
 def _check_role(role: str) -> None:
@@ -107,7 +112,7 @@ def count_users(led) -> int:
 def init_admin(led, name: str, password: str | None = None) -> str:
     """The explicit set-up step: the first admin, only while there is no user at all. Returns
     the admin's API token (shown once; only its hash is stored)."""
-    from aiexport.ledger.service import append_audit, utcnow
+    from aiexport.ledger.service import utcnow
 
     _check_name(name)
     token = new_token()
@@ -120,10 +125,10 @@ def init_admin(led, name: str, password: str | None = None) -> str:
             raise Conflict("users already exist: `users init` creates only the first admin; an admin adds the others")
         u = AuthUser(name=name, role="admin", token_hash=hash_token(token),
                      password_hash=hash_password(password) if password else None,
-                     active=True, created_by="(users init)", created_at=utcnow())
+                     active=True, created_by="(users init)", created_at=utcnow(), changed_by="(users init)",
+                     changed_at=utcnow(), last_action="init")
         s.add(u)
-        s.flush()
-        append_audit(s, "auth-user", f"auth-user:{name}", _payload(u, "(users init)", "init"))
+        _audit(s, u, "(users init)", "init")
         _sync_officer(s, u, name)
 
     _write(led, fn)
@@ -132,7 +137,7 @@ def init_admin(led, name: str, password: str | None = None) -> str:
 
 def add_user(led, actor: Actor, name: str, role: str, password: str | None = None) -> tuple[dict, str]:
     """An admin adds a user (or changes a user's role); returns (user, new API token)."""
-    from aiexport.ledger.service import append_audit, utcnow
+    from aiexport.ledger.service import utcnow
 
     actor.require("admin", "managing users")
     _check_name(name)
@@ -144,15 +149,15 @@ def add_user(led, actor: Actor, name: str, role: str, password: str | None = Non
         action = "add"
         if u is None:
             u = AuthUser(name=name, role=role, token_hash=hash_token(token), active=True,
-                         created_by=actor.name, created_at=utcnow())
+                         created_by=actor.name, created_at=utcnow(), changed_by=actor.name, changed_at=utcnow(),
+                         last_action=action)
             s.add(u)
         else:
             action = "change"
             u.role, u.active, u.token_hash = role, True, hash_token(token)
         if password:
             u.password_hash = hash_password(password)
-        s.flush()
-        append_audit(s, "auth-user", f"auth-user:{name}", _payload(u, actor.name, action))
+        _audit(s, u, actor.name, action)
         _sync_officer(s, u, actor.name)
         return user_dict(u)
 
@@ -161,7 +166,6 @@ def add_user(led, actor: Actor, name: str, role: str, password: str | None = Non
 
 def issue_token(led, actor: Actor, name: str) -> str:
     """A new API token for NAME (the old one stops working). An admin may for anyone, a user for themself."""
-    from aiexport.ledger.service import append_audit
 
     if name != actor.name:
         actor.require("admin", "issuing another user's token")
@@ -172,15 +176,13 @@ def issue_token(led, actor: Actor, name: str) -> str:
         if u is None:
             raise NotFound(f"no user {name!r}", field="name")
         u.token_hash = hash_token(token)
-        s.flush()
-        append_audit(s, "auth-user", f"auth-user:{name}", _payload(u, actor.name, "token"))
+        _audit(s, u, actor.name, "token")
 
     _write(led, fn)
     return token
 
 
 def set_password(led, actor: Actor, name: str, password: str) -> None:
-    from aiexport.ledger.service import append_audit
 
     if name != actor.name:
         actor.require("admin", "setting another user's password")
@@ -192,14 +194,12 @@ def set_password(led, actor: Actor, name: str, password: str) -> None:
         if u is None:
             raise NotFound(f"no user {name!r}", field="name")
         u.password_hash = hash_password(password)
-        s.flush()
-        append_audit(s, "auth-user", f"auth-user:{name}", _payload(u, actor.name, "password"))
+        _audit(s, u, actor.name, "password")
 
     _write(led, fn)
 
 
 def disable_user(led, actor: Actor, name: str) -> dict:
-    from aiexport.ledger.service import append_audit
 
     actor.require("admin", "managing users")
 
@@ -212,8 +212,7 @@ def disable_user(led, actor: Actor, name: str) -> dict:
         if u.role == "admin" and admins == 1:
             raise Conflict(f"{name!r} is the last admin; add another admin first")
         u.active, u.token_hash = False, None
-        s.flush()
-        append_audit(s, "auth-user", f"auth-user:{name}", _payload(u, actor.name, "disable"))
+        _audit(s, u, actor.name, "disable")
         _sync_officer(s, u, actor.name)
         return user_dict(u)
 

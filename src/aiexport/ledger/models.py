@@ -144,5 +144,5 @@ class User(Base):
 
 # The screening tables (migration 0004) share this Base; importing them here keeps one metadata
 # for the "models match migrations" check.
-import aiexport.screening.models  # noqa: E402,F401
 import aiexport.auth.models  # noqa: E402,F401  (users and roles, migration 0005, issue 12)
+import aiexport.screening.models  # noqa: E402,F401

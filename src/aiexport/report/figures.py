@@ -32,7 +32,7 @@ def chip_figure_data(on: dt.date, posture: str = "enforced", store: ParameterSto
             lines["2023"] = {k: float(getattr(p, k).fraction) for k in ("tpp_a1", "tpp_a2", "tpp_b1", "tpp_b2", "pd_a2", "pd_b1", "pd_b2")}
         elif kind == "2022":
             lines["2022"] = {"tpp": float(p.tpp_2022.fraction)}
-        else:
+        elif p.in_force("china_case_by_case_tpp"):  # the zone's line only while the parameter is in force
             lines["zone"] = {"tpp": float(p.china_case_by_case_tpp.fraction)}
     chips, arrows = [], []
     rows = [r for r in rows if r.get("device_type") != "hbm"]

@@ -26,6 +26,9 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_by", sa.String(200), nullable=False),
         sa.Column("created_at", sa.String(32), nullable=False),
+        sa.Column("changed_by", sa.String(200), nullable=False),
+        sa.Column("changed_at", sa.String(32), nullable=False),
+        sa.Column("last_action", sa.String(20), nullable=False),
     )
 
 
