@@ -149,7 +149,8 @@ def write_section(rows: list[dict], args) -> None:
         )
     lines += [
         "",
-        f"Machine: {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, Python {platform.python_version()}. "
+        f"Machine: {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, Python {platform.python_version()}, "
+        f"load average {os.getloadavg()[0]:.1f} when written (other work shares the machine). "
         "SQLite: a WAL file on local disk, default synchronous=FULL, writers serialised by BEGIN IMMEDIATE. "
         "PostgreSQL: the loopback server from `scripts/ci-postgres.sh` (fsync off: a test server).",
         "",
@@ -265,7 +266,8 @@ def write_latency_section(rows: list[dict], draws: int) -> None:
         lines.append(f"| {r['db']} | {r['prior']:,} | {r['draw_ms']:.2f} | {r['p90_ms']:.2f} | {r['sum_ms']:.2f} |")
     lines += [
         "",
-        f"Machine: {os.cpu_count()} CPUs, shared with other work while measured (figures move from run to run);"
+        f"Machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} when written (shared with other work:"
+        " figures move from run to run, the comparison within a run holds);"
         " SQLite synchronous=FULL (each commit is fsynced). `audit verify` checks every running total against",
         "its entries.",
     ]
