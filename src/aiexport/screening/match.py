@@ -180,16 +180,20 @@ class Index:
         first; with a threshold, only those whose score can still reach it (an upper bound from
         the blocking weights: every near token counted as a full match)."""
         toks = qn.tokens
-        probes = list(toks) + [a + b for a, b in zip(toks, toks[1:], strict=False)]
+        near = self._near
+        post = self.post
+        # tokens: everything within one edit; adjacent pairs (missing spaces): exact only
+        probes = [(t, near(t)) for t in toks]
+        probes += [(ab, ((ab, 1.0),)) for ab in (a + b for a, b in zip(toks, toks[1:], strict=False)) if ab in post]
         acc: dict[int, float] = defaultdict(float)
         common: list[tuple[str, float]] = []
         common_w = 0.0
         # query tokens with no list token within one edit may still align (ratio ≥ 0.80) with a
         # longer token: the bound counts them as matched
-        unmatched_w = sum(self.weight(t) for t in toks if not self._near(t))
-        for q in probes:
+        unmatched_w = sum(self.weight(t) for t, found in probes[: len(toks)] if not found)
+        for q, found in probes:
             wq = self.weight(q)
-            for v, sim in self._near(q):
+            for v, sim in found:
                 p = self.post[v]
                 w = max(wq, self.idf[v])
                 if len(p) > self.df_cap:
