@@ -88,9 +88,12 @@ def _sequential_lpp(frame, txs, numbers, on, posture, source, lpp_lookup, notice
 
     from aiexport.commands.record import consignee_key
 
+    # Only orders whose answer involved LPP (a 740.29 rule among the determining rules) can
+    # change with the consumption of the others; the rest keep their batch decision.
+    lpp_rows = {i for i, r in enumerate(frame["rules"].to_list()) if any(x.startswith("740.29") for x in r or [])}
     groups = defaultdict(list)
     for i, t in enumerate(txs):
-        if t.facts.get("lpp_consumed_tpp") is None:
+        if t.facts.get("lpp_consumed_tpp") is None and i in lpp_rows:
             groups[(consignee_key(t), (on or t.date).year)].append(i)
     redo = {i: None for g in groups.values() if len(g) > 1 for i in g}
     if not redo:
