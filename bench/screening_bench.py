@@ -106,6 +106,8 @@ def eval_pairs(index: Index, nk: LogicV2 | None):
     labels = [int(r["is_same_entity"]) for r in rows]
     ours = [index.pair_score(r["query"], r["candidate"]) for r in rows]
     out = {"n": len(rows), "ours": pair_metrics(ours, labels, THRESHOLD)}
+    t95 = best_threshold(ours, labels, 0.95)
+    out["ours_p95"] = (t95, pair_metrics(ours, labels, t95))
     if nk:
         from aiexport.screening.lists import ListEntry
 
@@ -172,7 +174,8 @@ which flatters it).
 
 | matcher | precision | recall | F1 |
 |---|---|---|---|
-{row("aiexport " + THRESHOLD.__repr__(), pairs["ours"])}
+{row("aiexport " + THRESHOLD.__repr__() + " (the documented threshold)", pairs["ours"])}
+{row(f"aiexport {pairs['ours_p95'][0]} (its best F1 here with precision ≥ 0.95)", pairs["ours_p95"][1])}
 {row(f"nomenklatura logic-v2 {NK_THRESHOLD}", pairs["logic_v2"])}
 {row(f"nomenklatura logic-v2 {pairs['logic_v2_p95'][0]} (its best F1 here with precision ≥ 0.95)", pairs["logic_v2_p95"][1])}
 {row(f"nomenklatura logic-v2 {pairs['logic_v2_best'][0]} (its best F1 here, any precision)", pairs["logic_v2_best"][1])}
