@@ -189,20 +189,30 @@ def _cache_dir() -> Path:
     return d
 
 
+_INDEXES: dict[str, Index] = {}
+
+
 def current_index(ledger: Ledger) -> tuple[Index, list[int]]:
     """The blocking index over the current list versions; cached on disk by their SHA-256s."""
     ids = current_ids(ledger)
     if not ids:
         raise NoLists("no restricted-party list is loaded: run `aiexport lists load FILE` (or `lists update`)")
     key = hashlib.sha256(("|".join(version_sha(ledger, ids)) + SCORE_VERSION).encode()).hexdigest()[:24]
+    if key in _INDEXES:  # a long-lived process (the API) keeps the index of the current lists
+        return _INDEXES[key], ids
     path = _cache_dir() / f"screen-index-{key}.pickle"
     if path.exists():
         try:
             with path.open("rb") as fh:
-                return pickle.load(fh), ids
+                index = pickle.load(fh)
+            _INDEXES.clear()
+            _INDEXES[key] = index
+            return index, ids
         except Exception:  # a stale or partial cache file is rebuilt, never trusted
             pass
     index = Index(entries_of(ledger, ids))
+    _INDEXES.clear()
+    _INDEXES[key] = index
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     with tmp.open("wb") as fh:
         pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
