@@ -95,22 +95,34 @@ def _sequential_lpp(frame, txs, numbers, on, posture, source, lpp_lookup, notice
     for i, t in enumerate(txs):
         if t.facts.get("lpp_consumed_tpp") is None and i in lpp_rows:
             groups[(consignee_key(t), (on or t.date).year)].append(i)
-    redo = {i: None for g in groups.values() if len(g) > 1 for i in g}
-    if not redo:
+    seqs = [sorted(idx, key=lambda i: (on or txs[i].date, i)) for idx in groups.values() if len(idx) > 1]
+    if not seqs:
         return frame
-    rows = {}
-    for (_, _year), idx in groups.items():
-        if len(idx) < 2:
-            continue
-        used = Decimal(0)
-        for i in sorted(idx, key=lambda i: (on or txs[i].date, i)):
-            t = txs[i]
-            prior = lpp_lookup(t, (on or t.date).year) + used
-            t2 = t.model_copy(update={"facts": {**t.facts, "lpp_consumed_tpp": prior}})
-            row = decide([t2], on=on, posture=posture, source=source, rows=[numbers[i]], notices=notices)
-            rows[i] = row
-            if row["license_exception"][0] == "LPP":
-                used += Decimal(row["system_tpp"][0] * row["quantity"][0]) / MICRO
+    # Each order's LPP consumption is the ledger's plus the LPP orders before it in its group.
+    # The sequential answer is the unique fixpoint of "decide all with the consumption implied
+    # by the previous round's LPP set": after round r the first r orders of every group are
+    # final, so at most (longest group + 1) rounds, each one vectorised decision; usually 2-3.
+    order = [i for seq in seqs for i in seq]
+    base = {i: lpp_lookup(txs[i], (on or txs[i].date).year) for i in order}
+    total = {i: Decimal(0) if frame["system_tpp"][i] is None else Decimal(frame["system_tpp"][i] * frame["quantity"][i]) / MICRO
+             for i in order}
+    is_lpp = {i: frame["license_exception"][i] == "LPP" for i in order}
+    batch = None
+    for _ in range(max(len(seq) for seq in seqs) + 1):
+        redo = []
+        for seq in seqs:
+            used = Decimal(0)
+            for i in seq:
+                t = txs[i]
+                redo.append(t.model_copy(update={"facts": {**t.facts, "lpp_consumed_tpp": base[i] + used}}))
+                if is_lpp[i]:
+                    used += total[i]
+        batch = decide(redo, on=on, posture=posture, source=source, rows=[numbers[i] for i in order], notices=notices)
+        new = {i: batch["license_exception"][k] == "LPP" for k, i in enumerate(order)}
+        if new == is_lpp:
+            break
+        is_lpp = new
+    rows = {i: batch[k] for k, i in enumerate(order)}
     parts = [rows[i] if i in rows else frame[i] for i in range(frame.height)]
     # A one-row decision lacks the columns only some item kinds produce (model weights): align
     # on the batch frame's columns, in its order (missing columns are null for that row).
