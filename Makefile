@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,12 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(VENV)/bin/aiexport demo
+	@echo "Web and API: aiexport users init admin --password, then aiexport serve (http://127.0.0.1:8000/, API docs at /docs)."
+
+# PNGs of the main web pages under docs/img/ (the browser tests, driving Debian's chromium).
+screenshots: $(STAMP)
+	bash scripts/install-browser.sh
+	AIEXPORT_SCREENSHOTS=1 $(PY) -m pytest -q tests/web
 
 # The ledger tests run on PostgreSQL too: AIEXPORT_TEST_POSTGRES_URL if set (as .ci/run does),
 # else the loopback server scripts/ci-postgres.sh starts (needs root and apt). When neither

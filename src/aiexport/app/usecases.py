@@ -224,7 +224,7 @@ def tiers(on: dt.date, posture: str) -> dict:
         tier = None
         if diffusion and cc != "US":
             tier = 1 if cc in groups.get("Tier1", ()) else (3 if cc in groups.get("D:5", ()) or cc == "MO" else 2)
-        rows.append({"country": cc, "name": c.name, "groups": member, "tier": tier})
+        rows.append({"country": cc, "name": getattr(c, "common_name", c.name), "groups": member, "tier": tier})
     return {"on": on.isoformat(), "posture": posture, "diffusion_in_force": diffusion, "countries": rows}
 
 

@@ -48,8 +48,8 @@ def user(request: Request) -> Actor:
 Me = Annotated[Actor, Depends(user)]
 
 
-def page(request: Request, name: str, who: Actor | None, status: int = 200, **ctx) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, {"who": who, "today": dt.date.today().isoformat(), **ctx},
+def page(request: Request, template: str, who: Actor | None, status: int = 200, **ctx) -> HTMLResponse:
+    return templates.TemplateResponse(request, template, {"who": who, "today": dt.date.today().isoformat(), **ctx},
                                       status_code=status)
 
 
@@ -202,7 +202,7 @@ def batch_download(request: Request, who: Me, job_id: str, which: str):
 @router.get("/holds")
 def holds(request: Request, who: Me, status: str = "open"):
     st = status if status in ("open", "released", "rejected", "superseded", "all") else "open"
-    return page(request, "holds.html", who, holds=uc.holds(request.app.state.ledger, None if st == "all" else st), status=st)
+    return page(request, "holds.html", who, holds=uc.holds(request.app.state.ledger, None if st == "all" else st), shown=st)
 
 
 @router.post("/holds/{hold_id}/{action}")
