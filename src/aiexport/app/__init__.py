@@ -10,6 +10,5 @@ authenticated `Actor`, returning data (dicts), never text. The CLI commands, the
 """
 
 from aiexport.app.errors import AppError, Conflict, Forbidden, NotFound, Unauthenticated
-from aiexport.auth.service import Actor
 
-__all__ = ["Actor", "AppError", "Conflict", "Forbidden", "NotFound", "Unauthenticated"]
+__all__ = ["AppError", "Conflict", "Forbidden", "NotFound", "Unauthenticated"]  # the actor: aiexport.auth.service.Actor
