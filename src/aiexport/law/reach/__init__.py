@@ -29,7 +29,7 @@ import polars as pl
 import yaml
 
 from aiexport.engine.params import ParameterStore, Snapshot, default_store
-from aiexport.law.reach.affiliates import affiliates
+from aiexport.law.reach.affiliates import affiliates, entity_list_fdp_requirements
 from aiexport.law.reach.embargo import embargo_requirements
 from aiexport.law.reach.end_use import end_use_requirements
 from aiexport.law.reach.facts import COLUMNS as FACT_COLUMNS
@@ -81,7 +81,9 @@ def _policies(p: Snapshot, columns: set[str]) -> dict[str, tuple[pl.Expr, pl.Exp
     fixed = {
         "744.21(a)(1)": mil, "744.21(a)(2)": mil, "744.22": mil,
         "744.11(a)(1)": str(p.value("reach_affiliates_policy") or "denial"),
-        "746.8(a)(1)": "denial",
+        "746.8(a)(1)": "denial", "746.8(a)(3)": "denial",
+        "744.11(a)(2)(i)": str(p.value("reach_entity_list_entry_policy") or "denial"),
+        "744.11(a)(2)(ii)": str(p.value("reach_entity_list_entry_policy") or "denial"),
         **{k: str(v) for k, v in (p.value("reach_embargo_policies") or {}).items()},
     }
     out = {r: eu for r in ("744.23(a)(1)", "744.23(a)(2)", "744.23(a)(4)")}
@@ -103,6 +105,7 @@ def evaluate_reach(frame: pl.DataFrame | pl.LazyFrame, p: Snapshot,
     lf = end_use_requirements(lf, p)
     lf = embargo_requirements(lf, p)
     lf = affiliates(lf, p)
+    lf = entity_list_fdp_requirements(lf, p)
     lf = veu(lf, p, authorizations)
 
     S = pl.col("subject_to_ear")

@@ -31,3 +31,14 @@ def affiliates(frame: pl.LazyFrame, p: Snapshot) -> pl.LazyFrame:
     held = pl.when(holds).then(pl.lit(True)).when(could).then(pl.lit(None, pl.Boolean)).otherwise(pl.lit(False))
     frame = frame.with_columns(held.alias("744.11(a)(1)"))
     return frame.with_columns(labels([("owners", pl.col("744.11(a)(1)").is_null())]).alias("affiliates_needs"))
+
+
+def entity_list_fdp_requirements(frame: pl.LazyFrame, p: Snapshot) -> pl.LazyFrame:
+    """The licence requirements that go with the Entity List FDP rules: §744.11(a)(2)(i) (footnote 1),
+    §744.11(a)(2)(ii) (footnote 4) and §746.8(a)(3) (footnote 3), for a foreign-produced item that
+    an FDP rule made subject to the EAR (reads the §734.9 trace columns)."""
+    return frame.with_columns(
+        pl.col("734.9(e)(1)").alias("744.11(a)(2)(i)"),
+        pl.col("734.9(e)(2)").alias("744.11(a)(2)(ii)"),
+        pl.col("734.9(g)").alias("746.8(a)(3)"),
+    )

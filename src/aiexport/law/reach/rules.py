@@ -29,6 +29,9 @@ RULES: dict[str, Rule] = {
         Rule("744.21(a)(1)", "15 CFR 744.21(a)(1); Supp. No. 2 to Part 744", "military end use or end user in Burma, Cambodia, China, Nicaragua or Venezuela: items in Supp. No. 2 to Part 744"),
         Rule("744.21(a)(2)", "15 CFR 744.21(a)(2)", "military end use or end user in Russia or Belarus: any item subject to the EAR"),
         Rule("744.22", "15 CFR 744.22 (86 FR 4865)", "military-intelligence end use or end user in Belarus, Burma, Cambodia, China, Russia, Venezuela or E:1/E:2: any item subject to the EAR"),
+        Rule("744.11(a)(2)(i)", "15 CFR 744.11(a)(2)(i); 734.9(e)(1)", "foreign-produced item subject to the EAR under the footnote 1 FDP rule, a footnote 1 entity a party: licence (licence exceptions available if §740.2 allows)"),
+        Rule("744.11(a)(2)(ii)", "15 CFR 744.11(a)(2)(ii); 734.9(e)(2)", "foreign-produced item subject to the EAR under the footnote 4 FDP rule, a footnote 4 entity a party: licence"),
+        Rule("746.8(a)(3)", "15 CFR 746.8(a)(3); 734.9(g)", "foreign-produced item subject to the EAR under the footnote 3 (Russia/Belarus military end user) FDP rule: licence to any destination"),
         Rule("744.11(a)(1)", "15 CFR 744.11(a)(1); 90 FR 47201 (eff. 2025-09-29; suspended 2025-11-10 to 2026-11-09 by 90 FR 50857)", "affiliates rule: the party is at least 50 % owned, directly or indirectly, individually or in aggregate, by listed parties"),
         Rule("guidance:2025-05-13.ai-training", "BIS policy statement of 2025-05-13 (guidance, not a rule)", "advanced ICs used to train AI models for or on behalf of parties headquartered in D:5 or Macau: a licence may be required under §744.6/§744.22/§744.23 with knowledge of a WMD or military-intelligence end use; apply the IaaS red flags and due diligence"),
         # ---- embargoes -------------------------------------------------------------------------
@@ -51,6 +54,8 @@ RULES: dict[str, Rule] = {
         Rule("746.6(b)", "15 CFR 746.6(b)", "policy of denial"),
         Rule("746.7(b)", "15 CFR 746.7(b)", "licences for other than humanitarian or civil-aviation-safety purposes generally will be denied"),
         Rule("746.8(b)(3)", "15 CFR 746.8(b)(3)", "policy of denial"),
+        Rule("746.8(b)(1)", "15 CFR 746.8(b)(1)", "policy of denial in all cases"),
+        Rule("744.11(a)(2).entry", "15 CFR 744.11(a)(2); Supp. No. 4 to Part 744 (the entity's entry; aiexport default)", "the review policy of the footnoted entity's Entity List entry (aiexport default: presumption of denial)"),
         Rule("746.9(c)(1)", "15 CFR 746.9(c)(1)", "general policy of denial"),
         # ---- validated end users ---------------------------------------------------------------
         Rule("748.15", "15 CFR 748.15; Supp. No. 7 to Part 748", "authorized under a validated end-user authorization"),
@@ -73,13 +78,15 @@ RULES: dict[str, Rule] = {
 
 REQUIREMENTS = [
     "744.23(a)(1)", "744.23(a)(2)", "744.23(a)(4)", "744.21(a)(1)", "744.21(a)(2)", "744.22", "744.11(a)(1)",
-    "746.2(a)", "746.4(a)", "746.6(a)", "746.7(a)(1)(i)", "746.8(a)(1)", "746.9(a)",
+    "744.11(a)(2)(i)", "744.11(a)(2)(ii)",
+    "746.2(a)", "746.4(a)", "746.6(a)", "746.7(a)(1)(i)", "746.8(a)(1)", "746.8(a)(3)", "746.9(a)",
 ]
 POLICY_RANK = {"denial": 3, "case-by-case": 2, "approval": 1}
 # the paragraph that states the review policy of each requirement (744.23 is decided per row)
 POLICY_RULE = {
     "744.21(a)(1)": "744.21(e)(1)", "744.21(a)(2)": "744.21(e)(1)", "744.22": "744.22(e)",
     "744.11(a)(1)": "744.11(a)(1).owner-entry",
+    "744.11(a)(2)(i)": "744.11(a)(2).entry", "744.11(a)(2)(ii)": "744.11(a)(2).entry", "746.8(a)(3)": "746.8(b)(1)",
     "746.2(a)": "746.2(b)", "746.4(a)": "746.4(b)", "746.6(a)": "746.6(b)", "746.7(a)(1)(i)": "746.7(b)",
     "746.8(a)(1)": "746.8(b)(3)", "746.9(a)": "746.9(c)(1)",
 }
