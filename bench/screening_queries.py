@@ -29,7 +29,9 @@ NOT_LISTED = [
     ("Accenture plc", "IE"), ("Capgemini SE", "FR"), ("Atos SE", "FR"), ("Nordic Semiconductor ASA", "NO"),
     ("ASML Holding N.V.", "NL"), ("Infineon Technologies AG", "DE"), ("STMicroelectronics N.V.", "CH"),
     ("G42 Cloud", "AE"), ("Emirates Telecommunications Group", "AE"), ("Turkcell Iletisim Hizmetleri A.S.", "TR"),
-    ("Aselsan Elektronik Sanayi ve Ticaret A.S.", "TR"), ("Yandex N.V.", "NL"), ("Kaspersky Lab UK Ltd", "GB"),
+    ("Aselsan Elektronik Sanayi ve Ticaret A.S.", "TR"), ("Yandex N.V.", "NL"),
+    # ("Kaspersky Lab UK Ltd", "GB") was here by mistake: Kaspersky Labs Limited (London) is on the
+    # Entity List (89 FR 52363); the committed fixture row PO-0301 was relabelled by hand.
     ("Shenzhen Transsion Holdings", "CN"), ("Beijing Kingsoft Cloud Network Technology", "CN"),
     ("Shanghai Pudong Development Bank", "CN"), ("Hangzhou Hikrobot Technology", "CN"),
     ("Zhejiang Dahua Trading Co., Ltd.", "CN"), ("Alibaba Cloud Computing Ltd.", "CN"), ("Baidu Online Network Technology", "CN"),

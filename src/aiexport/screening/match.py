@@ -16,7 +16,9 @@ Score (``SCORE_VERSION``): for a query and one list name,
 * ``joined_similarity`` — rapidfuzz ``ratio`` of the space-less forms (missing spaces, word
   splits), counted only when it is ≥ 0.90 and the two sides have different token counts (with the
   same count, a differing distinctive token must not hide inside a long shared string);
-* ``acronym`` — 0.90 when a one-token query equals the initials of a name of three or more tokens;
+* ``acronym`` — when a one-token query equals the initials of a name of three or more tokens: 0.90
+  for four letters or more, 0.82 for three (three-letter acronyms collide often — SAP, AEC — so
+  a differing country takes them below the threshold and an agreeing one keeps them);
 * ``country`` — +0.05 when a country of the query is among the entry's address countries (CN,
   HK and MO count as related: +0.025), −0.05 when the entry has countries and none agrees, 0 when
   either side has none. A qualifier, never a filter.
@@ -49,6 +51,7 @@ from aiexport.screening.normalize import (
 
 SCORE_VERSION = "aiexport-screen-1"
 THRESHOLD = 0.80
+ACRONYM = {True: 0.90, False: 0.82}  # by "four letters or more"
 TOKEN_SIM = 0.80
 COUNTRY_BONUS = 0.05
 RELATED = {"CN": {"HK", "MO"}, "HK": {"CN", "MO"}, "MO": {"CN", "HK"}}
@@ -211,7 +214,7 @@ class Index:
         for j in self.joined.get(qn.joined, ()):
             acc[j] += 100.0
             sure.add(j)
-        if len(toks) == 1 and 2 <= len(toks[0]) <= 8:
+        if len(toks) == 1 and 3 <= len(toks[0]) <= 8:
             for j in self.acr.get(toks[0], ()):
                 acc[j] += 50.0
                 sure.add(j)
@@ -348,8 +351,8 @@ class Index:
             jn = fuzz.ratio("".join(q), name.norm.joined, score_cutoff=90) / 100
             if jn > base:
                 base = jn
-            if len(q) == 1 and len(c) >= 3 and base < 0.90 and q[0] == acronym(c):
-                base = 0.90
+            if len(q) == 1 and len(c) >= 3 and base < ACRONYM[len(q[0]) >= 4] and q[0] == acronym(c):
+                base = ACRONYM[len(q[0]) >= 4]
         return base
 
     def _country(self, j: int, countries) -> float:
@@ -420,7 +423,7 @@ class Index:
         joined = fuzz.ratio(qn.joined, name.norm.joined) / 100
         # only where the two sides split the name differently (same token count: token_overlap decides)
         joined_f = joined if joined >= 0.90 and len(q) != len(c) else 0.0
-        acr = 0.90 if (len(q) == 1 and len(c) >= 3 and q[0] == acronym(c)) else 0.0
+        acr = ACRONYM[len(q[0]) >= 4] if (len(q) == 1 and len(c) >= 3 and q[0] == acronym(c)) else 0.0
         base = max(token_overlap, joined_f, acr)
         if name.entry < 0:
             return round(base, 4)  # type: ignore[return-value]
