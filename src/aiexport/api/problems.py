@@ -18,7 +18,10 @@ log = logging.getLogger("aiexport.api")
 
 def problem(status: int, title: str, detail: str, request: Request, errors: list[dict] | None = None,
             headers: dict | None = None) -> JSONResponse:
-    body = {"type": f"https://aiexport.dev/problems/{status}", "title": title, "status": status, "detail": detail,
+    # type about:blank (RFC 9457 §4.2.1): the title is the status phrase, the detail says what went wrong
+    from http import HTTPStatus
+
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail,
             "instance": str(request.url.path)}
     if errors:
         body["errors"] = errors
@@ -46,7 +49,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(InputErrors)
     async def _inputs(request: Request, exc: InputErrors):
         errs = [_input_error(e) for e in exc.errors]
-        return problem(422, "Invalid input", f"{len(errs)} errors; nothing was decided", request, errs)
+        return problem(422, "Invalid input", f"{len(errs)} invalid field(s); nothing was decided", request, errs)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):

@@ -280,3 +280,19 @@ def local_actor(led) -> Actor:
         raise Unauthenticated(f"a configured local user: set ${TOKEN_ENV} or run `aiexport users init` "
                               f"(first admin) / `aiexport users token NAME --save` (writes {token_file()})")
     return by_token(led, token)
+
+
+def cli_actor(led, role: str, what: str) -> Actor:
+    """For a CLI command that writes: the configured local user, holding at least ROLE, else a
+    one-line error and exit 77 (EX_NOPERM). Replaces `--actor NAME`, which proves nothing."""
+    import typer
+
+    from aiexport.app.errors import AppError
+
+    try:
+        a = local_actor(led)
+        a.require(role, what)
+        return a
+    except AppError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(exc.exit_code) from None
