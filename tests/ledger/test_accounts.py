@@ -10,7 +10,7 @@ from aiexport.ledger.amounts import AmountError
 
 
 def test_balance_is_limit_minus_entries(ledger):
-    ledger.open_account("license:D1", 1000, unit="units")
+    ledger.open_account("license:D1", 1000, unit="tpp")  # exact decimals (a units account takes whole units)
     ledger.draw("license:D1", 300, "order-1")
     ledger.draw("license:D1", "250.25", "order-2")
     ledger.release("license:D1", "order-1", "order cancelled")
@@ -20,7 +20,7 @@ def test_balance_is_limit_minus_entries(ledger):
         Decimal(1000),
         Decimal(250),
         Decimal(750),
-        "units",
+        "tpp",
     )
     kinds = [(h["kind"], h["amount"], h["remaining_after"]) for h in ledger.history("license:D1")]
     assert kinds == [

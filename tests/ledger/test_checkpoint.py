@@ -108,3 +108,18 @@ def test_ledger_commands_say_where_the_ledger_is(db_url):
     assert r.exit_code == 0 and "ledger: " in r.stderr
     r = cli(db_url, "holds", "list")
     assert "ledger: " in r.stderr
+
+
+def test_empty_account_names_and_fractional_units_are_refused(db_url):
+    for name in ("", "  ", " padded"):
+        r = cli(db_url, "ledger", "open", name, "--limit", "1")
+        assert r.exit_code == 2 and "account name" in r.output, (name, r.output)
+    r = cli(db_url, "ledger", "open", "U", "--limit", "1.5", "--unit", "units")
+    assert r.exit_code == 2 and "whole number of units" in r.output
+    assert cli(db_url, "ledger", "open", "U", "--limit", "10", "--unit", "units").exit_code == 0
+    r = cli(db_url, "ledger", "draw", "U", "0.5", "--ref", "a")
+    assert r.exit_code == 2 and "whole number of units" in r.output
+    assert cli(db_url, "ledger", "draw", "U", "2", "--ref", "a").exit_code == 0
+    # TPP accounts keep exact decimals
+    assert cli(db_url, "ledger", "open", "T", "--limit", "10.5").exit_code == 0
+    assert cli(db_url, "ledger", "draw", "T", "0.25", "--ref", "a").exit_code == 0

@@ -268,6 +268,11 @@ def _lock_account(s: Session, name: str) -> Account | None:
     ).scalar_one_or_none()
 
 
+def _check_name(name: object) -> None:
+    if not isinstance(name, str) or not name.strip() or name != name.strip() or len(name) > 200:
+        raise ValueError("account: a non-empty account name (at most 200 characters, no leading or trailing spaces)")
+
+
 def _get_account(s: Session, name: str) -> Account:
     a = s.execute(select(Account).where(Account.name == name)).scalar_one_or_none()
     if a is None:
@@ -822,9 +827,12 @@ class Ledger:
     ) -> tuple[Balance, bool]:
         """Open an account; returns (balance, created). Re-opening with the same terms is a no-op."""
         actor = resolve_actor(actor)
+        _check_name(name)
         limit_d = to_amount(limit)
         if limit_d < 0:
             raise AmountError("a limit of zero or more")
+        if unit == "units" and limit_d != limit_d.to_integral_value():
+            raise AmountError("limit: a whole number of units (chips are not divisible)")
         if unit not in UNITS:
             raise ValueError("unit: one of " + ", ".join(UNITS))
         if kind not in ACCOUNT_KINDS:
@@ -872,6 +880,8 @@ class Ledger:
             a = _lock_account(s, account)
             if a is None:
                 raise UnknownAccount(account)
+            if a.unit == "units" and amount_d != amount_d.to_integral_value():
+                raise AmountError(f"AMOUNT: a whole number of units ({account} counts units)")
             return _draw(s, a, amount_d, ref, actor, on)
 
         return self._run(fn)
