@@ -18,6 +18,8 @@ import yaml
 from aiexport.errors import InputError
 
 MAX_DEPTH = 64
+# libyaml's safe loader when PyYAML was built with it (10x faster; the same YAML 1.1 types).
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def require(path: Path) -> None:
@@ -79,7 +81,7 @@ def read_document(path: Path) -> Any:
     if not text.strip():
         raise InputError(str(path), None, None, "a document with content", "an empty file")
     try:
-        data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if suffix == ".json" else yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
     except (json.JSONDecodeError, yaml.YAMLError, RecursionError, ValueError) as exc:
         raise InputError(str(path), None, None, f"valid {suffix[1:].upper() or 'YAML'}", str(exc)) from exc
     _finite(data, str(path), [])
