@@ -89,3 +89,14 @@ def test_explain_an_unknown_recorded_decision_or_no_ledger(tmp_path):
     assert run("check", str(write(tmp_path, [H20])), "--record", db=db).exit_code == 0
     r = run("explain", "--id", "nope", db=db)
     assert r.exit_code == 2 and "recorded decision id" in r.output
+
+
+def test_a_date_before_the_first_rule_says_no_rule_in_force(tmp_path):
+    f = write(tmp_path, [H20])
+    r = run("check", str(f), "--on", "2019-01-01", "--format", "json")
+    assert r.exit_code == 0, r.output
+    rec = json.loads(r.stdout)[0]
+    assert rec["rule_set"].startswith("R0:") and rec["eccn"] is None
+    assert "no rule in force" in r.stderr
+    later = run("check", str(f), "--on", "2022-10-21", "--format", "json")
+    assert not json.loads(later.stdout)[0]["rule_set"].startswith("R0:") and "no rule in force" not in later.stderr

@@ -320,6 +320,15 @@ def register(app: typer.Typer) -> None:
         else:
             with _busy_status(file):
                 recs = records(run_check(file, day, posture.value, notices=enabled, allow_extra_columns=allow_extra_columns)[0])
+        before = [r["id"] for r in recs if str(r.get("rule_set") or "").startswith("R0:")]
+        if before:
+            from aiexport.commands.common import err_console
+
+            err_console.print(
+                f"[yellow]no rule in force:[/] {len(before)} order(s) ({', '.join(before[:5])}"
+                f"{', …' if len(before) > 5 else ''}) are dated before the first advanced-computing rule "
+                "(87 FR 62186, effective 2022-10-21); aiexport encodes no earlier rules, so their answer is "
+                "\"no rule in force\" (rule set R0), not a determination under earlier law.", highlight=False)
         if fmt is Format.json:
             emit_json(recs)
         elif fmt is Format.csv:
