@@ -11,7 +11,7 @@ from typer.core import TyperGroup
 # check` does not import SQLAlchemy, `aiexport --version` imports neither Polars nor Pydantic.
 # tests/batch/test_startup.py checks this table against what the modules register.
 COMMANDS: dict[str, str] = {
-    "classify": "aiexport.commands.chips", "chips": "aiexport.commands.chips", "demo": "aiexport.commands.chips",
+    "classify": "aiexport.commands.chips", "chips": "aiexport.commands.chips", "demo": "aiexport.commands.demo",
     "check": "aiexport.commands.check", "explain": "aiexport.commands.check",
     "batch": "aiexport.commands.batch",
     "models": "aiexport.commands.models", "rules": "aiexport.commands.rules",

@@ -121,8 +121,8 @@ def classify(req: ClassifyRequest) -> list[dict]:
     """3A090 classification of catalog chips and/or spec rows, with the reasons."""
     import polars as pl
 
+    from aiexport.app.catalog import records
     from aiexport.catalog import CatalogLookupError, accelerators, lookup
-    from aiexport.commands.chips import records
     from aiexport.io.specs import read_specs
     from aiexport.law.classify import classify_frame
 
@@ -159,13 +159,13 @@ def chips() -> list[dict]:
 
 
 def rules_timeline() -> list[dict]:
-    from aiexport.commands.rules import timeline_records
+    from aiexport.app.rules import timeline_records
 
     return timeline_records()
 
 
 def rules_diff(d1: dt.date, d2: dt.date, posture: str, outcomes: bool = False) -> dict:
-    from aiexport.commands.rules import (
+    from aiexport.app.rules import (
         catalog_transactions,
         outcome_changes,
         parameter_changes,
@@ -180,7 +180,7 @@ def rules_diff(d1: dt.date, d2: dt.date, posture: str, outcomes: bool = False) -
 
 
 def rules_show(parameter: str, on: dt.date, posture: str) -> dict:
-    from aiexport.commands.rules import _d, _val
+    from aiexport.app.rules import _d, _val
     from aiexport.engine.params import default_store
 
     store = default_store()
@@ -229,7 +229,7 @@ def tiers(on: dt.date, posture: str) -> dict:
 
 
 def models(on: dt.date, posture: str) -> list[dict]:
-    from aiexport.commands.models import catalog_records
+    from aiexport.app.modelweights import catalog_records
 
     return json.loads(json.dumps(catalog_records(on, posture), default=str))
 

@@ -1,65 +1,21 @@
-"""`aiexport classify`, `aiexport chips`, `aiexport demo`."""
+"""`aiexport classify`, `aiexport chips` (`aiexport demo` is in commands/demo.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 import typer
 from rich.table import Table
 
+from aiexport.app.catalog import _num, _pd, records  # noqa: E402,F401 (the JSON contract lives in app/)
 from aiexport.catalog import ATTRIBUTION, CatalogLookupError, accelerators, lookup
 from aiexport.commands.common import Format, Posture, console, emit_csv, emit_json, fail, parse_date
 from aiexport.errors import InputError
 from aiexport.io.specs import read_specs
-from aiexport.law.classify import QUESTIONS, classify_frame
-from aiexport.law.metrics import DEFAULT_TF32_BITS, H100_SXM_TPP, MICRO, from_micro
-
-
-def _num(micro: int | None) -> int | float | None:
-    d = from_micro(micro)
-    if d is None:
-        return None
-    return int(d) if d == d.to_integral_value() else float(d)
-
-
-def _pd(tpp: int | None, area: int | None) -> float | None:
-    if tpp is None or not area:
-        return None
-    return float(round(Decimal(tpp) / Decimal(area), 4))
-
-
-def records(frame: pl.DataFrame) -> list[dict]:
-    """The JSON contract of `aiexport classify` (one object per item)."""
-    out = []
-    cols = ["name", "tpp", "tpp_basis", "applicable_die_area", "eccn", "paragraph",
-            "nac_aca_eligible", "hbm_exception_eligible", "needs_facts", "rules", "reasons",
-            "rule_set", "on", "device_type", "datacenter"]
-    for r in frame.select(cols).iter_rows(named=True):
-        tpp = r["tpp"]
-        out.append(
-            {
-                "name": r["name"],
-                "on": r["on"].isoformat(),
-                "total_processing_performance": _num(tpp),
-                "tpp_basis": r["tpp_basis"],
-                "performance_density": _pd(tpp, r["applicable_die_area"]),
-                "applicable_die_area_mm2": _num(r["applicable_die_area"]),
-                "h100_equivalents": None if tpp is None else round(tpp / MICRO / H100_SXM_TPP, 4),
-                "marketed_for_datacenter": r["datacenter"],
-                "eccn": r["eccn"],
-                "paragraph": r["paragraph"],
-                "nac_aca_eligible": r["nac_aca_eligible"],
-                "hbm_exception_eligible": r["hbm_exception_eligible"],
-                "needs_facts": [{"fact": f, "question": QUESTIONS.get(f, f)} for f in r["needs_facts"]],
-                "rule_set": r["rule_set"],
-                "rules": r["rules"],
-                "reasons": r["reasons"],
-            }
-        )
-    return out
+from aiexport.law.classify import classify_frame
+from aiexport.law.metrics import DEFAULT_TF32_BITS, from_micro
 
 
 def deciding_detail(rec: dict) -> str:
@@ -171,10 +127,3 @@ def register(app: typer.Typer) -> None:
             )
         console.print(t)
         console.print(f"[dim]{ATTRIBUTION}[/]")
-
-    @app.command()
-    def demo() -> None:
-        """The main job on bundled data: the catalog classified today, and its story by rule version."""
-        from aiexport.commands.demo import run_demo
-
-        run_demo()

@@ -86,3 +86,10 @@ def _demo_orders(today: dt.date) -> None:
     from aiexport.commands.check import demo_order_book
 
     demo_order_book(today)
+
+
+def register(app) -> None:
+    @app.command()
+    def demo() -> None:
+        """The main job on bundled data: the catalog classified today, and its story by rule version."""
+        run_demo()
