@@ -191,3 +191,29 @@ def test_recording_is_chunked_and_a_killed_run_resumes(db_url, tmp_path, monkeyp
     assert "2 of 5 orders were already recorded" in " ".join(again.stderr.split())
     assert len(json.loads(cli(db_url, "holds", "list", "--format", "json").stdout)) == 5
     assert cli(db_url, "audit", "verify").exit_code == 0
+
+
+def test_another_writer_gets_in_between_chunks(db_url, tmp_path, monkeypatch):
+    """The write lock is held for one chunk at a time: a draw by another process's connection
+    (here: another Ledger) succeeds while a long record is under way."""
+    monkeypatch.setattr(record_mod, "CHUNK", 2)
+    assert cli(db_url, "ledger", "open", "L", "--limit", "100").exit_code == 0
+    f = write(tmp_path, "many.yaml", [order(f"o{i}", to="CN", q=1, name="X") for i in range(6)])
+    real = Ledger.record_decisions
+    other = Ledger(db_url)
+    drawn = []
+
+    def record_then_let_another_writer_in(self, *a, **kw):
+        ids = real(self, *a, **kw)
+        drawn.append(other.draw("L", 1, f"between-{len(drawn)}", actor="other").status)
+        return ids
+
+    monkeypatch.setattr(Ledger, "record_decisions", record_then_let_another_writer_in)
+    try:
+        r = cli(db_url, "check", str(f), "--record")
+    finally:
+        other.close()
+    assert r.exit_code == 0, r.output
+    assert drawn == ["drawn", "drawn", "drawn"]  # three chunks of two, a draw after each
+    assert balance(db_url, "L")["drawn"] == 3
+    assert cli(db_url, "audit", "verify").exit_code == 0
