@@ -591,6 +591,17 @@ def _record(s: Session, decisions: list[_Decision], actor: str, hold_refused: bo
         for dr in dec.draws:
             if specs.get(dr.account) is None:
                 specs[dr.account] = dr.open
+    # The accounts a superseded version drew from are released below: lock them now, in the same
+    # name order, so that no account lock is taken after the audit head's.
+    old_ids = [dec.supersedes for dec in decisions if dec.supersedes is not None]
+    if old_ids:
+        old_names = s.execute(
+            select(Account.name).join(Entry, Entry.account_id == Account.id)
+            .join(Decision, Decision.decision_id == Entry.decision_id)
+            .where(Decision.id.in_(old_ids))
+        ).scalars()
+        for name in old_names:
+            specs.setdefault(name, None)
     accounts: dict[str, Account] = {}
     created: list[Account] = []
     for name in sorted(specs):
