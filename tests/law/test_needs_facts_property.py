@@ -1,7 +1,8 @@
 """Property (issue 9, item 6): NEEDS_FACTS only when the open fact can change the answer.
 
 For every NEEDS_FACTS answer, each needed fact is filled both ways (with the other needed facts
-filled every way); for at least one filling of the others, the two answers must differ."""
+filled every way); for at least one filling of the others, the two answers must differ — where an
+answer that still asks for facts stands for the answers its own fillings reach."""
 
 from __future__ import annotations
 
@@ -30,7 +31,25 @@ FILL = {
     "ultimate_customers_outside_d5_macau": ("fact", ("yes", "no")),
     "published": ("model", ("yes", "no")),
     "training_operations": ("model", ("1e24", "1e27")),
+    "process_node_nm": ("fact", (5, 28)),
+    "non_planar": ("fact", ("yes", "no")),
+    "contains_hbm": ("fact", ("yes", "no")),
 }
+
+
+@st.composite
+def foundry_transactions(draw):
+    """A fabricator or OSAT exporting a catalog chip (Note 1 to 3A090.a), node sometimes unstated."""
+    to = draw(st.sampled_from(DESTS))
+    facts = {"exporter_role": draw(st.sampled_from(["front-end fabricator", "OSAT"]))}
+    node = draw(st.sampled_from([None, 5, 28]))
+    if node is not None:
+        facts["process_node_nm"] = node
+    if draw(st.booleans()):
+        facts |= {"packaged_by": "front-end fabricator", "packaging_location": "TW", "transistor_count": draw(st.sampled_from(["2e10", "3.2e10"]))}
+    return {"id": "f", "date": draw(st.sampled_from(DATES[3:])), "kind": "export", "from": "TW", "to": to,
+            "item": {"chip": draw(st.sampled_from(["H20", "H100 SXM", "RTX 4090", "L40 PCIe"]))}, "quantity": 1,
+            "consignee": {"country": to}, "facts": facts}
 
 
 @st.composite
@@ -87,6 +106,19 @@ def answer(rec: dict) -> tuple:
     return rec["outcome"], rec["license_exception"], rec["review_policy"]
 
 
+def resolved(raw: dict, posture: str, depth: int = 3) -> frozenset:
+    """The answers reachable by filling every fact still asked (each both ways), up to ``depth`` rounds."""
+    rec = decide_raw(raw, posture)
+    if rec["outcome"] != "NEEDS_FACTS" or depth == 0:
+        return frozenset([answer(rec)])
+    out: set = set()
+    for f in (x["fact"] for x in rec["needs_facts"]):
+        assert f in FILL, f"no test filling for {f}"
+        for v in FILL[f][1]:
+            out |= resolved(fill(raw, f, v), posture, depth - 1)
+    return frozenset(out)
+
+
 def check_needed_facts_matter(raw: dict, posture: str) -> None:
     rec = decide_raw(raw, posture)
     if rec["outcome"] != "NEEDS_FACTS":
@@ -101,7 +133,7 @@ def check_needed_facts_matter(raw: dict, posture: str) -> None:
             base = raw
             for o, v in zip(others, combo, strict=True):
                 base = fill(base, o, v)
-            a, b = (answer(decide_raw(fill(base, fact, v), posture)) for v in FILL[fact][1])
+            a, b = (resolved(fill(base, fact, v), posture) for v in FILL[fact][1])
             if a != b:
                 differs = True
                 break
@@ -117,6 +149,12 @@ def test_needed_chip_facts_can_change_the_answer(raw, posture):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(model_transactions(), st.sampled_from(["enforced", "codified"]))
 def test_needed_model_facts_can_change_the_answer(raw, posture):
+    check_needed_facts_matter(raw, posture)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(foundry_transactions(), st.sampled_from(["enforced", "codified"]))
+def test_needed_foundry_facts_can_change_the_answer(raw, posture):
     check_needed_facts_matter(raw, posture)
 
 

@@ -199,10 +199,16 @@ def presume(facts: dict, on: dt.date, posture: str = "enforced", *, die_area_mm2
         applicable = True
     elif node is not None and non_planar is False:
         applicable = False
-    elif node is not None and node > node_limit and non_planar is None:
-        return FoundryResult(True, None, None, ["3A090.a.note1.presumption"], ["non_planar"],
-                             [_reason("3A090.a.note1.presumption", None, f"{node} nm: is the transistor architecture non-planar?")])
     else:
+        # Applicability unknown. If a rebuttal holds anyway, the answer is the same either way: not asked (issue 9, item 6).
+        anyway = presume({**facts, "non_planar": "yes"}, on, posture, die_area_mm2=die_area_mm2, store=store)
+        if anyway is not None and anyway.presumed is False and anyway.rebuttal is not None:
+            anyway.reasons.insert(0, _reason("3A090.a.note1.presumption", None,
+                                             "applicability (node / architecture) not stated: not needed, a rebuttal holds either way"))
+            return anyway
+        if node is not None and node > node_limit and non_planar is None:
+            return FoundryResult(True, None, None, ["3A090.a.note1.presumption"], ["non_planar"],
+                                 [_reason("3A090.a.note1.presumption", None, f"{node} nm: is the transistor architecture non-planar?")])
         return FoundryResult(True, None, None, ["3A090.a.note1.presumption"], ["process_node_nm"],
                              [_reason("3A090.a.note1.presumption", None, "process node and transistor architecture not stated")])
     if not applicable:

@@ -123,8 +123,16 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
         .otherwise(pl.lit(None, pl.String))
     )
     item_open = pl.col("item_needs").list.len() > 0
-    # An item with open facts is judged at the most-controlled level it could reach.
-    L = pl.when(item_open & (lvl != "c").fill_null(True)).then(pl.lit("a")).otherwise(lvl)
+    # An item with open facts is judged at the most-controlled level it could reach: .a unless its
+    # candidate paragraphs are all .b (e.g. a .b part whose datacenter marketing is unknown).
+    candidates = pl.col("item_rules").list.join(" ")
+    could_a = candidates.str.contains(r"(^| )(3A090|4A090)\.a", literal=False).fill_null(True)
+    could_b = candidates.str.contains(r"(^| )(3A090|4A090)\.b", literal=False).fill_null(False)
+    L = (
+        pl.when(item_open & (lvl != "c").fill_null(True))
+        .then(pl.when(~could_a & could_b).then(pl.lit("b")).otherwise(pl.lit("a")))
+        .otherwise(lvl)
+    )
     ab = L.is_in(["a", "b"]).fill_null(False)
     hq_d5 = _any_in(_hq_cols(), d5mo)
     in_scope = (to.is_in(sorted((D1 | D4 | D5) - (A5 | A6))) | (to == "MO"))

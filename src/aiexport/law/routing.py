@@ -67,6 +67,13 @@ def apply_foundry(frame: pl.DataFrame, transactions: list[Transaction], *, postu
             continue
         reasons = list(cols["item_reasons"][i] or []) + res.reasons
         cols["item_reasons"][i] = reasons
+        if res.presumed is None and datasheet == "3A090.a" and cols["datacenter"][i] and not cols["item_needs"][i]:
+            # already 3A090.a for datacenters on its own figures: the presumption cannot change the answer (issue 9, item 6)
+            cols["item_rules"][i] = list(cols["item_rules"][i] or [])
+            cols["item_reasons"][i] = list(cols["item_reasons"][i] or []) + [
+                {"rule": "3A090.a.note1.presumption", "citation": foundry.RULES["3A090.a.note1.presumption"].cite, "held": None,
+                 "detail": "not needed: the IC is 3A090.a and for datacenters on its own figures, so the presumption cannot change the answer"}]
+            continue
         if res.presumed is None:
             cols["eccn"][i] = "3A090.a"  # judged at the level it would be presumed, as open items are
             cols["item_needs"][i] = list(dict.fromkeys(list(cols["item_needs"][i] or []) + res.needs))
