@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel, Field
@@ -269,16 +269,19 @@ def users(who: Who, led=Depends(ledger)) -> list[dict]:
 
 
 @v1.post("/users", tags=["users"], status_code=201)
-def add_user(body: UserRequest, who: Who, led=Depends(ledger)) -> dict:
+def add_user(request: Request, body: UserRequest, who: Who, led=Depends(ledger)) -> dict:
     """Admins only. Returns the new user's API token (shown once)."""
     user, token = auth.add_user(led, who, body.name, body.role, body.password)
+    request.app.state.token_cache.clear()
     return {**user, "token": token}
 
 
 @v1.post("/users/{name}/token", tags=["users"])
-def user_token(name: str, who: Who, led=Depends(ledger)) -> dict:
+def user_token(request: Request, name: str, who: Who, led=Depends(ledger)) -> dict:
     """A new token for NAME (admins for anyone, a user for themself); the old one stops working."""
-    return {"name": name, "token": auth.issue_token(led, who, name)}
+    token = auth.issue_token(led, who, name)
+    request.app.state.token_cache.clear()
+    return {"name": name, "token": token}
 
 
 def create_app(db_url: str | None = None, *, jobs_dir: Path | None = None, secret: str | None = None,
@@ -292,6 +295,7 @@ def create_app(db_url: str | None = None, *, jobs_dir: Path | None = None, secre
                               "ledger, holds, rules, models. Bearer tokens from `aiexport users token NAME`; "
                               "errors are RFC 9457 problem details.")
     app.state.ledger = Ledger(db_url)
+    app.state.token_cache = {}
     app.state.jobs = Jobs(jobs_dir or Path(tempfile.mkdtemp(prefix="aiexport-jobs-")))
     problems.install(app)
     app.include_router(v1)
