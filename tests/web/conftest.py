@@ -70,6 +70,13 @@ def live(tmp_path_factory):
         uc.record(CheckRequest(transactions=[{**ORDER_CN, "id": "WEB-IN", "to": "IN", "quantity": 1500,
                                               "consignee": {"name": "Example India", "country": "IN"}}],
                                posture="codified"), auth.Actor("anna", "analyst"))
+    csl = Path(__file__).resolve().parents[1] / "screening" / "fixtures" / "csl_v1.csv"
+    if csl.exists():  # the screening tests' small list, read in place
+        from aiexport.screening.lists import load_list
+        from aiexport.screening.store import load_version
+
+        with Ledger(url) as led:
+            load_version(led, load_list(csl), actor="ada")
     app = create_app(url, jobs_dir=tmp / "jobs", secret="web-test")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
