@@ -10,7 +10,7 @@ COLORS = ("#1b5e9a", "#b03a2e", "#1e7b45", "#7d3c98", "#9a6b00", "#2c3e50")
 
 
 def burn_down(series: list[dict]) -> str:
-    """series: [{account, limit, points: [(iso time, remaining)]}] -> SVG."""
+    """series: [{account, limit, points: [(ISO date, remaining)]}] -> SVG, x = the date."""
     title = "Ledger burn-down: remaining per account after each entry"
     desc = "; ".join(f"{s['account']}: limit {s['limit']}, remaining {s['points'][-1][1] if s['points'] else s['limit']}"
                      for s in series) or "no accounts"
@@ -23,19 +23,28 @@ def burn_down(series: list[dict]) -> str:
            f'<line x1="{L}" y1="{T}" x2="{L}" y2="{H - B}" stroke="#333"/>',
            f'<text x="{L - 6}" y="{T + 4}" text-anchor="end">100%</text>',
            f'<text x="{L - 6}" y="{H - B}" text-anchor="end">0%</text>',
-           f'<text x="{W / 2}" y="{H - 8}" text-anchor="middle">entries in time order (share of the limit remaining)</text>']
-    times = sorted({p[0] for s in series for p in s["points"]})
-    pos = {t: i for i, t in enumerate(times)}
-    n = max(len(times), 1)
+           f'<text x="{W / 2}" y="{H - 8}" text-anchor="middle">date of each entry (share of the limit remaining)</text>']
+    import datetime as dt
+
+    days = sorted({p[0] for s in series for p in s["points"]})
+    lo = dt.date.fromisoformat(days[0]) if days else dt.date.today()
+    hi = dt.date.fromisoformat(days[-1]) if days else lo
+    span = max((hi - lo).days, 1)
+
+    def x_of(day: str) -> float:
+        return L + 20 + (dt.date.fromisoformat(day) - lo).days / span * (W - L - R - 40)
+
+    if days:
+        out.append(f'<text x="{x_of(days[0]):.1f}" y="{H - B + 14}" text-anchor="middle">{lo.isoformat()}</text>')
+        if hi != lo:
+            out.append(f'<text x="{x_of(days[-1]):.1f}" y="{H - B + 14}" text-anchor="middle">{hi.isoformat()}</text>')
     for k, s in enumerate(series):
         limit = float(s["limit"]) or 1.0
         color = COLORS[k % len(COLORS)]
-        x, y = L, T
-        d = [f"M{x:.1f},{y:.1f}"]
-        for t, rem in s["points"]:
-            nx = L + (pos[t] + 1) / n * (W - L - R)
+        d = [f"M{L:.1f},{T:.1f}"]
+        for day, rem in s["points"]:
             ny = T + (1 - max(min(float(rem) / limit, 1), 0)) * (H - T - B)
-            d += [f"H{nx:.1f}", f"V{ny:.1f}"]
+            d += [f"H{x_of(day):.1f}", f"V{ny:.1f}"]
         d.append(f"H{W - R}")
         out.append(f'<path d="{" ".join(d)}" fill="none" stroke="{color}" stroke-width="2"/>')
         out.append(f'<text x="{W - R - 4}" y="{T + 14 + 13 * k}" text-anchor="end" fill="{color}">{escape(s["account"])}</text>')
@@ -46,6 +55,10 @@ def burn_down(series: list[dict]) -> str:
 def ledger_series(ledger) -> list[dict]:
     series = []
     for b in ledger.accounts():
-        pts = [(h["created_at"], h["remaining_after"]) for h in ledger.history(b.account)]
+        hist = sorted(ledger.history(b.account), key=lambda h: (str(h["on"]), h["id"]))
+        pts, drawn = [], 0
+        for h in hist:  # remaining after each entry, in the order of the dates the entries apply to
+            drawn += h["amount"]
+            pts.append((str(h["on"]), b.limit - drawn))
         series.append({"account": b.account, "kind": b.kind, "limit": b.limit, "points": pts})
     return series
