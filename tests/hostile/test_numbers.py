@@ -71,12 +71,14 @@ def test_quantity_is_a_plausible_whole_number(q):
         assert not ok and errors[0].column == "quantity"
 
 
+@settings(deadline=None)
 @given(q=st.floats(allow_nan=True, allow_infinity=True).filter(lambda x: x != int(x) if x == x and abs(x) != float("inf") else True))
 def test_fractional_or_non_finite_quantity_is_refused(q):
     ok, errors, _ = parse([_tx(q)], "orders.yaml")
     assert not ok and errors[0].column == "quantity"
 
 
+@settings(deadline=None)
 @given(a=st.integers(min_value=0, max_value=2**62), b=st.integers(min_value=0, max_value=2**40))
 def test_overflow_is_detected(a, b):
     flagged = pl.select(product_overflows(pl.lit(a, dtype=pl.Int64), pl.lit(b, dtype=pl.Int64))).item()
