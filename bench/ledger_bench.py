@@ -155,7 +155,7 @@ def write_section(rows: list[dict], args) -> None:
         "PostgreSQL: the loopback server from `scripts/ci-postgres.sh` (fsync off: a test server).",
         "",
         "Reading: a ledger draw runs seven statements in its transaction (lock the account row,",
-        "look up the reference, sum the entries, insert the entry, lock the audit head, insert the",
+        "look up the reference, insert the entry, update the running total, lock the audit head, insert the",
         "audit link, update the head) through the ORM, where the baseline runs one insert; that is",
         "most of the ratio. Every draw appends to the one hash chain, so draws are serialised on the",
         "audit head row (and on SQLite on the database write lock) whatever the number of clients:",
