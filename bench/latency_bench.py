@@ -80,7 +80,7 @@ def main(n: int = 1_000) -> None:
     body = f"""
 Machine: {machine()}. Script: `bench/latency_bench.py`. {len(txs):,} different single-chip orders
 (`bench/orderbook.py`), each decided alone in process with `decide([transaction])` — the call an
-API makes — after a warm-up; wall time per call.
+API makes — after a warm-up; wall time per call. Load average at the end: {__import__("os").getloadavg()[0]:.1f} on 2 cores.
 
 | path | p50 | p99 | mean | of which: items, parties, facts (`prepare`) | rules (`evaluate`) |
 |---|---:|---:|---:|---:|---:|

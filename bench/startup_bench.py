@@ -67,7 +67,7 @@ def main(runs: int = 7) -> None:
             print(lines[-1], flush=True)
     body = f"""
 Machine: {machine()}. Script: `bench/startup_bench.py`. Median wall time of {runs} runs of a fresh
-process (the machine is shared: compare rows of the same run, not runs).
+process (the machine is shared: compare rows of the same run, not runs). Load average at the end: {__import__("os").getloadavg()[0]:.1f} on 2 cores.
 
 | command | wall time | heavy libraries imported |
 |---|---:|---|
