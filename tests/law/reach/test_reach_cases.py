@@ -58,8 +58,7 @@ def _transaction(case: dict, day: dt.date) -> dict:
 
 
 def run(case: dict, day: dt.date, posture: str) -> dict:
-    # the model, not io.transactions.parse: the fact-name check there does not know the reach facts
-    # yet (see docs/legal-reach.md, Wiring)
+    # the model directly: these cases test the reach rules, not the input loader
     txs = [Transaction.model_validate(_transaction(case, day))]
     frame = prepare(txs, posture=posture)
     frame = frame.with_columns(fact_frame(txs, source="case"))
