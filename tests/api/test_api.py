@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import time
 
-from conftest import ORDER_CN, ORDER_IN, h
+from .conftest import ORDER_CN, ORDER_IN, h
 
 PROBLEM = "application/problem+json"
 

@@ -8,9 +8,10 @@ import sys
 
 import pytest
 import yaml
-from conftest import h
 
 from aiexport.commands.check import example_orders
+
+from .conftest import h
 
 
 def _cli(*args: str, env=None) -> subprocess.CompletedProcess:

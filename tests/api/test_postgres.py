@@ -7,8 +7,9 @@ import os
 import uuid
 
 import pytest
-from conftest import ORDER_CN, h
 from sqlalchemy import create_engine, text
+
+from .conftest import ORDER_CN, h
 
 PG_URL = os.environ.get("AIEXPORT_TEST_POSTGRES_URL")
 pytestmark = pytest.mark.skipif(not PG_URL, reason="no AIEXPORT_TEST_POSTGRES_URL (scripts/ci-postgres.sh starts one)")

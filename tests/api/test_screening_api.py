@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import h
 
 from aiexport.ledger import Ledger
+
+from .conftest import h
 
 CSL = Path(__file__).resolve().parents[1] / "screening" / "fixtures" / "csl_v1.csv"
 

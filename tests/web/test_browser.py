@@ -6,7 +6,8 @@ import csv
 import io
 
 import pytest
-from conftest import shot
+
+from .conftest import shot
 
 pytestmark = pytest.mark.browser
 
