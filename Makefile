@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean screenshots
+.PHONY: demo test lint bench clean screenshots sysdeps
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,14 @@ screenshots: $(STAMP)
 # The ledger tests run on PostgreSQL too: AIEXPORT_TEST_POSTGRES_URL if set (as .ci/run does),
 # else the loopback server scripts/ci-postgres.sh starts (needs root and apt). When neither
 # works, the run says at the end that the PostgreSQL tests were skipped.
-test: $(STAMP)
+# System packages the suite needs (Pango + poppler for the PDF reports, Debian chromium for the
+# browser tests): installed by the project's own idempotent scripts, so `make test` works on a
+# fresh machine as well as under .ci/run.
+sysdeps:
+	bash scripts/install-report-deps.sh
+	bash scripts/install-browser.sh
+
+test: $(STAMP) sysdeps
 	$(VENV)/bin/ruff check src tests bench
 	@url="$${AIEXPORT_TEST_POSTGRES_URL:-$$(bash scripts/ci-postgres.sh 2>/dev/null || true)}"; \
 	AIEXPORT_TEST_POSTGRES_URL="$$url" $(PY) -m pytest -q; rc=$$?; \
