@@ -267,15 +267,23 @@ def apply(frame: pl.DataFrame, facts: list[dict], *, posture: str, notices: list
                 obligations = [o for o in obligations if not o.startswith(("Notify BIS", "Hold a written", "Obtain the certification", "Use only", "Meet the conditions", "LPP:", "Earliest"))]
         cols["rules"][k] = rules
         cols["obligations"][k] = obligations
+    return write_back(frame, idx, cols)
+
+
+_DECISION_DTYPES = {
+    "outcome": pl.String,
+    "license_exception": pl.String,
+    "review_policy": pl.String,
+    "obligations": pl.List(pl.String),
+    "rules": pl.List(pl.String),
+    "needs_facts": pl.List(pl.String),
+}
+
+
+def write_back(frame: pl.DataFrame, idx: list[int], cols: dict[str, list]) -> pl.DataFrame:
+    """Replace the decision columns of rows `idx` (positions) with `cols` (one list per column)."""
     changed = pl.DataFrame(
-        {
-            "__i": pl.Series(idx, dtype=pl.UInt32),
-            "outcome": pl.Series(cols["outcome"], dtype=pl.String),
-            "license_exception": pl.Series(cols["license_exception"], dtype=pl.String),
-            "review_policy": pl.Series(cols["review_policy"], dtype=pl.String),
-            "obligations": pl.Series(cols["obligations"], dtype=pl.List(pl.String)),
-            "rules": pl.Series(cols["rules"], dtype=pl.List(pl.String)),
-            "needs_facts": pl.Series(cols["needs_facts"], dtype=pl.List(pl.String)),
-        }
+        {"__i": pl.Series(idx, dtype=pl.UInt32)}
+        | {c: pl.Series(cols[c], dtype=t) for c, t in _DECISION_DTYPES.items()}
     )
     return frame.with_row_index("__i").update(changed, on="__i", include_nulls=True).drop("__i")

@@ -327,16 +327,9 @@ def apply(frame: pl.DataFrame, screens: list[list[PartyScreen]], info: Screening
         r = tighten({**{c: cols[c][k] for c in names}, "paragraph": paragraphs[k]}, screens[i])
         for c in names:
             cols[c][k] = r[c]
-    changed = pl.DataFrame({
-        "__i": pl.Series(hit, dtype=pl.UInt32),
-        "outcome": pl.Series(cols["outcome"], dtype=pl.String),
-        "license_exception": pl.Series(cols["license_exception"], dtype=pl.String),
-        "review_policy": pl.Series(cols["review_policy"], dtype=pl.String),
-        "obligations": pl.Series(cols["obligations"], dtype=pl.List(pl.String)),
-        "rules": pl.Series(cols["rules"], dtype=pl.List(pl.String)),
-        "needs_facts": pl.Series(cols["needs_facts"], dtype=pl.List(pl.String)),
-    })
-    return frame.with_row_index("__i").update(changed, on="__i", include_nulls=True).drop("__i")
+    from aiexport.law.overlays import write_back
+
+    return write_back(frame, hit, cols)
 
 
 def overlay(frame: pl.DataFrame, txs) -> pl.DataFrame:
