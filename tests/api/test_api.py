@@ -164,6 +164,8 @@ def test_ledger_accounts_adjust_and_release_need_an_officer(server):
     assert r.status_code == 200, r.text
     r = client.post(f"/v1/ledger/accounts/{name}/adjust", json={"amount": "abc", "reason": "x"}, headers=h(tok["officer"]))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "amount"
+    r = client.post(f"/v1/ledger/accounts/{name}/adjust", json={"amount": "10000000000000000000000", "reason": "0"}, headers=h(tok["officer"]))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "amount", r.text
     assert client.get("/v1/ledger/accounts/nope", headers=h(tok["viewer"])).status_code == 404
 
 

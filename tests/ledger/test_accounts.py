@@ -102,6 +102,11 @@ def test_amounts_are_exact_and_floats_refused(ledger):
         ledger.draw("usd", 0.1, "float")
     with pytest.raises(AmountError):
         ledger.draw("usd", "0.0000001", "too-fine")
+    # Beyond the decimal context's precision: a clear refusal, not decimal.InvalidOperation
+    # (CI found this through the API's fuzzing of /ledger/accounts/{name}/adjust).
+    for huge in ("10000000000000000000000", "1e40", "-1e30"):
+        with pytest.raises(AmountError, match="below"):
+            ledger.draw("usd", huge, "huge")
     big = Decimal("790000000")
     ledger.open_account("allocation:IN:2025-2027", big, kind="allocation")
     ledger.draw("allocation:IN:2025-2027", "789999999.999999", "nearly")

@@ -15,6 +15,10 @@ class AppError(Exception):
         self.field = field
 
 
+class Invalid(AppError):
+    status, title, exit_code = 422, "Unprocessable content", 2
+
+
 class Unauthenticated(AppError):
     status, title, exit_code = 401, "Not authenticated", 77
 

@@ -83,5 +83,5 @@ class UserRequest(BaseModel):
 class AdjustRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: str = Field(..., pattern=r"^-?[0-9]+(\.[0-9]{1,6})?$", description="Signed decimal, e.g. '-100'.")
+    amount: str = Field(..., pattern=r"^-?[0-9]{1,12}(\.[0-9]{1,6})?$", description="Signed decimal, e.g. '-100'.")
     reason: str = Field(..., min_length=1, max_length=2000)

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from aiexport.app import legacy
-from aiexport.app.errors import AppError, Conflict, NotFound
+from aiexport.app.errors import AppError, Conflict, Invalid, NotFound
 from aiexport.app.models import (
     CheckRequest,
     ClassifyRequest,
@@ -268,11 +268,15 @@ def adjust(ledger, actor: Actor, name: str, amount: str, reason: str) -> dict:
     otherwise leave a licence over-drawn while it shows "drawn 0")."""
     from aiexport.ledger import LedgerError, UnknownAccount
 
+    from aiexport.ledger.amounts import AmountError
+
     actor.require("officer", "adjusting a ledger account")
     try:
         return json.loads(json.dumps(ledger.adjust(name, amount, reason, actor=actor.name), default=str))
     except UnknownAccount:
         raise NotFound(f"no account {name!r}", field="account") from None
+    except AmountError as exc:
+        raise Invalid(f"amount: expected {exc}", field="amount") from None
     except (LedgerError, ValueError) as exc:
         raise Conflict(str(exc)) from None
 

@@ -32,10 +32,11 @@ def to_amount(value: object) -> Decimal:
         raise AmountError("a decimal number") from None
     if not d.is_finite():
         raise AmountError("a finite decimal number")
-    if d != d.quantize(_QUANTUM, rounding="ROUND_DOWN"):
-        raise AmountError(f"at most {SCALE} decimal places")
+    # Magnitude first: quantizing a huge value overflows the decimal context's precision.
     if abs(d) >= MAX_ABS:
         raise AmountError(f"an amount below {MAX_ABS:,}")
+    if d != d.quantize(_QUANTUM, rounding="ROUND_DOWN"):
+        raise AmountError(f"at most {SCALE} decimal places")
     return d
 
 
