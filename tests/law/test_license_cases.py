@@ -60,7 +60,12 @@ def test_license_case(case, day, posture):
     want = _expect(case, day, posture)
     txs, errors, _ = parse([_transaction(case, day)], "case")
     assert not errors, errors
-    got = records(decide(txs, posture=posture))[0]
+    from aiexport.law.reach import VeuAuthorization
+
+    auths = {a["id"]: VeuAuthorization.model_validate(a) for a in case.get("veu", [])}
+    got = records(decide(txs, posture=posture, authorizations=auths))[0]
+    if "subject_to_ear" in want:  # the legal-reach step (issue 10)
+        assert got["reach"]["subject_to_ear"] == want["subject_to_ear"], got
     for key in REQUIRED:
         assert key in want, f"case must assert {key}"
     assert got["outcome"] == want["outcome"], got

@@ -95,3 +95,23 @@ def test_model_weights_memo_states_its_defaults():
         "name": "FT", "base_model": "B", "base_operations": "3.8e25", "base_published": "yes", "fine_tune_operations": "2e25",
         "fine_tune_share_basis": "total"}}}, "codified")
     assert not any("25 % of the base" in a for a in assumptions(stated, "codified"))
+
+
+def test_explain_shows_the_subject_to_the_ear_step_before_the_classification(tmp_path):
+    """Issue 10: the memo starts with "is the item subject to the EAR, and by which path"."""
+    from typer.testing import CliRunner
+
+    from aiexport.cli import app
+
+    orders = tmp_path / "o.yaml"
+    orders.write_text(
+        "- {id: FDP-1, date: 2024-01-15, kind: reexport, from: TW, to: SG, item: {chip: Biren BR104}, quantity: 1,\n"
+        "   consignee: {name: Lotus Compute, country: SG, headquarters: MO},\n"
+        "   facts: {made_in: TW, made_by_us_tool_plant: 'no', direct_product_of_us_technology: 'no', us_controlled_content_share: 0}}\n"
+    )
+    r = CliRunner().invoke(app, ["explain", str(orders), "--id", "FDP-1"], env={"COLUMNS": "200", "AIEXPORT_ACTOR": "a"})
+    assert r.exit_code == 0, r.output
+    out = r.output
+    assert "0a. Is the item subject to the EAR?" in out and "1. Classification of the item" in out
+    assert out.index("0a. Is the item subject to the EAR?") < out.index("1. Classification of the item")
+    assert "NOT subject to the EAR" in out and "734.3.not-subject" in out

@@ -15,9 +15,13 @@ def _d(v) -> str | None:
 
 
 def timeline_records(store: ParameterStore | None = None) -> list[dict]:
+    from aiexport.law import reach
+
     store = store or default_store()
     out = []
-    for t in sorted(store.timeline, key=lambda t: t["effective"]):
+    # the legal-reach rule versions (X0-X12, issue 10) are kept out of the store's timeline so that
+    # rule_set labels do not change (docs/legal-reach.md §9.5); listed here with the others
+    for t in sorted([*store.timeline, *reach.timeline()], key=lambda t: t["effective"]):
         if t["posture"] == "enforced":
             status = "enforcement policy / guidance (not CFR text): enforced posture only"
         elif t.get("enforcement"):

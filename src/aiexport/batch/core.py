@@ -203,6 +203,10 @@ def decide_chunk(raw: pl.DataFrame, *, posture: str = "enforced", on: dt.date | 
             decided = pl.concat([decide_frame(part, posture=posture)
                                  for part in frame.partition_by("__epoch", include_key=False, maintain_order=False)],
                                 how="vertical_relaxed")
+            # issue 10: the same legal-reach step as check (fact defaults)
+            from aiexport.law import reach_step
+
+            decided = reach_step.apply(decided, posture=posture)
             decided = _overlay(decided, good, posture, overlays)
             parts.append(decided.select(_output_exprs()))
     n_slow = per_row.height

@@ -200,6 +200,12 @@ def render_memo(row: dict, other: dict, posture: str) -> None:
 
     memo = build(row, posture, rule_info)
     console.print(Panel("\n".join(f"• {a}" for a in memo["assumptions"]), title="Assumptions this memo rests on", border_style="yellow"))
+    if "subject_to_ear" in row:  # issue 10: subject to the EAR, Part 744/746, VEU — before the classification
+        from aiexport.law.reach.memo import render_section as render_reach
+
+        render_reach(row)
+        if row.get("veu_exceeded"):
+            console.print("   → the VEU authorization does not apply: a ledger allocation limit would be exceeded")
 
     t = Table(title="1. Classification of the item", header_style="bold", show_lines=False)
     for c in ("rule", "citation", "", "detail"):
@@ -260,7 +266,7 @@ def render_memo(row: dict, other: dict, posture: str) -> None:
     lines = [summary, "determining rules (CFR paragraph in force on the date first; later guidance as confirmation):"]
     lines += [f"  {d['rule']} — {d['role']} — {d['citation']}" for d in memo["determining"]]
     lines += [f"• obligation: {o}" for o in row["obligations"]]
-    from aiexport.law.facts import question
+    from aiexport.law.decide import question
 
     lines += [f"• needs: {f} — {question(f)}" for f in row["needs_facts"]]
     other_summary = other["outcome"] + (f" ({other['license_exception']})" if other["license_exception"] else "") + (

@@ -23,8 +23,9 @@ def known_facts() -> frozenset[str]:
     from aiexport.law.classify import QUESTIONS
     from aiexport.law.facts import registry
     from aiexport.law.license import FACT_COLUMNS
+    from aiexport.law.reach.facts import registry as reach_registry
 
-    names = set(registry()) | set(QUESTIONS) | set(FACT_COLUMNS) | _facts_read_by_law()
+    names = set(registry()) | set(QUESTIONS) | set(FACT_COLUMNS) | set(reach_registry()) | _facts_read_by_law()
     return frozenset(names)
 
 

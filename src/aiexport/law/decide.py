@@ -10,7 +10,7 @@ import polars as pl
 from aiexport.errors import InputError
 from aiexport.io.transactions import Transaction
 from aiexport.law.facts import default as fact_default
-from aiexport.law.facts import question
+from aiexport.law.facts import question as _question
 from aiexport.law.license import FACT_COLUMNS, RULES, decide_frame, fact_value
 from aiexport.law.metrics import MICRO
 
@@ -19,6 +19,14 @@ AS_CHINA = {"HK": "CN"}  # Hong Kong is treated as China under the EAR
 # A callback giving the LPP TPP already consumed by an ultimate consignee in a calendar year
 # (the ledger provides one); a stated fact takes precedence.
 LppLookup = Callable[[Transaction, int], "int | float | None"]
+
+
+def question(fact: str) -> str:
+    """The question for a fact: the licence rules' registry, else the legal-reach registry."""
+    from aiexport.law.facts import registry
+    from aiexport.law.reach.facts import question as reach_question
+
+    return _question(fact) if fact in registry() else reach_question(fact)
 
 
 def _cc(code: str | None) -> str | None:
@@ -76,8 +84,10 @@ def prepare(
     rows: list[int] | None = None,
     explain: bool = False,
     lpp_lookup: LppLookup | None = None,
+    veu_lookup=None,
 ) -> pl.DataFrame:
-    """One row per transaction: parties, facts and the item's classification."""
+    """One row per transaction: parties, facts (the licence rules' and the legal-reach rules' rf_*
+    columns) and the item's classification."""
     dates = [on or t.date for t in transactions]
     items = []
     for t in transactions:
@@ -153,7 +163,10 @@ def prepare(
         pl.col("needs_facts").alias("item_needs"), pl.col("rules").alias("item_rules"),
         pl.col("reasons").alias("item_reasons"), pl.col("rule_set").alias("item_rule_set"),
     ).rename({"name": "item_name"})
-    return pl.concat([frame, item_cols], how="horizontal")
+    from aiexport.law.reach import fact_frame  # issue 10: the facts the legal-reach rules read
+
+    reach_facts = fact_frame(transactions, source=source, rows=rows, veu_lookup=veu_lookup)
+    return pl.concat([frame, item_cols, reach_facts], how="horizontal")
 
 
 def decide(
@@ -166,8 +179,13 @@ def decide(
     explain: bool = False,
     lpp_lookup: LppLookup | None = None,
     notices: list | None = None,
+    authorizations: dict | None = None,
+    veu_lookup=None,
 ) -> pl.DataFrame:
-    from aiexport.law import overlays, routing
+    """Decide transactions: chips and computers (classification, facts, the CCL licence rules, the
+    legal-reach step — subject to the EAR, Part 744/746, VEU — then GP10 and notices), model weights.
+    ``authorizations`` are the VEU authorizations on record (``aiexport.law.reach.load_authorizations``)."""
+    from aiexport.law import overlays, reach_step, routing
 
     chips, mods = routing.split(transactions)
     numbers = rows or list(range(1, len(transactions) + 1))
@@ -175,9 +193,12 @@ def decide(
     if chips:
         txs = transactions if not mods else [transactions[i] for i in chips]
         rws = [numbers[i] for i in chips]
-        frame = prepare(txs, on=on, posture=posture, source=source, rows=rws, explain=explain, lpp_lookup=lpp_lookup)
+        frame = prepare(txs, on=on, posture=posture, source=source, rows=rws, explain=explain, lpp_lookup=lpp_lookup,
+                        veu_lookup=veu_lookup)
         frame = routing.apply_foundry(frame, txs, posture=posture, on=on, source=source, rows=rws)
         frame = decide_frame(frame, posture=posture)
+        # the reach step reads the ECCN after the foundry presumption; GP10 stays after it (§9.6)
+        frame = reach_step.apply(frame, posture=posture, authorizations=authorizations)
         parts.append((chips, overlays.apply(frame, [t.facts for t in txs], posture=posture, notices=notices)))
     if mods:  # model weights: ECCN 4E091
         txs = [transactions[i] for i in mods]
@@ -213,6 +234,10 @@ def records(frame: pl.DataFrame) -> list[dict]:
                 "rule_set": r["rule_set"],
             }
         )
+        if "subject_to_ear" in r:  # chips and computers: the legal-reach step (issue 10)
+            from aiexport.law.reach.memo import record
+
+            out[-1]["reach"] = record(r)
     return out
 
 
@@ -223,9 +248,10 @@ def rule_basis(rule: str, outcome: str) -> str:
 
 
 def rule_info(rule_id: str) -> tuple[str, str]:
-    from aiexport.law import foundry, models, overlays
+    from aiexport.law import foundry, models, overlays, reach
 
-    r = RULES.get(rule_id) or models.RULES.get(rule_id) or foundry.RULES.get(rule_id) or overlays.RULES.get(rule_id)
+    r = (RULES.get(rule_id) or models.RULES.get(rule_id) or foundry.RULES.get(rule_id) or overlays.RULES.get(rule_id)
+         or reach.RULES.get(rule_id))
     if r:
         return r.cite, r.text
     if rule_id.startswith("notice:"):

@@ -33,6 +33,7 @@ LATER = {
 
 
 ROLE_TEXT = {
+    "subject-to-ear": "whether the item is subject to the EAR (§734.3)",
     "classification": "classifies the item",
     "requirement": "requirement that holds",
     "requirement-not-met": "requirement that does not reach this transaction — its absence makes the answer NLR",
@@ -45,8 +46,39 @@ ROLE_TEXT = {
 }
 
 
+def _subject_line(row: dict) -> str:
+    s, rules = row.get("subject_to_ear"), ", ".join(row.get("subject_rules") or [])
+    if s is True:
+        return f"The item is subject to the EAR by {rules} (step 0a; origin and foreign direct product facts as stated)"
+    if s is False:
+        return f"The item is not subject to the EAR ({rules}; step 0a, on the origin and content facts stated)"
+    return "Whether the item is subject to the EAR is open (step 0a): " + ", ".join(row.get("subject_needs") or []) + " not stated"
+
+
+def _reach_basis(rule: str, outcome: str) -> str | None:
+    """The basis of a legal-reach rule (issue 10), None for the other rules."""
+    from aiexport.law.reach.rules import POLICY_RULE
+    from aiexport.law.reach.rules import REQUIREMENTS as REACH_REQUIREMENTS
+    from aiexport.law.reach.rules import RULES as REACH_RULES
+
+    if rule not in REACH_RULES:
+        return None
+    if rule.startswith("734."):
+        return "subject-to-ear"
+    if rule in REACH_REQUIREMENTS:
+        return "requirement"
+    if rule in POLICY_RULE.values() or rule.startswith("744.23(d)"):
+        return "review-policy"
+    if rule.startswith("748.15"):
+        return "exception" if outcome == "LICENSE_EXCEPTION" else "exception-unavailable"
+    return "overlay"
+
+
 def rule_basis(rule: str, outcome: str) -> str:
     """Why a rule is among the determining rules: the label the memo and the JSON `basis` carry."""
+    reach = _reach_basis(rule, outcome)
+    if reach is not None:
+        return reach
     if rule in REQUIREMENTS:
         return {"NLR": "requirement-not-met", "NEEDS_FACTS": "requirement-if-open-facts-go-against"}.get(outcome, "requirement")
     if rule in EXCEPTIONS:
@@ -77,7 +109,7 @@ def _country_list(values) -> str:
 
 
 def assumptions(row: dict, posture: str) -> list[str]:
-    out = [SUBJECT_TO_EAR]
+    out = [_subject_line(row) if "subject_to_ear" in row else SUBJECT_TO_EAR]  # chips: the legal-reach step decides it
     out += list(row.get("party_defaults") or [])
     reg = registry()
     rules = row.get("rules") or []
