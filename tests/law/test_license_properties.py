@@ -40,7 +40,8 @@ def transactions(draw):
         "id": "p", "date": draw(st.sampled_from(DATES)), "kind": kind, "from": origin, "to": to,
         "item": {"specs": spec}, "quantity": draw(st.integers(1, 3000)),
         "consignee": {"country": to, "headquarters": draw(st.sampled_from([to, "US", "IN", "CN"]))},
-        "facts": {"lpp_consumed_tpp": 0},
+        # a US-made item (subject to the EAR under §734.3(a)(2) wherever it is), 3A991.p if below 3A090
+        "facts": {"lpp_consumed_tpp": 0, "made_in": "US", "eccn_below_3a090": "3A991.p"},
     }
 
 

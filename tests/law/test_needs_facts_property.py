@@ -34,6 +34,13 @@ FILL = {
     "process_node_nm": ("fact", (5, 28)),
     "non_planar": ("fact", ("yes", "no")),
     "contains_hbm": ("fact", ("yes", "no")),
+    # the legal-reach facts (issue 10)
+    "made_in": ("fact", ("US", "TW")),
+    "us_controlled_content_share": ("fact", (0, 50)),
+    "direct_product_of_us_technology": ("fact", ("yes", "no")),
+    "made_by_us_tool_plant": ("fact", ("yes", "no")),
+    "eccn_below_3a090": ("fact", ("3A991.p", "EAR99")),
+    "ai_training_for_headquarters": ("fact", ("US", "CN")),
 }
 
 

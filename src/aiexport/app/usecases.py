@@ -267,7 +267,6 @@ def adjust(ledger, actor: Actor, name: str, amount: str, reason: str) -> dict:
     """Correct an account's drawn amount: an officer's act (an adjust plus a release could
     otherwise leave a licence over-drawn while it shows "drawn 0")."""
     from aiexport.ledger import LedgerError, UnknownAccount
-
     from aiexport.ledger.amounts import AmountError
 
     actor.require("officer", "adjusting a ledger account")

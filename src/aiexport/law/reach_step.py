@@ -69,103 +69,109 @@ def _not_in(col: pl.Expr, ids: set[str]) -> pl.Expr:
     return col.list.eval(pl.element().filter(~pl.element().is_in(sorted(ids))))
 
 
+# The cases of the precedence, in order; each row falls in the first that holds.
+US_DEST, NOT_SUBJECT, ASK_SUBJECT, REQUIRED, ASK_OTHER, VEU_OK, VEU_NOT_OK, CCL_PREFIXED, CCL = range(9)
+
+
 def fold(r: pl.DataFrame) -> pl.DataFrame:
-    """The outcome precedence over a frame carrying both the CCL and the reach columns."""
+    """The outcome precedence over a frame carrying both the CCL and the reach columns.
+
+    Each row is first given its case (``US_DEST`` … ``CCL``); each case's outputs are then computed
+    on its own rows only. Polars evaluates every branch of a when/then over the whole column, and
+    the list work of the branches (concatenating and de-duplicating rule lists) dominated the batch
+    path before the split."""
     OUT = pl.col("outcome")
     S = pl.col("subject_to_ear")
     us_dest = pl.col("t_us_destination").fill_null(False)
     reqs = pl.col("reach_requirement_rules")
     has_req = reqs.list.len() > 0
     needs = pl.col("reach_needs_facts")
-    subject_needs = pl.col("subject_needs")
-    veu_needs = pl.col("veu_needs")
-    req_needs = needs.list.set_difference(pl.concat_list([subject_needs, veu_needs]))
+    req_needs = needs.list.set_difference(pl.concat_list([pl.col("subject_needs"), pl.col("veu_needs")]))
     veu_stated = pl.col("rf_veu_id").is_not_null()
     ccl_required = OUT.is_in(["LICENSE_REQUIRED", "LICENSE_EXCEPTION"])
-    foreign = ~pl.col("734.3(a)(1)").fill_null(False)
+    foreign_subject = ~pl.col("734.3(a)(1)").fill_null(False) & S.fill_null(False)
 
-    # not subject → NLR; when the CCL answer is NLR anyway, its rules stay the determining ones
-    # (`reach.subject_rules` in the JSON still says the item is not subject)
-    not_subject = ~us_dest & S.eq(False).fill_null(False) & (OUT != "NLR")
-    # unknown subject: ask only if the answer could change (a licence either way, or a reach requirement)
-    ask_subject = ~us_dest & S.is_null() & (ccl_required | has_req | (OUT == "NEEDS_FACTS"))
-    required = ~us_dest & has_req
-    # a reach fact that could add a requirement (or decide a stated VEU that would authorize a licence)
-    ask_other = ~us_dest & ((req_needs.list.len() > 0) | ((veu_needs.list.len() > 0) & ccl_required))
-    veu_ok = ~us_dest & pl.col("veu_authorized").fill_null(False) & ccl_required
+    case = (
+        pl.when(us_dest).then(US_DEST)
+        # not subject → NLR; when the CCL answer is NLR anyway its rules stay the determining ones
+        # (`reach.subject_rules` in the JSON still says the item is not subject)
+        .when(S.eq(False).fill_null(False) & (OUT != "NLR")).then(NOT_SUBJECT)
+        # unknown subject: ask only if the answer could change (a licence either way, or a reach requirement)
+        .when(S.is_null() & (ccl_required | has_req | (OUT == "NEEDS_FACTS"))).then(ASK_SUBJECT)
+        .when(has_req).then(REQUIRED)
+        # a reach fact that could add a requirement (or decide a stated VEU that would authorize a licence)
+        .when((req_needs.list.len() > 0) | ((pl.col("veu_needs").list.len() > 0) & ccl_required)).then(ASK_OTHER)
+        .when(pl.col("veu_authorized").fill_null(False) & ccl_required).then(VEU_OK)
+        .when(veu_stated & (OUT == "LICENSE_REQUIRED")).then(VEU_NOT_OK)  # the VEU stated does not apply: say why
+        .when(((OUT != "NLR") & foreign_subject) | (pl.col("reach_flags").list.len() > 0)).then(CCL_PREFIXED)
+        .otherwise(CCL)
+        .cast(pl.Int8)
+    )
+    r = r.with_row_index("__fold_i").with_columns(case.alias("__case"))
+    parts = [_case_outputs(c, part) for (c,), part in r.group_by(["__case"], maintain_order=True)]
+    out = pl.concat(parts, how="vertical_relaxed").sort("__fold_i")
+    return out.with_columns(pl.col("__case").is_in([NOT_SUBJECT, ASK_SUBJECT, REQUIRED, ASK_OTHER, VEU_OK])
+                            .alias("reach_decisive")).drop("__fold_i", "__case")
 
-    # strictest review policy of the CCL requirement (if one holds) and the reach requirements
-    ccl_pol = pl.when(pl.col("t_any_requirement").fill_null(False)).then(pl.col("policy"))
-    ccl_rank = ccl_pol.replace_strict(POLICY_RANK, default=0, return_dtype=pl.Int8)
-    reach_rank = pl.col("reach_policy").replace_strict(POLICY_RANK, default=0, return_dtype=pl.Int8)
-    reach_wins = reach_rank >= ccl_rank
-    policy = pl.when(reach_wins).then(pl.col("reach_policy")).otherwise(ccl_pol)
 
+def _unique(*lists: pl.Expr) -> pl.Expr:
+    return pl.concat_list(list(lists)).list.unique(maintain_order=True)
+
+
+def _case_outputs(case: int, part: pl.DataFrame) -> pl.DataFrame:
+    """The outputs of one case of ``fold``'s precedence, over that case's rows."""
+    if case in (US_DEST, CCL):
+        return part
+    OUT = pl.col("outcome")
     ccl_rules = pl.col("rules")
-    # an exception does not overcome Part 744/746; on a CCL NLR only the item's rules stay
-    kept_for_license = pl.when(OUT == "NLR").then(_not_in(ccl_rules, set(CCL_RULES))).otherwise(_not_in(ccl_rules, EXCEPTION_RULES))
-    subject_prefix = pl.when(foreign & S.fill_null(False)).then(pl.col("subject_rules")).otherwise(EMPTY)
-    policy_rule = pl.concat_list([pl.col("reach_policy_rule")]).list.drop_nulls()
+    none = pl.lit(None, pl.String)
+    flag_obl = pl.when(pl.col("reach_flags").list.len() > 0).then(pl.lit([FLAG_OBLIGATION])).otherwise(EMPTY)
+    subject_prefix = pl.when(~pl.col("734.3(a)(1)").fill_null(False) & pl.col("subject_to_ear").fill_null(False)) \
+        .then(pl.col("subject_rules")).otherwise(EMPTY)
+    # the CCL requirements kept when an open fact or a VEU decides the rest
     veu_kept = ccl_rules.list.eval(
         pl.element().filter(pl.element().is_in(sorted(REQUIREMENT_RULES)) | ~pl.element().is_in(sorted(CCL_RULES)))
     )
-
-    outcome = (
-        pl.when(us_dest).then(OUT)
-        .when(not_subject).then(pl.lit("NLR"))
-        .when(ask_subject).then(pl.lit("NEEDS_FACTS"))
-        .when(required).then(pl.lit("LICENSE_REQUIRED"))
-        .when(ask_other).then(pl.lit("NEEDS_FACTS"))
-        .when(veu_ok).then(pl.lit("LICENSE_EXCEPTION"))
-        .otherwise(OUT)
-    )
-    rules = (
-        pl.when(us_dest).then(ccl_rules)
-        .when(not_subject).then(pl.col("subject_rules"))
-        .when((ask_subject | ask_other) & (OUT == "NEEDS_FACTS")).then(ccl_rules)
-        .when(ask_subject | ask_other).then(veu_kept)  # the requirements that hold if the open facts go against you
-        .when(required).then(pl.concat_list([subject_prefix, kept_for_license, reqs, policy_rule]).list.unique(maintain_order=True))
-        .when(veu_ok).then(pl.concat_list([subject_prefix, veu_kept, pl.col("veu_rules")]).list.unique(maintain_order=True))
-        .when(veu_stated & (OUT == "LICENSE_REQUIRED")).then(  # the VEU stated does not apply: say why
-            pl.concat_list([subject_prefix, ccl_rules, pl.col("veu_rules")]).list.unique(maintain_order=True))
-        .when(OUT != "NLR").then(pl.concat_list([subject_prefix, ccl_rules]).list.unique(maintain_order=True))
-        .otherwise(ccl_rules)
-    )
-    needs_facts = (
-        pl.when(us_dest).then(pl.col("needs_facts"))
-        .when(not_subject | required & ~ask_subject).then(EMPTY)
-        .when(ask_subject | ask_other).then(
-            pl.concat_list([pl.when(OUT == "NEEDS_FACTS").then(pl.col("needs_facts")).otherwise(EMPTY), needs])
-            .list.unique(maintain_order=True))
-        .when(veu_ok).then(EMPTY)
-        .otherwise(pl.col("needs_facts"))
-    )
-    exception = (
-        pl.when(us_dest).then(pl.col("license_exception"))
-        .when(not_subject | ask_subject | required | ask_other).then(pl.lit(None, pl.String))
-        .when(veu_ok).then(pl.lit("VEU"))
-        .otherwise(pl.col("license_exception"))
-    )
-    review = (
-        pl.when(us_dest).then(pl.col("review_policy"))
-        .when(not_subject | ask_subject).then(pl.lit(None, pl.String))
-        .when(required).then(policy)
-        .when(ask_other | veu_ok).then(pl.lit(None, pl.String))
-        .otherwise(pl.col("review_policy"))
-    )
-    flag_obl = pl.when(pl.col("reach_flags").list.len() > 0).then(pl.lit([FLAG_OBLIGATION])).otherwise(EMPTY)
-    obligations = (
-        pl.when(us_dest).then(pl.col("obligations"))
-        .when(not_subject | ask_subject | ask_other).then(EMPTY)
-        .when(required).then(pl.concat_list([
-            pl.when(OUT == "LICENSE_REQUIRED").then(pl.col("obligations")).otherwise(EMPTY), flag_obl]))
-        .when(veu_ok).then(pl.concat_list([pl.col("reach_obligations"), flag_obl]))
-        .otherwise(pl.concat_list([pl.col("obligations"), flag_obl]))
-    )
-    return r.with_columns(
-        outcome.alias("outcome"), rules.alias("rules"), needs_facts.alias("needs_facts"),
-        exception.alias("license_exception"), review.alias("review_policy"), obligations.alias("obligations"),
-        pl.when(required & ~ask_subject & reach_wins).then(pl.col("reach_policy_rule")).otherwise(pl.col("policy_rule"))
-        .alias("policy_rule"),
-        (~us_dest & (not_subject | required | veu_ok | ask_subject | ask_other)).alias("reach_decisive"),
-    )
+    if case == NOT_SUBJECT:
+        cols = {"outcome": pl.lit("NLR"), "rules": pl.col("subject_rules"), "needs_facts": EMPTY,
+                "license_exception": none, "review_policy": none, "obligations": EMPTY}
+    elif case in (ASK_SUBJECT, ASK_OTHER):
+        cols = {
+            "outcome": pl.lit("NEEDS_FACTS"),
+            # if the CCL answer is open too its rules stay; else the requirements that hold if the
+            # open facts go against you
+            "rules": pl.when(OUT == "NEEDS_FACTS").then(ccl_rules).otherwise(veu_kept),
+            "needs_facts": pl.concat_list([pl.when(OUT == "NEEDS_FACTS").then(pl.col("needs_facts")).otherwise(EMPTY),
+                                           pl.col("reach_needs_facts")]).list.unique(maintain_order=True),
+            "license_exception": none, "review_policy": none, "obligations": EMPTY,
+        }
+    elif case == REQUIRED:
+        # strictest review policy of the CCL requirement (if one holds) and the reach requirements
+        ccl_pol = pl.when(pl.col("t_any_requirement").fill_null(False)).then(pl.col("policy"))
+        ccl_rank = ccl_pol.replace_strict(POLICY_RANK, default=0, return_dtype=pl.Int8)
+        reach_rank = pl.col("reach_policy").replace_strict(POLICY_RANK, default=0, return_dtype=pl.Int8)
+        reach_wins = reach_rank >= ccl_rank
+        # an exception does not overcome Part 744/746; on a CCL NLR only the item's rules stay
+        kept = pl.when(OUT == "NLR").then(_not_in(ccl_rules, set(CCL_RULES))).otherwise(_not_in(ccl_rules, EXCEPTION_RULES))
+        policy_rule = pl.concat_list([pl.col("reach_policy_rule")]).list.drop_nulls()
+        cols = {
+            "outcome": pl.lit("LICENSE_REQUIRED"),
+            "rules": _unique(subject_prefix, kept, pl.col("reach_requirement_rules"), policy_rule),
+            "needs_facts": EMPTY, "license_exception": none,
+            "review_policy": pl.when(reach_wins).then(pl.col("reach_policy")).otherwise(ccl_pol),
+            "obligations": pl.concat_list([pl.when(OUT == "LICENSE_REQUIRED").then(pl.col("obligations")).otherwise(EMPTY),
+                                           flag_obl]),
+            "policy_rule": pl.when(reach_wins).then(pl.col("reach_policy_rule")).otherwise(pl.col("policy_rule")),
+        }
+    elif case == VEU_OK:
+        cols = {"outcome": pl.lit("LICENSE_EXCEPTION"), "rules": _unique(subject_prefix, veu_kept, pl.col("veu_rules")),
+                "needs_facts": EMPTY, "license_exception": pl.lit("VEU"), "review_policy": none,
+                "obligations": pl.concat_list([pl.col("reach_obligations"), flag_obl])}
+    elif case == VEU_NOT_OK:
+        cols = {"rules": _unique(subject_prefix, ccl_rules, pl.col("veu_rules")),
+                "obligations": pl.concat_list([pl.col("obligations"), flag_obl])}
+    else:  # CCL_PREFIXED: the CCL answer, after the §734 path that made a foreign item subject, and
+        # the guidance's advisory obligation when it flags the order
+        cols = {"rules": pl.when(OUT != "NLR").then(_unique(subject_prefix, ccl_rules)).otherwise(ccl_rules),
+                "obligations": pl.concat_list([pl.col("obligations"), flag_obl])}
+    return part.with_columns(**cols)
