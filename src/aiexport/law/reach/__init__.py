@@ -74,9 +74,10 @@ def _policy_744_23(p: Snapshot, columns: set[str]) -> tuple[pl.Expr, pl.Expr]:
     return policy, rule
 
 
-def _policies(p: Snapshot, columns: set[str]) -> dict[str, tuple[pl.Expr, pl.Expr]]:
-    """The review policy of each reach requirement and the rule that states it, as expressions."""
-    eu = _policy_744_23(p, columns)
+def _policies(p: Snapshot) -> dict[str, tuple[pl.Expr, pl.Expr, pl.Expr]]:
+    """The review policy of each reach requirement, the rule that states it and the policy's rank,
+    as expressions: literals, or the ``__eu_*`` columns that ``evaluate_reach`` computes once for
+    the §744.23 requirements (decided per row)."""
     mil = str(p.value("reach_744_21_22_policy") or "denial")
     fixed = {
         "744.21(a)(1)": mil, "744.21(a)(2)": mil, "744.22": mil,
@@ -86,8 +87,10 @@ def _policies(p: Snapshot, columns: set[str]) -> dict[str, tuple[pl.Expr, pl.Exp
         "744.11(a)(2)(ii)": str(p.value("reach_entity_list_entry_policy") or "denial"),
         **{k: str(v) for k, v in (p.value("reach_embargo_policies") or {}).items()},
     }
+    eu = (pl.col("__eu_pol"), pl.col("__eu_rule"), pl.col("__eu_rank"))
     out = {r: eu for r in ("744.23(a)(1)", "744.23(a)(2)", "744.23(a)(4)")}
-    out.update({r: (pl.lit(pol), pl.lit(POLICY_RULE[r])) for r, pol in fixed.items()})
+    out.update({r: (pl.lit(pol), pl.lit(POLICY_RULE[r]), pl.lit(POLICY_RANK.get(pol, 3), pl.Int8))
+                for r, pol in fixed.items()})
     return out
 
 
@@ -113,29 +116,29 @@ def evaluate_reach(frame: pl.DataFrame | pl.LazyFrame, p: Snapshot,
     R = {r: pl.col(r) for r in REQUIREMENTS}
     held = labels([(r, R[r]) for r in REQUIREMENTS])
     requirement_rules = pl.when(S.eq(False)).then(EMPTY).otherwise(held)
-    policies = _policies(p, set(lf.collect_schema().names()))
-    # Per requirement: its policy, the paragraph stating it, and its rank when it holds (0 when not),
-    # as temporary columns, so the choice below reads columns rather than nesting the policy
+    # The §744.23 policy (decided per row) once, as columns; then each requirement's rank when it
+    # holds (0 when not), so the choice below reads columns rather than nesting the policy
     # expressions once per requirement (a quadratic plan that cost seconds to optimise).
-    tmp = {r: (f"__pol{i}", f"__rule{i}", f"__rank{i}") for i, r in enumerate(REQUIREMENTS)}
+    eu_pol, eu_rule = _policy_744_23(p, set(lf.collect_schema().names()))
+    lf = lf.with_columns(eu_pol.alias("__eu_pol"), eu_rule.alias("__eu_rule")).with_columns(
+        pl.col("__eu_pol").replace_strict(POLICY_RANK, default=3, return_dtype=pl.Int8).alias("__eu_rank"))
+    policies = _policies(p)
+    ranks = [f"__rank{i}" for i in range(len(REQUIREMENTS))]
     lf = lf.with_columns(
-        [policies[r][0].alias(tmp[r][0]) for r in REQUIREMENTS] + [policies[r][1].alias(tmp[r][1]) for r in REQUIREMENTS]
-    ).with_columns(
-        pl.when(R[r].fill_null(False) & S.eq(False).not_().fill_null(True))
-        .then(pl.col(tmp[r][0]).replace_strict(POLICY_RANK, default=3, return_dtype=pl.Int8))
-        .otherwise(pl.lit(0, pl.Int8)).alias(tmp[r][2])
-        for r in REQUIREMENTS
-    ).with_columns(pl.max_horizontal([pl.col(tmp[r][2]) for r in REQUIREMENTS]).alias("__strictest"))
+        pl.when(R[r].fill_null(False) & S.eq(False).not_().fill_null(True)).then(policies[r][2])
+        .otherwise(pl.lit(0, pl.Int8)).alias(rank)
+        for r, rank in zip(REQUIREMENTS, ranks, strict=True)
+    ).with_columns(pl.max_horizontal([pl.col(c) for c in ranks]).alias("__strictest"))
     pol = rule = None
-    for r in REQUIREMENTS:  # the first requirement (in paragraph order) with the strictest policy
-        cond = (pl.col(tmp[r][2]) > 0) & (pl.col(tmp[r][2]) == pl.col("__strictest"))
-        pol = pl.when(cond).then(pl.col(tmp[r][0])) if pol is None else pol.when(cond).then(pl.col(tmp[r][0]))
-        rule = pl.when(cond).then(pl.col(tmp[r][1])) if rule is None else rule.when(cond).then(pl.col(tmp[r][1]))
+    for r, rank in zip(REQUIREMENTS, ranks, strict=True):  # the first (in paragraph order) with the strictest policy
+        cond = (pl.col(rank) > 0) & (pl.col(rank) == pl.col("__strictest"))
+        pol = pl.when(cond).then(policies[r][0]) if pol is None else pol.when(cond).then(policies[r][0])
+        rule = pl.when(cond).then(policies[r][1]) if rule is None else rule.when(cond).then(policies[r][1])
     lf = lf.with_columns(
         requirement_rules.alias("reach_requirement_rules"),
         pol.otherwise(pl.lit(None, pl.String)).alias("reach_policy"),
         rule.otherwise(pl.lit(None, pl.String)).alias("reach_policy_rule"),
-    ).drop([c for cols in tmp.values() for c in cols] + ["__strictest"])
+    ).drop([*ranks, "__strictest", "__eu_pol", "__eu_rule", "__eu_rank"])
     lf = lf.with_columns(
         # requirements whose own facts are open (null) also need those facts, unless the item is not subject
         pl.concat_list([
