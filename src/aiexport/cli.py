@@ -15,10 +15,10 @@ COMMANDS: dict[str, str] = {
     "check": "aiexport.commands.check", "explain": "aiexport.commands.check",
     "batch": "aiexport.commands.batch",
     "models": "aiexport.commands.models", "rules": "aiexport.commands.rules",
-    "ledger": "aiexport.ledger.cli", "holds": "aiexport.ledger.cli", "audit": "aiexport.ledger.cli",
+    "ledger": "aiexport.commands.ledger", "holds": "aiexport.commands.ledger", "audit": "aiexport.commands.ledger",
     "whatif": "aiexport.commands.whatif", "headroom": "aiexport.commands.headroom", "report": "aiexport.commands.report",
     "screen": "aiexport.commands.screen", "disposition": "aiexport.commands.screen", "lists": "aiexport.commands.lists",
-    "serve": "aiexport.commands.serve", "users": "aiexport.commands.users",
+    "serve": "aiexport.commands.serve", "users": "aiexport.commands.users", "veu": "aiexport.commands.veu",
 }
 
 

@@ -24,6 +24,7 @@ ALL_TABLES = {
     "screening_entries",
     "screening_list_versions",
     "screening_parties",
+    "veu_authorizations",  # migration 0006 (issue 10)
 }
 
 

@@ -144,5 +144,6 @@ class User(Base):
 
 # The screening tables (migration 0004) share this Base; importing them here keeps one metadata
 # for the "models match migrations" check.
+import aiexport.app.veu  # noqa: E402,F401  (VEU authorizations on record, migration 0006, issue 10)
 import aiexport.auth.models  # noqa: E402,F401  (users and roles, migration 0005, issue 12)
 import aiexport.screening.models  # noqa: E402,F401

@@ -1,0 +1,239 @@
+"""Validated end-user authorizations on record, like a licence (issue 10; 15 CFR 748.15).
+
+The table ``veu_authorizations`` (migration 0006) holds each authorization an officer loaded:
+its id, kind, holder, headquarters, sites, ECCNs, validity, NVEU allocation, conditions and
+citation, who loaded it and when, and its revocation (a date and a reason). Every write appends
+the row to the audit chain (subject ``veu:<id>``) and `audit verify` checks the stored rows
+against it. Reading needs no role; loading and revoking are an officer's acts.
+
+The ledger accounts a VEU-authorized decision draws from under ``codified`` (the Diffusion
+rule's limits, Supp. No. 10 to Part 748 para 6 and §748.15(a)(2)(iii)(B)):
+
+``veu:<ID>:installed-base:<CC>``  NVEU: TPP installed in its country; limit = the authorization's
+                                  ``allocation_tpp`` (the ledger refuses a draw beyond it)
+``veu:<ID>:total``                UVEU: TPP installed worldwide (a counter)
+``veu:<ID>:country:<CC>``         UVEU: TPP installed in country CC (a counter)
+``veu:<ID>:outside-tier1``        UVEU: TPP installed outside Tier-1 destinations (a counter)
+``veu:<ID>:us``                   UVEU: TPP installed in the United States (a counter)
+
+The UVEU limits are percentages of the total, which no fixed account limit can express: those
+accounts are counters (limit ``COUNTER_LIMIT``) and the rule (``law.reach.veu``) compares the
+balances ``veu_lookup`` reads from them, as ``ledger_lpp_lookup`` reads LPP consumption.
+
+This module is imported by ``aiexport.ledger.models`` (one metadata for the "models match
+migrations" check): keep its module-level imports to SQLAlchemy and the ledger's models.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Date, String, Text, event, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from aiexport.ledger.models import AuditHead, Base
+
+COUNTER_LIMIT = Decimal("999999999999")  # the largest amount the ledger accepts (below 10^12)
+DRAW_KINDS = ("uveu", "nveu")  # the kinds whose limits are drawn from the ledger (codified)
+
+
+class VeuRecord(Base):
+    """One VEU authorization on record (JSON text for the lists: sites, ECCNs, conditions)."""
+
+    __tablename__ = "veu_authorizations"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    holder: Mapped[str] = mapped_column(String(300))
+    headquarters: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    sites: Mapped[str] = mapped_column(Text)
+    eccns: Mapped[str] = mapped_column(Text)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    allocation_tpp: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    conditions: Mapped[str] = mapped_column(Text)
+    cite: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(200))
+    revoked_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    revoked_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    revoked_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+def _iso(d: dt.date | None) -> str | None:
+    return None if d is None else d.isoformat()
+
+
+def payload(r: VeuRecord) -> dict:
+    """What the audit chain records of a row (all of it)."""
+    return {
+        "type": "veu-authorization", "id": r.id, "kind": r.kind, "holder": r.holder, "headquarters": r.headquarters,
+        "sites": json.loads(r.sites), "eccns": json.loads(r.eccns), "valid_from": _iso(r.valid_from),
+        "valid_to": _iso(r.valid_to), "allocation_tpp": r.allocation_tpp, "conditions": json.loads(r.conditions),
+        "cite": r.cite, "source": r.source, "loaded_at": r.loaded_at, "actor": r.actor,
+        "revoked_on": _iso(r.revoked_on), "revoked_reason": r.revoked_reason, "revoked_by": r.revoked_by,
+        "revoked_at": r.revoked_at,
+    }
+
+
+def _audited(s):
+    for r in s.execute(select(VeuRecord)).scalars():
+        yield f"veu:{r.id}", payload(r), f"VEU authorization {r.id}"
+
+
+@event.listens_for(AuditHead, "load")
+def _register(target, context) -> None:
+    # as aiexport.auth.models: ledger.service imports ledger.models, which imports this module;
+    # the audit head is loaded before any verification, so register then.
+    from aiexport.ledger import service
+
+    if _audited not in service.AUDITED_RECORDS:
+        service.AUDITED_RECORDS.append(_audited)
+
+
+# ----------------------------------------------------------------------------- rows <-> authorizations
+
+
+def _row(a, source: str, actor: str, at: str) -> VeuRecord:
+    return VeuRecord(
+        id=a.id, kind=a.kind, holder=a.holder, headquarters=a.headquarters,
+        sites=json.dumps([s.model_dump() for s in a.sites], sort_keys=True),
+        eccns=json.dumps(list(a.eccns)), valid_from=a.valid_from, valid_to=a.valid_to,
+        allocation_tpp=None if a.allocation_tpp is None else str(a.allocation_tpp),
+        conditions=json.dumps(list(a.conditions)), cite=a.cite, source=source, loaded_at=at, actor=actor,
+    )
+
+
+def _terms(r: VeuRecord) -> dict:
+    p = payload(r)
+    return {k: p[k] for k in ("kind", "holder", "headquarters", "sites", "eccns", "valid_from", "valid_to",
+                              "allocation_tpp", "conditions", "cite")}
+
+
+def to_authorization(r: VeuRecord):
+    """The rule's view of a row: a revocation ends the validity the day before its date."""
+    from aiexport.law.reach.veu import VeuAuthorization
+
+    valid_to = r.valid_to
+    if r.revoked_on is not None:
+        last = r.revoked_on - dt.timedelta(days=1)
+        valid_to = last if valid_to is None else min(valid_to, last)
+    return VeuAuthorization(
+        id=r.id, kind=r.kind, holder=r.holder, headquarters=r.headquarters, sites=json.loads(r.sites),
+        eccns=json.loads(r.eccns), valid_from=r.valid_from, valid_to=valid_to,
+        allocation_tpp=None if r.allocation_tpp is None else Decimal(r.allocation_tpp),
+        conditions=json.loads(r.conditions)
+        + ([f"Revoked from {r.revoked_on.isoformat()}: {r.revoked_reason}"] if r.revoked_on else []),
+        cite=r.cite,
+    )
+
+
+def as_dict(r: VeuRecord) -> dict:
+    d = payload(r)
+    d.pop("type")
+    d["status"] = "revoked" if r.revoked_on else "on record"
+    return d
+
+
+# ----------------------------------------------------------------------------- use cases
+
+
+def load_file(led, actor, path: Path) -> dict:
+    """An officer loads a file of VEU authorizations (YAML/JSON). A bad file is refused whole
+    (InputError naming file, entry and field); an id already on record with the same terms is
+    left as it is; with other terms it is refused (revoke it and grant a new id)."""
+    from aiexport.errors import InputError
+    from aiexport.law.reach.veu import load_authorizations
+    from aiexport.ledger.service import append_audit, utcnow
+
+    actor.require("officer", "loading VEU authorizations")
+    auths = load_authorizations(Path(path))
+    for n, a in enumerate(auths.values(), start=1):
+        if len(a.id) > 100 or not a.id.strip():
+            raise InputError(str(path), n, "id", "an authorization id of 1 to 100 characters", a.id)
+
+    def fn(s) -> dict:
+        loaded, unchanged = [], []
+        at = utcnow()
+        for n, a in enumerate(auths.values(), start=1):
+            new = _row(a, str(path), actor.name, at)
+            old = s.get(VeuRecord, a.id)
+            if old is not None:
+                if _terms(old) == _terms(new):
+                    unchanged.append(a.id)
+                    continue
+                raise InputError(str(path), n, "id", "an id not already on record with other terms "
+                                 "(authorizations are not edited: revoke the old one and load a new id)", a.id)
+            s.add(new)
+            s.flush()
+            append_audit(s, "veu", f"veu:{a.id}", payload(new))
+            loaded.append(a.id)
+        return {"file": str(path), "loaded": loaded, "unchanged": unchanged}
+
+    return led._run(fn)
+
+
+def list_authorizations(led) -> list[dict]:
+    with led.transaction() as s:
+        return [as_dict(r) for r in s.execute(select(VeuRecord).order_by(VeuRecord.id)).scalars()]
+
+
+def show(led, veu_id: str) -> dict:
+    from aiexport.app.errors import NotFound
+
+    with led.transaction() as s:
+        r = s.get(VeuRecord, veu_id)
+        if r is None:
+            raise NotFound(f"no VEU authorization {veu_id!r} on record")
+        return as_dict(r)
+
+
+def revoke(led, actor, veu_id: str, on: dt.date, reason: str) -> dict:
+    """An officer revokes an authorization from ON (the first day it no longer authorizes)."""
+    from aiexport.app.errors import Conflict, NotFound
+    from aiexport.errors import InputError
+    from aiexport.ledger.service import append_audit, utcnow
+
+    actor.require("officer", "revoking a VEU authorization")
+    if not reason or not reason.strip():
+        raise InputError("command line", None, "--reason", "the reason for the revocation", reason)
+
+    def fn(s) -> dict:
+        r = s.get(VeuRecord, veu_id)
+        if r is None:
+            raise NotFound(f"no VEU authorization {veu_id!r} on record")
+        if r.revoked_on is not None:
+            raise Conflict(f"VEU authorization {veu_id!r} was already revoked from {r.revoked_on.isoformat()}")
+        r.revoked_on, r.revoked_reason, r.revoked_by, r.revoked_at = on, reason.strip(), actor.name, utcnow()
+        s.flush()
+        append_audit(s, "veu", f"veu:{r.id}", payload(r))
+        return as_dict(r)
+
+    return led._run(fn)
+
+
+def authorizations_on_record(ledger) -> dict[str, Any]:
+    """Every authorization on record, as the rule reads it (``law.reach.veu.VeuAuthorization``)."""
+    with ledger.transaction() as s:
+        return {r.id: to_authorization(r) for r in s.execute(select(VeuRecord)).scalars()}
+
+
+def authorizations_if_any(url: str | None = None) -> dict[str, Any]:
+    """For check / explain / batch: the authorizations on record when the ledger database exists
+    (a read; no database is created), else none."""
+    from aiexport.ledger import Ledger
+    from aiexport.ledger.db import NoLedger
+
+    try:
+        led = Ledger(url, read_only=True)
+    except NoLedger:
+        return {}
+    try:
+        return authorizations_on_record(led)
+    finally:
+        led.close()
