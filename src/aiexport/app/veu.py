@@ -237,3 +237,87 @@ def authorizations_if_any(url: str | None = None) -> dict[str, Any]:
         return authorizations_on_record(led)
     finally:
         led.close()
+
+
+# ----------------------------------------------------------------------------- ledger accounts (codified)
+
+
+def _tier1(day: dt.date) -> frozenset[str]:
+    from aiexport.engine.params import default_store
+
+    return default_store().snapshot(day, "codified").group("Tier1")
+
+
+def _dest(code: str) -> str:
+    from aiexport.law.reach.facts import _country
+
+    return _country(code, "to")
+
+
+def accounts(a, to: str) -> dict[str, str]:
+    """The ledger accounts whose balances are the VEU facts of a shipment to TO under A (fact
+    name → account name); none for a kind without drawn limits (general, data_center)."""
+    if a.kind == "nveu":
+        return {"veu_country_tpp": f"veu:{a.id}:installed-base:{to}"}
+    if a.kind == "uveu":
+        return {"veu_total_tpp": f"veu:{a.id}:total", "veu_country_tpp": f"veu:{a.id}:country:{to}",
+                "veu_outside_tier1_tpp": f"veu:{a.id}:outside-tier1", "veu_us_tpp": f"veu:{a.id}:us"}
+    return {}
+
+
+def ledger_veu_lookup(ledger, authorizations: dict | None = None):
+    """A ``veu_lookup`` for ``law.decide.decide`` (transaction, VEU id) -> the VEU balances before
+    this shipment (TPP), read from the ledger's accounts as ``ledger_lpp_lookup`` reads LPP. An
+    authorization not on record gives nothing (the rule then says so). A stated balance wins."""
+    from aiexport.ledger import consumed
+
+    auths = authorizations if authorizations is not None else authorizations_on_record(ledger)
+    cache: dict[str, Decimal] = {}
+
+    def lookup(t, veu_id: str) -> dict[str, Decimal]:
+        a = auths.get(str(veu_id).strip())
+        if a is None:
+            return {}
+        out = {}
+        for fact, name in accounts(a, _dest(t.to)).items():
+            if name not in cache:
+                cache[name] = consumed(ledger, name)
+            out[fact] = cache[name]
+        return out
+
+    return lookup
+
+
+def draws(a, to: str, total: Decimal, ref: str, day: dt.date) -> list[dict]:
+    """The ledger draws of a VEU-authorized shipment of TOTAL TPP to TO under A (codified)."""
+    to = _dest(to)
+    cite = {"nveu": "15 CFR 748.15(a)(2)(iii)(B) (NVEU installed base)",
+            "uveu": "15 CFR 748.15(a)(2)(ii)(B); Supp. No. 10 to Part 748 para 6 (UVEU geographic allocations)"}
+    out = []
+    for fact, name in accounts(a, to).items():
+        if fact == "veu_outside_tier1_tpp" and to in _tier1(day):
+            continue
+        if fact == "veu_us_tpp" and to != "US":
+            continue
+        limited = a.kind == "nveu"
+        if limited and a.allocation_tpp is None:
+            continue  # the rule asked (NEEDS_FACTS); nothing authorized, nothing to draw
+        out.append({
+            "account": name, "amount": total, "ref": f"{ref}:veu",
+            "open": {"limit": a.allocation_tpp if limited else COUNTER_LIMIT, "unit": "tpp",
+                     "kind": "allocation" if limited else "quota",
+                     "attributes": {"veu": a.id, "kind": a.kind, "fact": fact, "country": to if "country" in fact else None,
+                                    "counter": not limited, "cite": cite[a.kind]}},
+        })
+    return out
+
+
+def decision_draws(rec: dict, t, total: Decimal | None, ref: str, day: dt.date, authorizations: dict) -> list[dict]:
+    """The VEU draws of one recorded decision: under ``codified``, a decision authorized by a
+    UVEU/NVEU (licence exception ``VEU``) draws its TPP from the authorization's accounts."""
+    if rec.get("posture") != "codified" or rec.get("license_exception") != "VEU" or total is None:
+        return []
+    a = authorizations.get(str((t.facts or {}).get("veu_authorization") or "").strip())
+    if a is None or a.kind not in DRAW_KINDS:
+        return []
+    return draws(a, t.to, total, ref, day)
