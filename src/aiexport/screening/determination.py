@@ -384,3 +384,124 @@ def render_section(row: dict) -> None:
                       f"{m['score']:.2f}", f"'{m['matched_name']}': {agreed}; country {ex.get('country_evidence', {}).get('reading', '')}",
                       disp, f"{rule} — {RULES[rule].cite}")
     console.print(t)
+
+
+# ----------------------------------------------------------------------------- screening feeds reach (issue 10)
+
+REACH_LISTS = ("EL", "MEU")  # an owner on these lists is "listed" for §744.11(a)(1) (90 FR 47201)
+REACH_FOOTNOTES = ("1", "3", "4", "5")  # the FDP footnotes the reach fact `entity_list_footnotes` takes
+
+
+def _confirmed(m: dict) -> bool:
+    """A match that counts as the party: an officer confirmed it, or an exact name not disposed of
+    as a false positive (the overlay's reading, ``_effect``)."""
+    d = m.get("disposition")
+    if d and d.get("holds"):
+        return d.get("status") == "confirmed"
+    return bool(m.get("exact"))
+
+
+def _open(m: dict) -> bool:
+    d = m.get("disposition")
+    return not (d and d.get("holds"))  and not m.get("exact")
+
+
+def _source(m: dict, role: str, party: str) -> dict:
+    d = m.get("disposition")
+    how = "confirmed by an officer" if d and d.get("holds") and d.get("status") == "confirmed" else "exact name"
+    return {"list": m["list"], "entry_id": m["entry_id"], "entry": m["name"], "score": round(float(m["score"]), 4),
+            "matched_name": m.get("matched_name"), "role": role, "party": party, "how": how,
+            "federal_register": m.get("federal_register")}
+
+
+def reach_fills(t, party_matches: list[tuple[str, str, list[dict]]], owner_matches: dict[str, list[dict]],
+                lists_cover_entity_list: bool) -> list[dict]:
+    """The reach facts screening answers for one transaction, each ``{fact, value, sources}``:
+
+    * ``entity_list_footnotes`` — the FDP footnote designations (1, 3, 4, 5) of the Entity List
+      entries matched to the consignee or the end user, unless the order states the fact;
+    * ``owners[i].listed`` — for each stated owner whose ``listed`` is not stated, screened by name
+      (§744.11(a)(1)): yes on a confirmed Entity List / MEU List match; no when nothing on the
+      loaded lists matches at the threshold (and the lists include the Entity List); left open
+      (the rule asks) on a potential match no officer has disposed of.
+
+    ``party_matches`` are (role, name, matches) of the consignee and end user; ``owner_matches``
+    the matches of each owner's name."""
+    facts = t.facts or {}
+    out: list[dict] = []
+    if facts.get("entity_list_footnotes") is None:
+        notes: set[int] = set()
+        sources = []
+        for role, name, matches in party_matches:
+            if "parent" in role:
+                continue
+            for m in matches:
+                if m["list"] == "EL" and _confirmed(m):
+                    notes |= {int(f) for f in m.get("footnotes") or [] if f in REACH_FOOTNOTES}
+                    sources.append(_source(m, role, name))
+        if sources:
+            out.append({"fact": "entity_list_footnotes", "value": sorted(notes), "sources": sources})
+    owners = facts.get("owners")
+    if isinstance(owners, list):
+        for i, o in enumerate(owners):
+            if not isinstance(o, dict) or o.get("listed") is not None or not o.get("name"):
+                continue
+            matches = owner_matches.get(str(o["name"]), [])
+            hits = [m for m in matches if m["list"] in REACH_LISTS and _confirmed(m)]
+            if hits:
+                out.append({"fact": f"owners[{i}].listed", "value": True,
+                            "sources": [_source(m, "owner", str(o["name"])) for m in hits]})
+            elif not any(_open(m) and m["list"] in REACH_LISTS for m in matches) and lists_cover_entity_list:
+                out.append({"fact": f"owners[{i}].listed", "value": False,
+                            "sources": [{"list": "EL/MEU", "entry_id": None, "score": None, "role": "owner",
+                                         "party": str(o["name"]), "how": "no match at the threshold on the loaded lists"}]})
+    return out
+
+
+def apply_fills(t, fills: list[dict]):
+    """The transaction with the screening's answers as its facts (stated facts untouched)."""
+    if not fills:
+        return t
+    facts = dict(t.facts or {})
+    for f in fills:
+        if f["fact"] == "entity_list_footnotes":
+            facts["entity_list_footnotes"] = f["value"]
+        elif f["fact"].startswith("owners["):
+            i = int(f["fact"][len("owners["):f["fact"].index("]")])
+            owners = [dict(o) for o in facts["owners"]]
+            owners[i]["listed"] = f["value"]
+            facts["owners"] = owners
+    return t.model_copy(update={"facts": facts})
+
+
+def screen_for_reach(txs, db_url: str | None = None):
+    """The pre-decision step: (transactions with the screening's reach facts filled, the fills per
+    transaction with their sources, Screening). Without lists, nothing is filled."""
+    from aiexport.screening import store
+
+    index, ledger, info = current(db_url)
+    if index is None:
+        return list(txs), [[] for _ in txs], info
+    try:
+        covers_el = any(v.get("source") == "csl" for v in info.lists)
+        names: dict[tuple[str, str | None], None] = {}
+        per_tx = []
+        for t in txs:
+            ps = [(role, n, c) for role, n, c in parties_of(t) if "parent" not in role]
+            owners = [str(o["name"]) for o in (t.facts or {}).get("owners") or []
+                      if isinstance(o, dict) and o.get("name") and o.get("listed") is None]
+            per_tx.append((ps, owners))
+            for _, n, c in ps:
+                names[(n, c)] = None
+            for n in owners:
+                names[(n, None)] = None
+        results = store.screen_parties(index, [(None, n, c) for n, c in names], THRESHOLD, ledger)
+        by = {(r["query"], r["country"]): r["matches"] for r in results}
+        out_txs, fills = [], []
+        for t, (ps, owners) in zip(txs, per_tx, strict=True):
+            f = reach_fills(t, [(role, n, by[(n, c)]) for role, n, c in ps], {n: by[(n, None)] for n in owners}, covers_el)
+            fills.append(f)
+            out_txs.append(apply_fills(t, f))
+        return out_txs, fills, info
+    finally:
+        ledger.close()
