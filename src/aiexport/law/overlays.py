@@ -189,18 +189,40 @@ def apply(frame: pl.DataFrame, facts: list[dict], *, posture: str, notices: list
         if nm in named_rows or "developed_by_d5_or_macau_entity" in f or "gp10_technical_evaluation" in f
     ]
     updates: dict[int, dict] = {}
+
+    @cache
+    def on_day(day):
+        """What GP10 reads on a day (a book has many rows per day: read each day once)."""
+        if not getattr(gp10.at(day, posture), "value", False):
+            return None
+        d5mo = snapshot(day).group("D:5") | {"MO"}
+        vendors = list(vendors_hist.at(day, posture).value or []) + [v for v, hq in designers.items() if hq in d5mo]
+        return named_hist.at(day, posture).value or [], vendors
+
+    @cache
+    def snapshot(day):
+        return store.snapshot(day, posture)
+
+    @cache
+    def groups_on(day):
+        p = snapshot(day)
+        return p, {g: p.group(g) for g in ("D:1", "D:4", "D:5", "A:5", "A:6", "Tier1")}
+
+    @cache
+    def named_on(day, name):
+        """The IC is named by the guidance, or made by a D:5/Macau vendor or designer, on the day."""
+        named, vendors = on_day(day)
+        return any(names_match(q, name or "") for q in named) or any(names_match(v, name or "") for v in vendors)
+
     for i in candidates:
         name, day, eccn = names[i], dates[i], eccns[i]
         f = facts[i]
         # GP10: 3A090-level ICs developed or produced by D:5/Macau-headquartered entities
-        if day >= gp10_since and eccn in ("3A090.a", "3A090.b", "4A090.a", "4A090.b") and getattr(gp10.at(day, posture), "value", False):
-            named = named_hist.at(day, posture).value or []
-            d5mo = store.snapshot(day, posture).group("D:5") | {"MO"}
-            vendors = list(vendors_hist.at(day, posture).value or []) + [v for v, hq in designers.items() if hq in d5mo]
+        if day >= gp10_since and eccn in ("3A090.a", "3A090.b", "4A090.a", "4A090.b") and on_day(day) is not None:
+            named, vendors = on_day(day)
             stated = f.get("developed_by_d5_or_macau_entity")
             # a stated "yes" adds an IC; the guidance's presumption for named ICs and D:5 vendors stays
-            flagged = (str(stated).strip().lower() in TRUE) or any(names_match(q, name or "") for q in named) or any(
-                names_match(v, name or "") for v in vendors)
+            flagged = (str(stated).strip().lower() in TRUE) or named_on(day, name)
             if flagged:
                 if str(f.get("gp10_technical_evaluation", "")).strip().lower() in TRUE:
                     updates.setdefault(i, {}).setdefault("note_rules", []).append("GP10.technical-evaluation")
@@ -225,8 +247,7 @@ def apply(frame: pl.DataFrame, facts: list[dict], *, posture: str, notices: list
     for k, i in enumerate(idx):
         u = updates[i]
         day = dates[i]
-        p = store.snapshot(day, posture)
-        groups = {g: p.group(g) for g in ("D:1", "D:4", "D:5", "A:5", "A:6", "Tier1")}
+        p, groups = groups_on(day)
         rules = list(cols["rules"][k])
         obligations = list(cols["obligations"][k])
         outcome = cols["outcome"][k]
