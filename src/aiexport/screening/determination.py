@@ -505,3 +505,10 @@ def screen_for_reach(txs, db_url: str | None = None):
         return out_txs, fills, info
     finally:
         ledger.close()
+
+
+def annotate(frame: pl.DataFrame, fills: list[list[dict]]) -> pl.DataFrame:
+    """The decided frame with ``reach_fact_sources`` (JSON per row, or null): where each reach fact
+    the screening filled came from, for the memo (``law.reach.memo.fact_sources``) and the record."""
+    col = [json.dumps(f, ensure_ascii=False, default=str) if f else None for f in fills]
+    return frame.with_columns(pl.Series("reach_fact_sources", col, dtype=pl.String))

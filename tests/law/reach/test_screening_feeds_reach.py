@@ -131,3 +131,19 @@ def test_on_the_bis_consolidated_list():
     assert by["entity_list_footnotes"]["value"] == [4] and by["entity_list_footnotes"]["sources"][0]["list"] == "EL"
     assert by["owners[0].listed"]["value"] is True
     assert by.get("owners[1].listed", {"value": False})["value"] is False
+
+
+def test_the_memo_and_the_record_say_where_a_filled_fact_came_from(db_url):
+    from aiexport.law.reach.memo import fact_sources, record, source_text
+
+    item = {"chip": "NVIDIA H20 HGX (SXM) 96GB"}
+    t = _tx("Sunrise Supercomputing Institute", "CN", "2024-01-15", dict(H20_TW), item, frm="TW")
+    other = _tx("Lakeside Research Lab", "CN", "2024-01-15", dict(H20_TW), item, frm="TW")
+    txs, fills, _ = det.screen_for_reach([t, other], db_url)
+    frame = det.annotate(decide(txs, posture="codified"), fills)
+    rows = frame.to_dicts()
+    assert [f["fact"] for f in fact_sources(rows[0])] == ["entity_list_footnotes"] and fact_sources(rows[1]) == []
+    text = source_text(fact_sources(rows[0])[0])
+    assert "EL r-fn4" in text and "score 1.00" in text and "consignee 'Sunrise Supercomputing Institute'" in text
+    assert record(rows[0])["fact_sources"][0]["sources"][0]["entry_id"] == "r-fn4"
+    assert records(frame)[0]["reach"]["fact_sources"][0]["value"] == [4]

@@ -41,9 +41,30 @@ def conclusion(row: dict) -> str:
     return "undetermined: " + ", ".join(row.get("subject_needs") or []) + " needed"
 
 
+def fact_sources(row: dict) -> list[dict]:
+    """The reach facts a pre-decision step filled, with their source (``reach_fact_sources``: JSON
+    written by ``aiexport.screening.determination.annotate``): fact, value, and list / entry / score."""
+    import json
+
+    raw = row.get("reach_fact_sources")
+    return json.loads(raw) if raw else []
+
+
+def source_text(fill: dict) -> str:
+    parts = []
+    for s in fill["sources"]:
+        if s.get("entry_id"):
+            parts.append(f"{s['list']} {s['entry_id']} '{s.get('entry')}' score {s['score']:.2f} "
+                         f"({s['role']} '{s['party']}', {s['how']})")
+        else:
+            parts.append(f"{s['role']} '{s['party']}': {s['how']} ({s['list']})")
+    return f"{fill['fact']} = {fill['value']} — from screening: " + "; ".join(parts)
+
+
 def record(row: dict) -> dict:
     """The reach part of the `aiexport check` JSON record."""
     return {
+        "fact_sources": fact_sources(row),
         "subject_to_ear": row.get("subject_to_ear"),
         "subject_rules": row.get("subject_rules") or [],
         "reach_requirements": row.get("reach_requirement_rules") or [],
@@ -76,5 +97,7 @@ def render_section(row: dict) -> None:
         console.print(t)
         if key == "subject":
             console.print(f"   → {conclusion(row)}")
+    for fill in fact_sources(row):
+        console.print(f"   fact {source_text(fill)}", highlight=False)
     for f in row.get("reach_flags") or []:
         console.print(f"[yellow]guidance[/] {f}: {RULES[f].text} ({RULES[f].cite})")
