@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from aiexport.ledger.cli import register
+from aiexport.commands.ledger import register
 
 app = typer.Typer()
 register(app)

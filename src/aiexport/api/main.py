@@ -98,14 +98,16 @@ def explain(body: ExplainRequest, who: Who) -> dict:
 
 @v1.post("/explain.html", tags=["decisions"], response_class=HTMLResponse)
 def explain_html(body: ExplainRequest, who: Who) -> HTMLResponse:
-    """The determination memo as HTML (the memo `aiexport explain` prints)."""
-    return HTMLResponse(uc.explain_html(body))
+    """The determination memo as HTML, rendered from the memo's data (what `/v1/explain` returns)."""
+    from aiexport.report.render import memo_data_html
+
+    return HTMLResponse(memo_data_html(uc.explain(body)))
 
 
 @v1.post("/record", tags=["decisions"])
 def record(body: CheckRequest, who: Who, led=Depends(ledger)) -> list[dict]:
     """Decide and record in the ledger as the authenticated user (analyst or higher)."""
-    return uc.record(body, who)
+    return uc.record(body, who, led)
 
 
 # -- batch

@@ -33,3 +33,10 @@ class NotFound(AppError):
 
 class Conflict(AppError):
     status, title, exit_code = 409, "Conflict", 3
+
+
+class Busy(AppError):
+    """The ledger is locked by another writer past the busy timeout: retry later (what was
+    committed before stays committed)."""
+
+    status, title, exit_code = 503, "Busy: the ledger is locked by another writer", 75  # EX_TEMPFAIL (errors.EXIT_LOCKED)

@@ -8,7 +8,6 @@ import json
 import tempfile
 from pathlib import Path
 
-from aiexport.app import legacy
 from aiexport.app.errors import AppError, Conflict, Invalid, NotFound
 from aiexport.app.models import (
     CheckRequest,
@@ -47,45 +46,40 @@ def parse_transactions(rows: list, source: str = SOURCE):
 def check(req: CheckRequest, ledger=None) -> list[dict]:
     """License determinations, the JSON contract of `aiexport check --format json`. With a
     ledger, LPP consumption is read from it (as a fact) before deciding."""
+    from aiexport.app.decisions import decide_checked
+    from aiexport.app.record import ledger_lpp_lookup
     from aiexport.law.decide import records
 
     txs, numbers = parse_transactions(req.transactions)
-    lookup = None
-    if ledger is not None:
-        lookup = legacy.lpp_lookup(ledger)
-    frame = legacy.decide_checked(txs, numbers, SOURCE, req.on, req.posture, lpp_lookup=lookup,
-                                  notices=_notices(req.notices))
+    lookup = ledger_lpp_lookup(ledger) if ledger is not None else None
+    frame = decide_checked(txs, numbers, SOURCE, req.on, req.posture, lpp_lookup=lookup, notices=_notices(req.notices))
     return json.loads(json.dumps(records(frame), default=str))
 
 
-def record(req: CheckRequest, actor: Actor) -> list[dict]:
+def record(req: CheckRequest, actor: Actor, ledger=None) -> list[dict]:
     """Decide and record in the ledger as the actor (audit chain, holds, draws)."""
+    from aiexport.app.record import record_orders
+
     actor.require("analyst", "recording decisions")
-    parse_transactions(req.transactions)  # every input error before anything is written
-    with tempfile.TemporaryDirectory() as d:
-        p = Path(d) / "request.json"
-        p.write_text(json.dumps(req.transactions, default=str), encoding="utf-8")
-        out = legacy.record_file(p, req.on, req.posture, actor.name, notices=_notices(req.notices))
-    return json.loads(json.dumps(out, default=str))
+    txs, numbers = parse_transactions(req.transactions)  # every input error before anything is written
+    out = record_orders(txs, numbers, SOURCE, req.on, req.posture, actor.name, notices=_notices(req.notices), ledger=ledger)
+    return json.loads(json.dumps(out.records, default=str))
 
 
 def explain(req: ExplainRequest) -> dict:
     """The memo as data: facts, classification reasons, each rule tried (held / in force), the
     exceptions considered, the outcome with its determining rules, and the other posture's answer."""
+    from aiexport.app.decisions import explain_rows, tests_in_force
     from aiexport.law.decide import decide, records, rule_info
     from aiexport.law.memo import build
-    from aiexport.screening.determination import overlay_row
 
     txs, numbers = parse_transactions([req.transaction])
     t, n = txs[0], numbers[0]
     notices = _notices(req.notices)
-    other_posture = "codified" if req.posture == "enforced" else "enforced"
-    frame = decide([t], on=req.on, posture=req.posture, source=SOURCE, rows=[n], explain=True, notices=notices)
-    row = overlay_row(frame.row(0, named=True), t)
+    row, other = explain_rows(t, n, SOURCE, req.on, req.posture, notices)
     rec = records(decide([t], on=req.on, posture=req.posture, source=SOURCE, rows=[n], notices=notices))[0]
-    other = records(decide([t], on=req.on, posture=other_posture, source=SOURCE, rows=[n], notices=notices))[0]
     memo = build(row, req.posture, rule_info)
-    force = legacy.in_force(row, req.posture) if not str(row.get("item_name") or "").startswith("model weights:") else {}
+    force = tests_in_force(row, req.posture) if not str(row.get("item_name") or "").startswith("model weights:") else {}
     tried = []
     for col, flag in force.items():
         tried.append({"test": col, "in_force": flag, "holds": row.get(col)})
@@ -101,20 +95,6 @@ def explain(req: ExplainRequest) -> dict:
         "other_posture": other,
     }
     return json.loads(json.dumps(out, default=str))
-
-
-def explain_html(req: ExplainRequest) -> str:
-    from aiexport.law.decide import decide, records
-    from aiexport.screening.determination import overlay_row
-
-    txs, numbers = parse_transactions([req.transaction])
-    t, n = txs[0], numbers[0]
-    notices = _notices(req.notices)
-    other_posture = "codified" if req.posture == "enforced" else "enforced"
-    row = overlay_row(decide([t], on=req.on, posture=req.posture, source=SOURCE, rows=[n], explain=True,
-                             notices=notices).row(0, named=True), t)
-    other = records(decide([t], on=req.on, posture=other_posture, source=SOURCE, rows=[n], notices=notices))[0]
-    return legacy.memo_html(row, other, req.posture)
 
 
 def classify(req: ClassifyRequest) -> list[dict]:

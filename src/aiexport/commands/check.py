@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 
 import polars as pl
@@ -13,35 +11,24 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from aiexport.commands.common import Format, Posture, console, emit_csv, emit_json, fail, parse_date
+from aiexport.app.decisions import decide_checked, example_orders, explain_rows, tests_in_force
+from aiexport.commands.common import (
+    Format,
+    Posture,
+    console,
+    emit_csv,
+    emit_json,
+    fail,
+    fail_input,
+    load_transactions,
+    parse_date,
+)
 from aiexport.errors import InputError, InputErrors
-from aiexport.io.transactions import Transaction, load_rows, parse
-from aiexport.law.decide import decide, records, rule_info
+from aiexport.io.transactions import Transaction
+from aiexport.law.decide import records, rule_info
 from aiexport.law.metrics import MICRO
 
 STYLE = {"NLR": "green", "LICENSE_EXCEPTION": "cyan", "LICENSE_REQUIRED": "red", "NEEDS_FACTS": "magenta"}
-
-
-def example_orders() -> Path:
-    return Path(str(resources.files("aiexport") / "examples" / "orders.yaml"))
-
-
-def load_transactions(path: Path, allow_extra_columns: bool = False) -> tuple[list[Transaction], list[int]]:
-    ignored: list[str] = []
-    try:
-        rows = load_rows(path, allow_extra_columns=allow_extra_columns, ignored=ignored)
-    except InputErrors as exc:
-        fail(exc.errors)
-    except InputError as exc:
-        fail([exc])
-    if ignored:
-        from aiexport.commands.common import err_console
-
-        err_console.print(f"{path.name}: columns left out (--allow-extra-columns): {', '.join(ignored)}", highlight=False)
-    txs, errors, numbers = parse(rows, str(path))
-    if errors:
-        fail(errors, total=len(rows))
-    return txs, numbers
 
 
 def run_check(path: Path, on: dt.date | None, posture: str, explain: bool = False, lpp_lookup=None, notices=None,
@@ -51,82 +38,11 @@ def run_check(path: Path, on: dt.date | None, posture: str, explain: bool = Fals
 
 
 def run_frame(txs, numbers, path: Path, on, posture: str, explain: bool = False, lpp_lookup=None, notices=None) -> pl.DataFrame:
+    """`app.decisions.decide_checked`, its input errors rendered (exit 2)."""
     try:
-        frame = decide(txs, on=on, posture=posture, source=str(path), rows=numbers, explain=explain, lpp_lookup=lpp_lookup, notices=notices)
-        if lpp_lookup is not None:
-            frame = _sequential_lpp(frame, txs, numbers, on, posture, str(path), lpp_lookup, notices)
-    except InputError as exc:
-        fail([exc])
-    _refuse_overflow(frame, str(path), {t.id: n for t, n in zip(txs, numbers, strict=True)})
-    from aiexport.screening.determination import overlay  # restricted parties (issue 8)
-
-    return overlay(frame, txs)
-
-
-def _refuse_overflow(frame: pl.DataFrame, source: str, rows: dict[str, int]) -> None:
-    """An order whose total TPP (quantity x TPP of one unit) leaves exact integer arithmetic is
-    refused, never decided on a wrapped-around number."""
-    from aiexport.law.metrics import product_overflows
-
-    if "system_tpp" not in frame.columns:
-        return
-    bad = frame.filter(product_overflows(pl.col("system_tpp"), pl.col("quantity")) | (pl.col("system_tpp") < 0))
-    if bad.height:
-        fail([
-            InputError(source, rows.get(r["id"]), "quantity",
-                       f"an order whose total TPP can be computed exactly ({r['quantity']:,} units x "
-                       f"{r['system_tpp'] / MICRO:,.0f} TPP is beyond any real order: check the quantity and the item's counts)",
-                       r["quantity"])
-            for r in bad.iter_rows(named=True)
-        ])
-
-
-def _sequential_lpp(frame, txs, numbers, on, posture, source, lpp_lookup, notices=None):
-    """Several orders to one ultimate consignee in one batch: each sees the LPP drawn by the
-    earlier ones (date order), so the batch never authorises more than the yearly limit."""
-    from collections import defaultdict
-
-    from aiexport.commands.record import consignee_key
-
-    # Only orders whose answer involved LPP (a 740.29 rule among the determining rules) can
-    # change with the consumption of the others; the rest keep their batch decision.
-    lpp_rows = {i for i, r in enumerate(frame["rules"].to_list()) if any(x.startswith("740.29") for x in r or [])}
-    groups = defaultdict(list)
-    for i, t in enumerate(txs):
-        if t.facts.get("lpp_consumed_tpp") is None and i in lpp_rows:
-            groups[(consignee_key(t), (on or t.date).year)].append(i)
-    seqs = [sorted(idx, key=lambda i: (on or txs[i].date, i)) for idx in groups.values() if len(idx) > 1]
-    if not seqs:
-        return frame
-    # Each order's LPP consumption is the ledger's plus the LPP orders before it in its group.
-    # The sequential answer is the unique fixpoint of "decide all with the consumption implied
-    # by the previous round's LPP set": after round r the first r orders of every group are
-    # final, so at most (longest group + 1) rounds, each one vectorised decision; usually 2-3.
-    order = [i for seq in seqs for i in seq]
-    base = {i: lpp_lookup(txs[i], (on or txs[i].date).year) for i in order}
-    total = {i: Decimal(0) if frame["system_tpp"][i] is None else Decimal(frame["system_tpp"][i] * frame["quantity"][i]) / MICRO
-             for i in order}
-    is_lpp = {i: frame["license_exception"][i] == "LPP" for i in order}
-    batch = None
-    for _ in range(max(len(seq) for seq in seqs) + 1):
-        redo = []
-        for seq in seqs:
-            used = Decimal(0)
-            for i in seq:
-                t = txs[i]
-                redo.append(t.model_copy(update={"facts": {**t.facts, "lpp_consumed_tpp": base[i] + used}}))
-                if is_lpp[i]:
-                    used += total[i]
-        batch = decide(redo, on=on, posture=posture, source=source, rows=[numbers[i] for i in order], notices=notices)
-        new = {i: batch["license_exception"][k] == "LPP" for k, i in enumerate(order)}
-        if new == is_lpp:
-            break
-        is_lpp = new
-    rows = {i: batch[k] for k, i in enumerate(order)}
-    parts = [rows[i] if i in rows else frame[i] for i in range(frame.height)]
-    # A one-row decision lacks the columns only some item kinds produce (model weights): align
-    # on the batch frame's columns, in its order (missing columns are null for that row).
-    return pl.concat(parts, how="diagonal_relaxed").select(frame.columns)
+        return decide_checked(txs, numbers, str(path), on, posture, explain=explain, lpp_lookup=lpp_lookup, notices=notices)
+    except (InputError, InputErrors) as exc:
+        fail_input(exc)
 
 
 def render_check(recs: list[dict], title: str) -> None:
@@ -161,29 +77,6 @@ def _yn(v, in_force: bool = True) -> str:
     if not in_force:
         return "[dim]not in force[/]"
     return {True: "[green]holds[/]", False: "[dim]does not hold[/]", None: "[magenta]unknown[/]"}[v]
-
-
-def _in_force(row: dict, posture: str) -> dict[str, bool]:
-    from aiexport.engine.params import default_store
-
-    p = default_store().snapshot(row["date"], posture)
-    v = p.value("ac_rule_version")
-    diffusion = p.in_force("diffusion_binding")
-    return {
-        "t_req_2022": v == "2022",
-        "t_req_dest": v == "2023",
-        "t_req_hq": v == "2023",
-        "t_req_uae": p.in_force("uae_named_in_b_scope"),
-        "t_uae_license_free": p.in_force("uae_license_free_paths"),
-        "t_req_c": p.in_force("hbm_memory_bandwidth_density"),
-        "t_req_world": diffusion,
-        "t_restricted_9ii": v == "2023",
-        "t_hbm": p.in_force("license_exception_hbm_ceiling"),
-        "t_nac_aca": p.in_force("nac_available"),
-        "t_aia": diffusion,
-        "t_acm": p.in_force("acm_available"),
-        "t_lpp": diffusion,
-    }
 
 
 def render_memo(row: dict, other: dict, posture: str) -> None:
@@ -238,7 +131,7 @@ def render_memo(row: dict, other: dict, posture: str) -> None:
             ("740.29.LPP", "t_lpp"),
         ]),
     ]
-    force = _in_force(row, posture)
+    force = tests_in_force(row, posture)
     for title, rules in steps:
         t = Table(title=title, header_style="bold")
         for c in ("rule", "citation", "", "what it says"):
@@ -374,14 +267,8 @@ def register(app: typer.Typer) -> None:
                 fail([InputError(str(file), None, "id", f"the id of a transaction in the file ({len(txs)} found)", id)])
             t, n = chosen[0]
             source = str(file)
-        other_posture = "codified" if posture.value == "enforced" else "enforced"
         try:
-            row = decide([t], on=day, posture=posture.value, source=source, rows=[n], explain=True,
-                         notices=enabled).row(0, named=True)
-            from aiexport.screening.determination import overlay_row  # restricted parties (issue 8)
-
-            row = overlay_row(row, t)
-            other = records(decide([t], on=day, posture=other_posture, source=source, rows=[n], notices=enabled))[0]
+            row, other = explain_rows(t, n, source, day, posture.value, enabled)
         except InputError as exc:
             fail([exc])
         if recorded is not None:

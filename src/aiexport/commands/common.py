@@ -11,7 +11,7 @@ import polars as pl
 import typer
 from rich.console import Console
 
-from aiexport.errors import EXIT_BAD_INPUT, InputError
+from aiexport.errors import EXIT_BAD_INPUT, InputError, InputErrors
 
 console = Console()
 err_console = Console(stderr=True)
@@ -47,6 +47,28 @@ def fail(errors: list[InputError], total: int | None = None) -> None:
             rows = len({(e.file, e.row) for e in errors})
             err_console.print(f"{rows} of {total} rows rejected; nothing was classified.", highlight=False)
     raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def fail_input(exc: InputError | InputErrors) -> None:
+    """An input error raised by the application layer, rendered as `fail` does (with the row
+    count when the error carries one)."""
+    errors = exc.errors if isinstance(exc, InputErrors) else [exc]
+    fail(errors, total=getattr(exc, "total", None))
+
+
+def load_transactions(path, allow_extra_columns: bool = False):
+    """The validated transactions of an order file (`app.decisions.load_transactions`); a bad
+    file or row exits 2 naming the file, row and field."""
+    from aiexport.app.decisions import load_transactions as load
+
+    ignored: list[str] = []
+    try:
+        out = load(path, allow_extra_columns, ignored)
+    except (InputError, InputErrors) as exc:
+        fail_input(exc)
+    if ignored:
+        err_console.print(f"{path.name}: columns left out (--allow-extra-columns): {', '.join(ignored)}", highlight=False)
+    return out
 
 
 def emit_json(records: list[dict]) -> None:

@@ -1,227 +1,26 @@
-"""`aiexport check --record`: decisions into the ledger (audit chain, holds, LPP and allocation draws)."""
+"""`aiexport check --record`: the CLI face of `aiexport.app.record` (progress bar, messages on
+stderr, exit codes)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import re
-from decimal import Decimal
 from pathlib import Path
 
-import polars as pl
 import typer
 
-from aiexport.commands.common import err_console
-from aiexport.io.transactions import Transaction
-from aiexport.law.metrics import MICRO
+from aiexport.app.errors import Busy, Conflict
+from aiexport.app.record import CHUNK as DEFAULT_CHUNK
+from aiexport.app.record import Recorded, record_orders
+from aiexport.commands.common import err_console, load_transactions
 
 EXIT_REFUSED = 3
-
-
-def consignee_key(t: Transaction) -> str:
-    """The ultimate consignee's account key: its name (normalised), else its country."""
-    name = t.consignee.name or f"unnamed-{t.consignee.country}"
-    return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").upper()
-
-
-def lpp_account(t: Transaction, year: int) -> str:
-    return f"lpp:{consignee_key(t)}:{year}"
-
-
-def _ledger():
-    from aiexport.ledger import Ledger
-
-    return Ledger()
-
-
-def ledger_lpp_lookup(ledger=None):
-    """A callback (transaction, year) -> TPP already drawn under LPP, read from the ledger."""
-    from aiexport.ledger import consumed
-
-    led = ledger or _ledger()
-    cache: dict[str, Decimal] = {}
-
-    def lookup(t: Transaction, year: int) -> Decimal:
-        key = lpp_account(t, year)
-        if key not in cache:
-            cache[key] = consumed(led, key)
-        return cache[key]
-
-    return lookup
-
-
-def decision_dicts(frame: pl.DataFrame, recs: list[dict], txs: list[Transaction], versions: dict | None = None) -> list[dict]:
-    """The ledger's decision dicts. ``versions`` maps a transaction id to its order key, content
-    hash, version and superseded record id (an amended order gets a new decision id, ``#vN``)."""
-    from aiexport.engine.params import default_store
-
-    store = default_store()
-    by_id = {t.id: t for t in txs}
-    versions = versions or {}
-    out = []
-    for row, rec in zip(frame.iter_rows(named=True), recs, strict=True):
-        t = by_id[rec["id"]]
-        day = row["date"]
-        v = versions.get(rec["id"], {})
-        did = f"{rec['id']}@{day.isoformat()}/{rec['posture']}"
-        if v.get("version", 1) > 1:
-            did += f"#v{v['version']}"
-        ref = rec["id"] if v.get("version", 1) == 1 else did  # version 1 keeps the refs it always had
-        total = None if row["system_tpp"] is None else Decimal(row["system_tpp"] * row["quantity"]) / MICRO
-        draws = []
-        if rec["posture"] == "codified" and total is not None:
-            if rec["license_exception"] == "LPP":
-                limit = store.at("lpp_limit_tpp", day, "codified").value
-                draws.append({
-                    "account": lpp_account(t, day.year), "amount": total, "ref": f"{ref}:lpp",
-                    "open": {"limit": limit, "unit": "tpp", "kind": "quota",
-                             "valid_from": dt.date(day.year, 1, 1), "valid_to": dt.date(day.year, 12, 31),
-                             "attributes": {"consignee": t.consignee.name, "cite": "15 CFR 740.29(a)"}},
-                })
-            if rec["outcome"] == "LICENSE_REQUIRED" and row["policy_rule"] == "742.6(b)(10).tier2":
-                limit = store.at("tier2_country_allocation_tpp", day, "codified").value
-                draws.append({
-                    "account": f"allocation:{row['to']}:2025-2027", "amount": total, "ref": f"{ref}:allocation",
-                    "open": {"limit": limit, "unit": "tpp", "kind": "allocation",
-                             "valid_from": dt.date(2025, 1, 1), "valid_to": dt.date(2027, 12, 31),
-                             "attributes": {"country": row["to"], "cite": "90 FR 4544 (Tier-2 country allocation)"}},
-                })
-        d = {
-            **{k: rec[k] for k in ("outcome", "eccn", "license_exception", "review_policy", "obligations", "rules", "posture", "rule_set")},
-            "id": did,
-            "date": day,
-            "needs_facts": [f["fact"] for f in rec["needs_facts"]],
-            "inputs": t.model_dump(mode="json", by_alias=True),
-            "draws": draws,
-            "record": {**rec, "total_tpp": None if total is None else total},
-            "notices": [r for r in rec["rules"] if r.startswith("notice:")],
-        }
-        for key in ("order_key", "content_hash", "version", "supersedes"):
-            if v.get(key) is not None:
-                d[key] = v[key]
-        if t.facts.get("lpp_consumed_tpp") is None and row.get("f_lpp_consumed") is not None:
-            # read from the ledger, not stated: recorded so that `explain` can decide it again
-            d["ledger_facts"] = {"lpp_consumed_tpp": Decimal(row["f_lpp_consumed"]) / MICRO}
-        out.append(d)
-    return out
-
-
-def decision_id(t: Transaction, on: dt.date | None, posture: str) -> str:
-    return f"{t.id}@{(on or t.date).isoformat()}/{posture}"
-
-
-def content_hash(t: Transaction, on: dt.date | None, posture: str, notices=None) -> str:
-    """What a decision is about: the order's content, the as-of option, posture and notices."""
-    from aiexport.ledger import canonical
-
-    body = {
-        "inputs": t.model_dump(mode="json", by_alias=True),
-        "on": on, "posture": posture,
-        "notices": sorted(getattr(n, "id", str(n)) for n in notices or []),
-    }
-    return hashlib.sha256(canonical.dumps(body).encode("utf-8")).hexdigest()
-
-
-CHUNK = 1000  # decisions per database transaction: the write lock is held for one chunk at a time
+CHUNK = DEFAULT_CHUNK  # decisions per database transaction (tests make it small)
 
 
 def check_and_record(path: Path, on: dt.date | None, posture: str, actor: str | None, notices=None,
                      allow_extra_columns: bool = False) -> list[dict]:
-    """Decide the orders not yet recorded (reading LPP consumption from the ledger) and record
-    them, CHUNK decisions per transaction (a killed run keeps what it committed; re-running
-    records the rest). An order already recorded with the same content, date, posture and
-    notices is not decided again: its recorded decision is shown. An order recorded with other
-    content (amended) is decided again and recorded as a new version that supersedes the old."""
-    from aiexport.commands.check import load_transactions, run_frame
-    from aiexport.law.decide import records
-
-    txs, numbers = load_transactions(path, allow_extra_columns)
-    try:
-        led = _ledger()
-    except _busy_errors() as exc:
-        _busy(exc, 0, len(txs))
-    keys = {t.id: decision_id(t, on, posture) for t in txs}
-    try:
-        latest = led.latest_versions(list(keys.values()))
-    except _busy_errors() as exc:
-        _busy(exc, 0, len(txs))
-    stored: dict[str, dict] = {}
-    versions: dict[str, dict] = {}
-    amended: dict[str, dict] = {}
-    for t in txs:
-        h = content_hash(t, on, posture, notices)
-        prev = latest.get(keys[t.id])
-        v = {"order_key": keys[t.id], "content_hash": h, "version": 1}
-        if prev is not None:
-            same = prev["content_hash"] == h if prev["content_hash"] else (
-                prev["decision"].get("inputs") == t.model_dump(mode="json", by_alias=True)
-                and not notices)
-            if same:
-                stored[t.id] = prev
-                continue
-            v = {**v, "version": prev["version"] + 1, "supersedes": prev["record_id"]}
-            amended[t.id] = prev
-        versions[t.id] = v
-    fresh = [(t, n) for t, n in zip(txs, numbers, strict=True) if t.id not in stored]
-    recs_by_id: dict[str, dict] = {}
-    if fresh:
-        ftxs, fnums = [t for t, _ in fresh], [n for _, n in fresh]
-        lookup = ledger_lpp_lookup(led)
-        if amended:  # an amended order's old draws are given back when it is recorded: not consumed
-            old = led.unreleased_draws([p["decision_id"] for p in amended.values()])
-            base = lookup
-
-            def lookup(t: Transaction, year: int) -> Decimal:  # noqa: F811
-                return base(t, year) - old.get(lpp_account(t, year), Decimal(0))
-
-        frame = run_frame(ftxs, fnums, path, on, posture, lpp_lookup=lookup, notices=notices)
-        recs = records(frame)
-        record_frame(frame, recs, ftxs, path, actor, led, versions=versions)
-        recs_by_id = {r["id"]: r for r in recs}
-    if stored:
-        err_console.print(f"{len(stored)} of {len(txs)} orders were already recorded with the same content, date and "
-                          "posture; their recorded decisions are shown.", highlight=False)
-    if amended:
-        listing = "; ".join(f"{tid} v{versions[tid]['version']} supersedes record {p['record_id']} ({p['decision_id']})"
-                            for tid, p in list(amended.items())[:10])
-        more = f" and {len(amended) - 10} more" if len(amended) > 10 else ""
-        err_console.print(f"[bold yellow]amended:[/] {len(amended)} orders changed since they were recorded and were "
-                          f"decided again: {listing}{more}. The old versions stay in the audit chain; their open holds "
-                          "are closed as superseded and their draws returned.", highlight=False)
-    out = []
-    for t in txs:
-        if t.id in stored:
-            out.append(dict(stored[t.id]["decision"]["record"], record_id=stored[t.id]["record_id"]))
-        else:
-            r = recs_by_id[t.id]
-            if t.id in amended:
-                r = {**r, "version": versions[t.id]["version"], "supersedes_record": versions[t.id]["supersedes"]}
-            out.append(r)
-    return out
-
-
-def _busy_errors():
-    from sqlalchemy.exc import OperationalError
-
-    from aiexport.ledger import LedgerBusy
-
-    return (LedgerBusy, OperationalError)
-
-
-def _busy(exc: Exception, done: int, total: int) -> None:
-    from aiexport.errors import EXIT_LOCKED, is_lock_contention
-
-    if not (is_lock_contention(exc) or exc.__class__.__name__ == "LedgerBusy"):
-        raise exc
-    err_console.print(
-        f"[bold red]busy:[/] the ledger database is locked by another writer past the busy timeout "
-        f"(AIEXPORT_BUSY_TIMEOUT seconds). {done} of {total} decisions were recorded before this and stay recorded; "
-        "run the same command again to record the rest.", highlight=False)
-    raise typer.Exit(EXIT_LOCKED)
-
-
-def record_frame(frame: pl.DataFrame, recs: list[dict], txs: list[Transaction], file: Path, actor: str | None, led=None,
-                 versions: dict | None = None) -> None:
+    """Decide and record the orders of a file as ``actor`` (the authenticated audit name);
+    prints what was recorded on stderr and returns the records for stdout."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -230,41 +29,51 @@ def record_frame(frame: pl.DataFrame, recs: list[dict], txs: list[Transaction], 
         TimeRemainingColumn,
     )
 
-    from aiexport.ledger import Conflict, DrawRefused
+    txs, numbers = load_transactions(path, allow_extra_columns)
+    bar = Progress(TextColumn("recording"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=err_console, transient=True, disable=not err_console.is_terminal or len(txs) <= CHUNK)
+    task = None
 
-    led = led or _ledger()
-    decisions = decision_dicts(frame, recs, txs, versions)
-    ids: list[int] = []
-    refused: list[str] = []
-    progress = Progress(TextColumn("recording"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                        console=err_console, transient=True, disable=not err_console.is_terminal or len(decisions) <= CHUNK)
-    with progress:
-        task = progress.add_task("record", total=len(decisions))
-        for i in range(0, len(decisions), CHUNK):
-            part = decisions[i : i + CHUNK]
-            try:
-                ids += led.record_decisions(part, actor=actor, hold_refused=True, refused_out=refused)
-            except Conflict as exc:
-                err_console.print(f"[bold red]refused:[/] {exc}. {len(ids)} of {len(decisions)} decisions of "
-                                  f"{file.name} were recorded before this one; the rest were not.")
-                raise typer.Exit(EXIT_REFUSED) from None
-            except DrawRefused as exc:
-                err_console.print(
-                    f"[bold red]refused:[/] draw of {exc.amount} from {exc.account} does not fit "
-                    f"({exc.reason}; remaining {exc.remaining}). {len(ids)} of {len(decisions)} decisions were recorded.")
-                raise typer.Exit(EXIT_REFUSED) from None
-            except _busy_errors() as exc:
-                _busy(exc, len(ids), len(decisions))
-            progress.advance(task, len(part))
-    if not ids:
-        return
-    holds = sum(1 for d in decisions if d["outcome"] in ("LICENSE_REQUIRED", "NEEDS_FACTS") or d["id"] in refused)
-    draws = [f"{d['account']} −{d['amount']}" for dec in decisions if dec["id"] not in refused for d in dec["draws"]]
-    shown = "; ".join(draws[:10]) + (f"; and {len(draws) - 10} more" if len(draws) > 10 else "")
-    err_console.print(  # stderr: stdout stays the machine-readable result
-        f"[bold]Recorded[/] {len(ids)} decisions (record ids {min(ids)}–{max(ids)}) in the ledger "
-        f"({led.url.split('?')[0]}); {holds} holds opened for LICENSE_REQUIRED / NEEDS_FACTS"
-        + (f" / a draw that did not fit ({len(refused)}: {', '.join(sorted(refused)[:5])})" if refused else "")
-        + "." + (f" Draws: {shown}." if draws else ""),
-        highlight=False,
-    )
+    def advance(n: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            task = bar.add_task("record", total=total)
+        bar.advance(task, n)
+
+    try:
+        with bar:
+            done = record_orders(txs, numbers, str(path), on, posture, actor, notices=notices, chunk=CHUNK,
+                                 progress=advance)
+    except Conflict as exc:
+        err_console.print(f"[bold red]refused:[/] {exc.detail}", highlight=False)
+        raise typer.Exit(EXIT_REFUSED) from None
+    except Busy as exc:
+        err_console.print(f"[bold red]busy:[/] {exc.detail}", highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+    report(done)
+    return done.records
+
+
+def report(done: Recorded) -> None:
+    """What was recorded, on stderr (stdout stays the machine-readable result)."""
+    if done.record_ids:
+        ids = done.record_ids
+        shown = "; ".join(done.draws[:10]) + (f"; and {len(done.draws) - 10} more" if len(done.draws) > 10 else "")
+        refused = done.refused
+        err_console.print(
+            f"[bold]Recorded[/] {len(ids)} decisions (record ids {min(ids)}–{max(ids)}) in the ledger "
+            f"({done.ledger_url}); {done.holds} holds opened for LICENSE_REQUIRED / NEEDS_FACTS"
+            + (f" / a draw that did not fit ({len(refused)}: {', '.join(sorted(refused)[:5])})" if refused else "")
+            + "." + (f" Draws: {shown}." if done.draws else ""),
+            highlight=False,
+        )
+    if done.stored:
+        err_console.print(f"{done.stored} of {done.total} orders were already recorded with the same content, date and "
+                          "posture; their recorded decisions are shown.", highlight=False)
+    if done.amended:
+        listing = "; ".join(f"{a['id']} v{a['version']} supersedes record {a['supersedes_record']} ({a['decision_id']})"
+                            for a in done.amended[:10])
+        more = f" and {len(done.amended) - 10} more" if len(done.amended) > 10 else ""
+        err_console.print(f"[bold yellow]amended:[/] {len(done.amended)} orders changed since they were recorded and were "
+                          f"decided again: {listing}{more}. The old versions stay in the audit chain; their open holds "
+                          "are closed as superseded and their draws returned.", highlight=False)

@@ -110,7 +110,25 @@ def report_explain(
     render = render_memo
     if str(row.get("item_name") or "").startswith("model weights:"):
         from aiexport.commands.models import render_model_memo as render
-    _done(write(memo_html(render, row, other, posture.value), out))
+    _done(write(memo_html(_recorded_html(render, row, other, posture.value), row, other, posture.value), out))
+
+
+def _recorded_html(render, row: dict, other: dict, posture: str) -> str:
+    """The CLI's memo (Rich) recorded as HTML: the memo renderers print to the commands' console."""
+    import io
+
+    from rich.console import Console
+
+    from aiexport.commands import check, common, models
+
+    rec = Console(record=True, width=120, file=io.StringIO(), color_system="truecolor")
+    saved = (check.console, models.console, common.console)
+    check.console = models.console = common.console = rec
+    try:
+        render(row, other, posture)
+    finally:
+        check.console, models.console, common.console = saved
+    return rec.export_html(inline_styles=True, code_format='<pre class="memo">{code}</pre>')
 
 
 @report_app.command("models")

@@ -21,7 +21,7 @@ def _short(name: str) -> str:
 
 
 def chip_figure_data(on: dt.date, posture: str = "enforced", store: ParameterStore | None = None) -> tuple[list, dict, list]:
-    from aiexport.commands.headroom import catalog_rows, headroom_rows, versions
+    from aiexport.app.headroom import catalog_rows, headroom_rows, versions
 
     store = store or default_store()
     rows, schema = catalog_rows([], None)

@@ -5,7 +5,6 @@ date, the posture, the citations and the aiexport version."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -61,7 +60,7 @@ def write(html: str, out: Path) -> Path:
 
 
 def whatif_html(res: dict, chart_svg: str | None = None, models_svg: str | None = None) -> str:
-    from aiexport.commands.whatif import answer_text
+    from aiexport.app.whatif import answer_text
 
     sections = [
         {"heading": "The reform", "text": res["rationale"].strip()},
@@ -101,7 +100,7 @@ def whatif_html(res: dict, chart_svg: str | None = None, models_svg: str | None 
 
 
 def headroom_html(results: list[dict], chart_svg: str | None = None) -> str:
-    from aiexport.commands.headroom import change_text
+    from aiexport.app.headroom import change_text
 
     sections = []
     cites: dict[str, str] = {}
@@ -152,21 +151,49 @@ def models_html(svg: str, trend: dict, on: str, posture: str) -> str:
 # ---- explain memo ----------------------------------------------------------------------------
 
 
-def memo_html(render, row: dict, other: dict, posture: str) -> str:
-    """The `explain` memo rendered by the CLI's own renderer, recorded as HTML."""
-    from rich.console import Console
-
-    from aiexport.commands import check, common, models
-
-    rec = Console(record=True, width=120, file=io.StringIO(), color_system="truecolor")
-    saved = (check.console, models.console, common.console)
-    check.console = models.console = common.console = rec
-    try:
-        render(row, other, posture)
-    finally:
-        check.console, models.console, common.console = saved
-    body = rec.export_html(inline_styles=True, code_format='<pre class="memo">{code}</pre>')
-    sections = [{"heading": "Determination memo", "html": body}]
+def memo_html(body_html: str, row: dict, other: dict, posture: str) -> str:
+    """The `explain` memo as a document: ``body_html`` is the memo as its face rendered it (the
+    CLI records its own console output; see `aiexport.commands.report`)."""
+    sections = [{"heading": "Determination memo", "html": body_html}]
     return html_document(title=f"Determination memo — {row['id']}", on=str(row["date"]), posture=posture, rule_set=row.get("rule_set"),
                          sections=sections, citations=_citations(list(row.get("rules") or []) + list(other.get("rules") or [])),
                          footer="Produced by `aiexport explain`; the same engine decides every order.")
+
+
+def memo_data_html(memo: dict) -> str:
+    """The memo as data (`aiexport.app.usecases.explain`) as a document: facts, classification,
+    the tests tried, the exceptions considered, the outcome and its determining rules, and the
+    other posture's answer (the HTTP face's `/v1/explain.html`)."""
+    d, other, facts = memo["decision"], memo["other_posture"], memo["facts"]
+    word = {True: "holds", False: "does not hold", None: "unknown"}
+    summary = d["outcome"] + (f" under License Exception {d['license_exception']}" if d.get("license_exception") else "") + (
+        f", review policy: {d['review_policy']}" if d.get("review_policy") else "")
+    other_summary = other["outcome"] + (f" ({other['license_exception']})" if other.get("license_exception") else "") + (
+        f" ({other['review_policy']})" if other.get("review_policy") else "")
+    sections = [
+        {"heading": "Facts", "table": {"header": ["fact", "value"], "rows": [[k, "" if v is None else str(v)] for k, v in facts.items()]}},
+        {"heading": "Assumptions this memo rests on", "table": {"header": ["assumption"], "rows": [[a] for a in memo["assumptions"]]}},
+        {"heading": "1. Classification of the item", "table": {
+            "header": ["rule", "citation", "", "detail"],
+            "rows": [[r["rule"], r.get("citation") or "", word.get(r.get("held"), "unknown"), r.get("detail") or ""]
+                     for r in memo["classification"]]},
+         "text": f"ECCN {d.get('eccn') or 'none'}"},
+        {"heading": "2-3. License requirements and exceptions tried", "table": {
+            "header": ["test", "", ""],
+            "rows": [[x["test"], "in force" if x["in_force"] else "not in force", word.get(x["holds"], "unknown") if x["in_force"] else ""]
+                     for x in memo["tests"]]}},
+    ]
+    if memo["exceptions"]:
+        sections.append({"heading": "License exceptions considered", "table": {
+            "header": ["exception", "", "condition"], "rows": [[e["exception"], e["status"], e["why"]] for e in memo["exceptions"]]}})
+    sections.append({"heading": f"Outcome: {summary}", "table": {
+        "header": ["determining rule", "role", "citation"],
+        "rows": [[x["rule"], x["role"], x["citation"]] for x in memo["determining"]]},
+        "text": "; ".join([*(f"obligation: {o}" for o in d.get("obligations") or []),
+                           *(f"needs: {f['fact'] if isinstance(f, dict) else f}" for f in d.get("needs_facts") or [])]) or None})
+    sections.append({"heading": "The other posture",
+                     "text": f"Under the {other['posture']} posture ({other['rule_set']}) the answer would be: {other_summary}; "
+                             f"rules: {', '.join(other['rules'])}"})
+    return html_document(title=f"Determination memo — {d['id']}", on=str(d["date"]), posture=d["posture"], rule_set=d.get("rule_set"),
+                         sections=sections, citations=_citations(list(d.get("rules") or []) + list(other.get("rules") or [])),
+                         footer="Produced by aiexport's explain; the same engine decides every order.")

@@ -138,7 +138,7 @@ async def check(request: Request, who: Me):
     try:
         memo = uc.explain(ExplainRequest(transaction=order, posture=posture))
         if form.get("record") == "on":
-            uc.record(CheckRequest(transactions=[order], posture=posture), who)
+            uc.record(CheckRequest(transactions=[order], posture=posture), who, request.app.state.ledger)
             memo["recorded"] = True
     except Exception as exc:  # noqa: BLE001
         return page(request, "_errors.html", who, status=422, errors=errors_of(exc))

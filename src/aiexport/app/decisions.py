@@ -1,0 +1,164 @@
+"""Deciding checked orders: read and validate an order file, decide (LPP in sequence within the
+run, orders whose total TPP leaves exact arithmetic refused, restricted parties overlaid), and
+which license-requirement / exception tests were in force on a date. Data in, data out: input
+errors are raised as `InputErrors` (the faces render them), nothing is printed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+
+import polars as pl
+
+from aiexport.errors import InputError, InputErrors
+from aiexport.law.metrics import MICRO
+
+
+class RejectedRows(InputErrors):
+    """Rows of an order file refused, with how many rows the file had (`total`)."""
+
+    def __init__(self, errors: list[InputError], total: int | None = None):
+        super().__init__(errors)
+        self.total = total
+
+
+def example_orders() -> Path:
+    return Path(str(resources.files("aiexport") / "examples" / "orders.yaml"))
+
+
+def load_transactions(path: Path, allow_extra_columns: bool = False, ignored: list[str] | None = None):
+    """The validated transactions of an order file and their row numbers. Columns left out
+    (``allow_extra_columns``) are appended to ``ignored``. Raises `RejectedRows`."""
+    from aiexport.io.transactions import load_rows, parse
+
+    try:
+        rows = load_rows(path, allow_extra_columns=allow_extra_columns, ignored=ignored if ignored is not None else [])
+    except InputErrors as exc:
+        raise RejectedRows(exc.errors) from None
+    except InputError as exc:
+        raise RejectedRows([exc]) from None
+    txs, errors, numbers = parse(rows, str(path))
+    if errors:
+        raise RejectedRows(errors, total=len(rows))
+    return txs, numbers
+
+
+def decide_checked(txs, numbers, source: str, on: dt.date | None, posture: str, *, explain: bool = False,
+                   lpp_lookup=None, notices=None) -> pl.DataFrame:
+    """The decisions of `check`: decide, LPP in sequence when the ledger's consumption is read
+    (``lpp_lookup``), refuse overflowing totals, overlay the restricted-party screening."""
+    from aiexport.law.decide import decide
+    from aiexport.screening.determination import overlay  # restricted parties (issue 8)
+
+    frame = decide(txs, on=on, posture=posture, source=source, rows=numbers, explain=explain, lpp_lookup=lpp_lookup,
+                   notices=notices)
+    if lpp_lookup is not None:
+        frame = sequential_lpp(frame, txs, numbers, on, posture, source, lpp_lookup, notices)
+    refuse_overflow(frame, source, {t.id: n for t, n in zip(txs, numbers, strict=True)})
+    return overlay(frame, txs)
+
+
+def refuse_overflow(frame: pl.DataFrame, source: str, rows: dict[str, int]) -> None:
+    """An order whose total TPP (quantity x TPP of one unit) leaves exact integer arithmetic is
+    refused, never decided on a wrapped-around number."""
+    from aiexport.law.metrics import product_overflows
+
+    if "system_tpp" not in frame.columns:
+        return
+    bad = frame.filter(product_overflows(pl.col("system_tpp"), pl.col("quantity")) | (pl.col("system_tpp") < 0))
+    if bad.height:
+        raise InputErrors([
+            InputError(source, rows.get(r["id"]), "quantity",
+                       f"an order whose total TPP can be computed exactly ({r['quantity']:,} units x "
+                       f"{r['system_tpp'] / MICRO:,.0f} TPP is beyond any real order: check the quantity and the item's counts)",
+                       r["quantity"])
+            for r in bad.iter_rows(named=True)
+        ])
+
+
+def sequential_lpp(frame, txs, numbers, on, posture, source, lpp_lookup, notices=None):
+    """Several orders to one ultimate consignee in one batch: each sees the LPP drawn by the
+    earlier ones (date order), so the batch never authorises more than the yearly limit."""
+    from aiexport.app.record import consignee_key
+    from aiexport.law.decide import decide
+
+    # Only orders whose answer involved LPP (a 740.29 rule among the determining rules) can
+    # change with the consumption of the others; the rest keep their batch decision.
+    lpp_rows = {i for i, r in enumerate(frame["rules"].to_list()) if any(x.startswith("740.29") for x in r or [])}
+    groups = defaultdict(list)
+    for i, t in enumerate(txs):
+        if t.facts.get("lpp_consumed_tpp") is None and i in lpp_rows:
+            groups[(consignee_key(t), (on or t.date).year)].append(i)
+    seqs = [sorted(idx, key=lambda i: (on or txs[i].date, i)) for idx in groups.values() if len(idx) > 1]
+    if not seqs:
+        return frame
+    # Each order's LPP consumption is the ledger's plus the LPP orders before it in its group.
+    # The sequential answer is the unique fixpoint of "decide all with the consumption implied
+    # by the previous round's LPP set": after round r the first r orders of every group are
+    # final, so at most (longest group + 1) rounds, each one vectorised decision; usually 2-3.
+    order = [i for seq in seqs for i in seq]
+    base = {i: lpp_lookup(txs[i], (on or txs[i].date).year) for i in order}
+    total = {i: Decimal(0) if frame["system_tpp"][i] is None else Decimal(frame["system_tpp"][i] * frame["quantity"][i]) / MICRO
+             for i in order}
+    is_lpp = {i: frame["license_exception"][i] == "LPP" for i in order}
+    batch = None
+    for _ in range(max(len(seq) for seq in seqs) + 1):
+        redo = []
+        for seq in seqs:
+            used = Decimal(0)
+            for i in seq:
+                t = txs[i]
+                redo.append(t.model_copy(update={"facts": {**t.facts, "lpp_consumed_tpp": base[i] + used}}))
+                if is_lpp[i]:
+                    used += total[i]
+        batch = decide(redo, on=on, posture=posture, source=source, rows=[numbers[i] for i in order], notices=notices)
+        new = {i: batch["license_exception"][k] == "LPP" for k, i in enumerate(order)}
+        if new == is_lpp:
+            break
+        is_lpp = new
+    rows = {i: batch[k] for k, i in enumerate(order)}
+    parts = [rows[i] if i in rows else frame[i] for i in range(frame.height)]
+    # A one-row decision lacks the columns only some item kinds produce (model weights): align
+    # on the batch frame's columns, in its order (missing columns are null for that row).
+    return pl.concat(parts, how="diagonal_relaxed").select(frame.columns)
+
+
+def tests_in_force(row: dict, posture: str) -> dict[str, bool]:
+    """Which of the memo's requirement / exception tests (trace columns) were in force on the
+    decision's date under the posture (a test not in force is shown as such, not as "does not hold")."""
+    from aiexport.engine.params import default_store
+
+    p = default_store().snapshot(row["date"], posture)
+    v = p.value("ac_rule_version")
+    diffusion = p.in_force("diffusion_binding")
+    return {
+        "t_req_2022": v == "2022",
+        "t_req_dest": v == "2023",
+        "t_req_hq": v == "2023",
+        "t_req_uae": p.in_force("uae_named_in_b_scope"),
+        "t_uae_license_free": p.in_force("uae_license_free_paths"),
+        "t_req_c": p.in_force("hbm_memory_bandwidth_density"),
+        "t_req_world": diffusion,
+        "t_restricted_9ii": v == "2023",
+        "t_hbm": p.in_force("license_exception_hbm_ceiling"),
+        "t_nac_aca": p.in_force("nac_available"),
+        "t_aia": diffusion,
+        "t_acm": p.in_force("acm_available"),
+        "t_lpp": diffusion,
+    }
+
+
+def explain_rows(t, n: int, source: str, on: dt.date | None, posture: str, notices=None) -> tuple[dict, dict]:
+    """One order's explained decision row (restricted parties overlaid) and the other
+    posture's answer (its record) — what every memo is rendered from."""
+    from aiexport.law.decide import decide, records
+    from aiexport.screening.determination import overlay_row  # restricted parties (issue 8)
+
+    other_posture = "codified" if posture == "enforced" else "enforced"
+    row = decide([t], on=on, posture=posture, source=source, rows=[n], explain=True, notices=notices).row(0, named=True)
+    row = overlay_row(row, t)
+    other = records(decide([t], on=on, posture=other_posture, source=source, rows=[n], notices=notices))[0]
+    return row, other
