@@ -36,8 +36,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
+from scipy import sparse
 
 from aiexport.screening.lists import ListEntry, country_code
 from aiexport.screening.normalize import (
@@ -49,7 +51,7 @@ from aiexport.screening.normalize import (
     without_parentheticals,
 )
 
-SCORE_VERSION = "aiexport-screen-1"
+SCORE_VERSION = "aiexport-screen-2"
 THRESHOLD = 0.80
 ACRONYM = {True: 0.90, False: 0.82}  # by "four letters or more"
 TOKEN_SIM = 0.80
@@ -147,6 +149,31 @@ class Index:
                     dels[d].append(t)
         self.dels = dict(dels)
         self._near = lru_cache(maxsize=500_000)(self._near_uncached)
+        self._build_matrices()
+
+    def _build_matrices(self) -> None:
+        """The postings as sparse matrices, so the candidates of a batch of queries are one sparse
+        product (scipy, compiled) instead of a Python loop over postings: ``rare`` (token × name, the
+        tokens that open candidates) and ``common_of`` (name × common token, a 0/1 table: a common
+        token only adds to the bound of a name that is already a candidate)."""
+        n = len(self.names)
+        self.vid = {t: k for k, t in enumerate(self.post)}
+        common = [t for t, p in self.post.items() if len(p) > self.df_cap]
+        self.cid = {t: k for k, t in enumerate(common)}
+        rows: list[int] = []
+        cols: list[int] = []
+        for t, p in self.post.items():
+            if len(p) <= self.df_cap:
+                rows.extend([self.vid[t]] * len(p))
+                cols.extend(p)
+        # duplicates are summed (a name reached twice by one token counts twice, as in the postings)
+        self.rare = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(self.post), n))
+        self.common_of = np.zeros((n, len(common) + 1), dtype=bool)  # last column: padding, never set
+        for t, c in self.cid.items():
+            self.common_of[list(set(self.post[t])), c] = True
+        self.np_wsum = np.asarray(self.wsum)
+        self.np_ntok = np.asarray(self.ntok)
+        self.np_jlen = np.asarray(self.jlen)
 
     def __getstate__(self):
         d = dict(self.__dict__)
@@ -168,87 +195,129 @@ class Index:
         if q in self.post:
             out[q] = 1.0
         if len(q) >= 5:
+            ratio = fuzz.ratio
             for v in self.dels.get(q, ()):  # q is a deletion of v
-                out.setdefault(v, 1 - 1 / len(v))
+                out.setdefault(v, ratio(q, v) / 100)
             for d in _deletes(q):
-                if d in self.post and len(d) >= 5:
-                    out.setdefault(d, 1 - 1 / len(q))
+                if d in self.post and len(d) >= 5 and d not in out:
+                    out[d] = ratio(q, d) / 100
                 for v in self.dels.get(d, ()):
                     if v not in out:
-                        out[v] = fuzz.ratio(q, v) / 100
+                        out[v] = ratio(q, v) / 100
         return tuple(out.items())
 
     def candidates(self, qn: Normalized, threshold: float = 0.0, countries=None) -> list[int]:
         """Names sharing a (near-)token, a space-less form or an acronym with the query, best
         first; with a threshold, only those whose score can still reach it (an upper bound from
         the blocking weights: every near token counted as a full match)."""
-        toks = qn.tokens
-        near = self._near
-        post = self.post
-        # tokens: everything within one edit; adjacent pairs (missing spaces): exact only
-        probes = [(t, near(t)) for t in toks]
-        probes += [(ab, ((ab, 1.0),)) for ab in (a + b for a, b in zip(toks, toks[1:], strict=False)) if ab in post]
-        acc: dict[int, float] = defaultdict(float)
-        common: list[tuple[str, float]] = []
-        common_w = 0.0
-        # query tokens with no list token within one edit may still align (ratio ≥ 0.80) with a
-        # longer token: the bound counts them as matched
-        unmatched_w = sum(self.weight(t) for t, found in probes[: len(toks)] if not found)
-        for q, found in probes:
-            wq = self.weight(q)
-            for v, sim in found:
-                p = self.post[v]
-                w = max(wq, self.idf[v])
-                if len(p) > self.df_cap:
-                    common.append((v, sim))
-                    common_w += w
-                    continue
-                for j in p:
-                    acc[j] += w
-        sure: set[int] = set()
-        if not acc and common:  # only common tokens: names that hold all of them
-            sets = [set(self.post[v]) for v, _ in sorted(common, key=lambda x: len(self.post[x[0]]))[:3]]
-            inter = set.intersection(*sets) if sets else set()
-            for j in list(inter)[: MAX_CANDIDATES * 4]:
-                acc[j] += 0.0
-        for j in self.joined.get(qn.joined, ()):
-            acc[j] += 100.0
-            sure.add(j)
-        if len(toks) == 1 and 3 <= len(toks[0]) <= 8:
-            for j in self.acr.get(toks[0], ()):
-                acc[j] += 50.0
-                sure.add(j)
+        return self.candidates_many([qn], threshold, bool(countries))[0]
+
+    def candidates_many(self, qns: list[Normalized], threshold: float = 0.0, country: bool = True) -> list[list[int]]:
+        """``candidates`` for a batch of queries: the postings are summed by one sparse product
+        (queries × tokens) · (tokens × names), the score bound is computed on numpy arrays; only
+        the per-query probe lists (near tokens) and the few survivors are handled in Python."""
+        near, post, idf, weight, cid = self._near, self.post, self.idf, self.weight, self.cid
+        n = len(qns)
+        q_rows: list[int] = []
+        q_cols: list[int] = []
+        q_vals: list[float] = []
+        commons: list[list[tuple[int, float]]] = []
+        unmatched = np.zeros(n)
+        wq_total = np.ones(n)
+        sure: list[dict[int, float]] = []
+        for i, qn in enumerate(qns):
+            toks = qn.tokens
+            probes = [(t, near(t)) for t in toks]
+            unmatched[i] = sum(weight(t) for t, found in probes if not found)
+            probes += [(ab, ((ab, 1.0),)) for ab in (a + b for a, b in zip(toks, toks[1:], strict=False)) if ab in post]
+            com: list[tuple[int, float]] = []
+            for q, found in probes:
+                wq = weight(q)
+                for v, sim in found:
+                    c = cid.get(v)
+                    if c is not None:
+                        com.append((c, idf[v]))
+                        continue
+                    w = wq if wq > idf[v] else idf[v]
+                    q_rows.append(i)
+                    q_cols.append(self.vid[v])
+                    q_vals.append(complex(w, w * sim))
+            commons.append(com)
+            wq_total[i] = sum(weight(t) for t in toks) or 1.0
+            s: dict[int, float] = {}
+            for j in self.joined.get(qn.joined, ()):
+                s[j] = s.get(j, 0.0) + 100.0
+            if len(toks) == 1 and 3 <= len(toks[0]) <= 8:
+                for j in self.acr.get(toks[0], ()):
+                    s[j] = s.get(j, 0.0) + 50.0
+            sure.append(s)
+        # real part: the bound's weights (a near token counted as a full match); imaginary part:
+        # the same weighted by the token similarity, to rank the candidates when there are too many
+        q = sparse.csr_matrix((np.asarray(q_vals, dtype=complex), (q_rows, q_cols)), shape=(n, len(self.post)))
+        acc = (q @ self.rare).tocsr()
+        acc.sum_duplicates()
+        indptr = acc.indptr
+        rows = np.repeat(np.arange(n), np.diff(indptr))
+        cols = acc.indices
+        a = acc.data.real.copy()
+        rank = acc.data.imag.copy()
+        # only common tokens: the names that hold (up to) the three rarest of them
+        extra_r: list[int] = []
+        extra_c: list[int] = []
+        for i in np.flatnonzero(np.diff(indptr) == 0).tolist():
+            if not commons[i]:
+                continue
+            toks = sorted({c for c, _ in commons[i]}, key=lambda c: self.common_of[:, c].sum())[:3]
+            inter = np.flatnonzero(self.common_of[:, toks].all(axis=1))[: MAX_CANDIDATES * 4]
+            extra_r += [i] * len(inter)
+            extra_c += inter.tolist()
+        if extra_r:
+            rows = np.concatenate([rows, np.asarray(extra_r, dtype=rows.dtype)])
+            cols = np.concatenate([cols, np.asarray(extra_c, dtype=cols.dtype)])
+            a = np.concatenate([a, np.zeros(len(extra_r))])
+            rank = np.concatenate([rank, np.zeros(len(extra_r))])
         if threshold > 0:
-            wq_total = sum(self.weight(t) for t in toks) or 1.0
-            floor = threshold - (COUNTRY_BONUS if countries else 0.0)
-            keep = {}
-            common_v = [(v, max(self.weight(v), self.idf[v])) for v, _ in common]
-            wsum, ntok, tokset, jlen = self.wsum, self.ntok, self.tokset, self.jlen
-            nq = len(toks)
-            lj = len(qn.joined)  # joined_similarity ≥ 0.90 needs lengths within that ratio
-            for j, a in acc.items():
-                if j in sure:
-                    keep[j] = a
-                    continue
-                if common_v:
-                    ts = tokset[j]
-                    for v, w in common_v:
-                        if v in ts:
-                            a += w
-                a += unmatched_w
-                cq = a / wq_total
-                cc = a / wsum[j]
-                if cq > 1.0:
-                    cq = 1.0
-                if cc > 1.0:
-                    cc = 1.0
-                est = 0.65 * cq + 0.35 * cc if cq > cc else 0.65 * cc + 0.35 * cq
-                if est >= floor or (nq != ntok[j] and cc >= 0.5 and 2 * min(lj, jlen[j]) >= 0.9 * (lj + jlen[j])):
-                    keep[j] = a
-            acc = keep
-        if len(acc) > MAX_CANDIDATES:
-            return sorted(acc, key=acc.__getitem__, reverse=True)[:MAX_CANDIDATES]
-        return list(acc)
+            k = max((len(c) for c in commons), default=0)
+            if k:
+                pad = self.common_of.shape[1] - 1
+                ctok = np.full((n, k), pad)
+                cw = np.zeros((n, k))
+                for i, com in enumerate(commons):
+                    for x, (c, w) in enumerate(com):
+                        ctok[i, x], cw[i, x] = c, w
+                for x in range(k):
+                    add = cw[rows, x] * self.common_of[cols, ctok[rows, x]]
+                    a = a + add
+                    rank = rank + add
+            a = a + unmatched[rows]
+            # the bound: each near token counted with its similarity (the one the alignment gives it)
+            tight = rank + unmatched[rows]
+            cq = np.minimum(tight / wq_total[rows], 1.0)
+            cc = np.minimum(tight / self.np_wsum[cols], 1.0)
+            est = 0.65 * np.maximum(cq, cc) + 0.35 * np.minimum(cq, cc)
+            cc = np.minimum(a / self.np_wsum[cols], 1.0)
+            floor = threshold - (COUNTRY_BONUS if country else 0.0)
+            nq = np.asarray([len(qn.tokens) for qn in qns])[rows]
+            lj = np.asarray([len(qn.joined) for qn in qns])[rows]
+            jl = self.np_jlen[cols]
+            ok = (est >= floor) | ((nq != self.np_ntok[cols]) & (cc >= 0.5) & (2 * np.minimum(lj, jl) >= 0.9 * (lj + jl)))
+            rows, cols, rank = rows[ok], cols[ok], rank[ok]
+        out: list[list[int]] = []
+        bounds = np.searchsorted(rows, np.arange(n + 1)) if not extra_r else None
+        if extra_r:  # rows are no longer sorted
+            order = np.argsort(rows, kind="stable")
+            rows, cols, rank = rows[order], cols[order], rank[order]
+            bounds = np.searchsorted(rows, np.arange(n + 1))
+        cl, al, bl = cols.tolist(), rank.tolist(), bounds.tolist()
+        for i in range(n):
+            got = dict(zip(cl[bl[i] : bl[i + 1]], al[bl[i] : bl[i + 1]], strict=True))
+            for j, extra in sure[i].items():
+                got[j] = got.get(j, 0.0) + extra
+            if len(got) > MAX_CANDIDATES:
+                out.append(sorted(got, key=got.__getitem__, reverse=True)[:MAX_CANDIDATES])
+            else:
+                out.append(list(got))
+        return out
 
     # -- scoring
 
@@ -336,6 +405,8 @@ class Index:
         """The name score of name j before the country adjustment, without building a Match."""
         name = self.names[j]
         c = name.norm.tokens
+        if q == c:
+            return 1.0
         used_q, used_c, _ = self._align(q, c, name.person, self.ccat[j], qcat)
         cq = 0.0
         for i, sim in used_q.items():
@@ -368,45 +439,69 @@ class Index:
     def _base_hits(self, qn: Normalized, threshold: float) -> list[tuple[int, float]]:
         """(name, name score) of every name that can reach the threshold with the country bonus;
         cached per normalised query (the country is applied afterwards)."""
-        key = (qn.tokens, threshold)
-        hit = self._cache.get(key)
-        if hit is not None:
-            return hit
-        q = qn.tokens
-        wq = [self.weight(t) for t in q]
-        wq_total = sum(wq) or 1.0
-        floor = threshold - COUNTRY_BONUS - 1e-9
-        out = []
-        qcat = [(len(q[i]) + len(q[i + 1]), i, q[i] + q[i + 1]) for i in range(len(q) - 1)]
-        for j in self.candidates(qn, threshold, {"*"}):
-            b = self._fast(q, wq, wq_total, j, qcat)
-            if b >= floor:
-                out.append((j, b))
-        if len(self._cache) > 300_000:
-            self._cache.clear()
-        self._cache[key] = out
-        return out
+        return self._base_hits_many([qn], threshold)[0]
 
-    def screen_raw(self, query: str, country: str | None = None, threshold: float = THRESHOLD,
-                   limit: int = 10) -> tuple[Normalized | None, set[str], list[tuple[float, int]]]:
-        """(normalised query, countries, [(score, name index)] best first, one per entry)."""
+    def _base_hits_many(self, qns: list[Normalized], threshold: float) -> list[list[tuple[int, float]]]:
+        cache = self._cache
+        todo = list(dict.fromkeys(qn for qn in qns if (qn.tokens, threshold) not in cache))
+        if todo:
+            if len(cache) > 300_000:
+                cache.clear()
+            floor = threshold - COUNTRY_BONUS - 1e-9
+            weight = self.weight
+            for qn, cands in zip(todo, self.candidates_many(todo, threshold, True), strict=True):
+                q = qn.tokens
+                wq = [weight(t) for t in q]
+                wq_total = sum(wq) or 1.0
+                qcat = [(len(q[i]) + len(q[i + 1]), i, q[i] + q[i + 1]) for i in range(len(q) - 1)]
+                out = []
+                for j in cands:
+                    b = self._fast(q, wq, wq_total, j, qcat)
+                    if b >= floor:
+                        out.append((j, b))
+                cache[(q, threshold)] = out
+        return [cache[(qn.tokens, threshold)] for qn in qns]
+
+    def _prepare(self, query: str, country: str | None) -> tuple[Normalized | None, set[str]]:
         text, place = strip_place(strip_address(query))
         countries = {x for x in (country, place) if x}
         qn = normalize(text)
-        if not qn.tokens:
-            return None, countries, []
+        return (qn if qn.tokens else None), countries
+
+    def _rank(self, hits: list[tuple[int, float]], countries: set[str], threshold: float,
+              limit: int) -> list[tuple[float, int]]:
         best: dict[int, tuple[float, int]] = {}
         names = self.names
-        for j, b in self._base_hits(qn, threshold):
+        for j, b in hits:
             sc = round(min(1.0, max(0.0, b + self._country(j, countries))), 4)
             if sc >= threshold:
                 e = names[j].entry
                 if e not in best or sc > best[e][0]:
                     best[e] = (sc, j)
         entries = self.entries
-        ranked = sorted(best.values(), key=lambda x: (-x[0], entries[names[x[1]].entry].list_code,
-                                                      entries[names[x[1]].entry].name))[:limit]
-        return qn, countries, ranked
+        return sorted(best.values(), key=lambda x: (-x[0], entries[names[x[1]].entry].list_code,
+                                                    entries[names[x[1]].entry].name))[:limit]
+
+    def screen_raw(self, query: str, country: str | None = None, threshold: float = THRESHOLD,
+                   limit: int = 10) -> tuple[Normalized | None, set[str], list[tuple[float, int]]]:
+        """(normalised query, countries, [(score, name index)] best first, one per entry)."""
+        return self.screen_raw_many([(query, country)], threshold, limit)[0]
+
+    def screen_raw_many(self, queries: list[tuple[str, str | None]], threshold: float = THRESHOLD,
+                        limit: int = 10, batch: int = 4000) -> list[tuple[Normalized | None, set[str], list[tuple[float, int]]]]:
+        """``screen_raw`` for many queries: candidates in batches (one sparse product each)."""
+        prepared = [self._prepare(q, cc) for q, cc in queries]
+        out = []
+        for k in range(0, len(prepared), batch):
+            part = prepared[k : k + batch]
+            hits = self._base_hits_many([qn for qn, _ in part if qn is not None], threshold)
+            it = iter(hits)
+            for qn, countries in part:
+                if qn is None:
+                    out.append((None, countries, []))
+                else:
+                    out.append((qn, countries, self._rank(next(it), countries, threshold, limit)))
+        return out
 
     def _score_name(self, qn: Normalized, name: Name) -> float:
         return self.score(qn, name, None)  # type: ignore[return-value]
@@ -507,12 +602,9 @@ def _work(args):
     chunk, threshold = args
     idx = _WORKER_INDEX
     assert idx is not None
-    out = []
     names = idx.names
-    for q, cc in chunk:
-        _, _, ranked = idx.screen_raw(q, cc, threshold, limit=10)
-        out.append([(names[j].entry, names[j].text, sc) for sc, j in ranked])
-    return out
+    return [[(names[j].entry, names[j].text, sc) for sc, j in ranked]
+            for _, _, ranked in idx.screen_raw_many(chunk, threshold, limit=10)]
 
 
 def screen_many(index: Index, queries: list[tuple[str, str | None]], threshold: float = THRESHOLD,
