@@ -116,7 +116,8 @@ def _diff(*args):
 
 def test_diff_order_book_2023_11_16_to_17_flips_the_a800_to_china():
     d = _diff("2023-11-16", "2023-11-17", "--orders", str(example_orders()))
-    assert [v["id"] for v in d["rule_versions"]] == ["R2"]
+    # R2: the 2023 AC/S rule's CCL changes; X5: the same rule's §734.9(h)/§744.23 changes (reach)
+    assert [v["id"] for v in d["rule_versions"]] == ["R2", "X5"]
     params = {p["parameter"]: p for p in d["parameters"]}
     assert params["tpp_a1"]["after"] == 4800 and params["io_rate_2022"]["after"] is None
     changed = {c["id"]: c for c in d["outcomes_changed"]}
@@ -138,7 +139,8 @@ def test_diff_order_book_2025_05_12_to_14(posture):
     params = {p["parameter"] for p in d["parameters"]}
     assert "gp10_prc_ic_presumption" in params
     if posture == "enforced":
-        assert [v["id"] for v in d["rule_versions"]] == ["E2"]
+        # E2: the rescission announcement; X8: the same day's AI-training guidance (reach, enforced only)
+        assert [v["id"] for v in d["rule_versions"]] == ["E2", "X8"]
         assert "model_weights_not_enforced" in params
         assert d["rule_set"] == {"from": "R7:2025-01-16", "to": "E2:2025-05-13"}
     else:
