@@ -49,13 +49,24 @@ EMPTY = pl.lit([], dtype=pl.List(pl.String))
 def _policy_744_23(p: Snapshot, columns: set[str]) -> tuple[pl.Expr, pl.Expr]:
     """§744.23(d): the review policy and the paragraph stating it, per row."""
     v = p.value("reach_744_23_policy")
-    if v != "744.23(d)":
+    if v not in ("744.23(d)", "744.23(d).2023"):
         return pl.lit(str(v or "denial")), pl.lit("744.23(d).2022")
     d5mo = sorted(p.group("D:5") | {"MO"})
     friendly = sorted(p.group("A:5") | p.group("A:6") | {"US"})
     # (d)(2): headquartered in the US or A:5/A:6 and not majority-owned by a Macau/D:5-headquartered
     # entity — the ultimate parent's headquarters stands for the majority owner (documented default)
     d2 = pl.col("e_hq").is_in(friendly) & ~pl.col("e_phq").is_in(d5mo)
+    if v == "744.23(d).2023":
+        # the 2023 text (88 FR 73449): denial for Macau and D:5 destinations; "However", approval for
+        # the US/A:5/A:6-headquartered end user; all other applications case-by-case
+        rule = (
+            pl.when(d2).then(pl.lit("744.23(d).2023.approval"))
+            .when(pl.col("to").is_in(d5mo)).then(pl.lit("744.23(d).2023.denial"))
+            .otherwise(pl.lit("744.23(d).2023.case-by-case"))
+        )
+        policy = rule.replace_strict({"744.23(d).2023.approval": "approval", "744.23(d).2023.denial": "denial",
+                                      "744.23(d).2023.case-by-case": "case-by-case"}, return_dtype=pl.String)
+        return policy, rule
     eccn = pl.col("eccn")
     datacenter_a = eccn.is_in(["3A090.a", "4A090.a"]) & (
         pl.col("datacenter").fill_null(True) if "datacenter" in columns else pl.lit(True)
@@ -91,7 +102,19 @@ def _policies(p: Snapshot) -> dict[str, tuple[pl.Expr, pl.Expr, pl.Expr]]:
     out = {r: eu for r in ("744.23(a)(1)", "744.23(a)(2)", "744.23(a)(4)")}
     out.update({r: (pl.lit(pol), pl.lit(POLICY_RULE[r]), pl.lit(POLICY_RANK.get(pol, 3), pl.Int8))
                 for r, pol in fixed.items()})
+    if "746.4(a)" in fixed:  # North Korea: decided per row (``_north_korea_policy``)
+        out["746.4(a)"] = (pl.col("__kp_pol"), pl.col("__kp_rule"), pl.col("__kp_rank"))
     return out
+
+
+def _north_korea_policy(p: Snapshot) -> tuple[pl.Expr, pl.Expr]:
+    """§746.4(b): case-by-case, except (b)(5) "other items on the CCL": §742.19(b)(1), which denies
+    computers above 0.0004 WT and microprocessors of 0.5 GFLOPS or more — every chip and computer
+    aiexport classifies on the CCL. An EAR99 item (stated) is reviewed case-by-case."""
+    pol = str((p.value("reach_embargo_policies") or {}).get("746.4(a)", "denial"))
+    ear99 = pl.col("eccn").is_null() & (pl.col("rf_eccn_below") == "EAR99").fill_null(False)
+    return (pl.when(ear99).then(pl.lit("case-by-case")).otherwise(pl.lit(pol)),
+            pl.when(ear99).then(pl.lit(POLICY_RULE["746.4(a).EAR99"])).otherwise(pl.lit(POLICY_RULE["746.4(a)"])))
 
 
 def evaluate_reach(frame: pl.DataFrame | pl.LazyFrame, p: Snapshot,
@@ -120,8 +143,11 @@ def evaluate_reach(frame: pl.DataFrame | pl.LazyFrame, p: Snapshot,
     # holds (0 when not), so the choice below reads columns rather than nesting the policy
     # expressions once per requirement (a quadratic plan that cost seconds to optimise).
     eu_pol, eu_rule = _policy_744_23(p, set(lf.collect_schema().names()))
-    lf = lf.with_columns(eu_pol.alias("__eu_pol"), eu_rule.alias("__eu_rule")).with_columns(
-        pl.col("__eu_pol").replace_strict(POLICY_RANK, default=3, return_dtype=pl.Int8).alias("__eu_rank"))
+    kp_pol, kp_rule = _north_korea_policy(p)
+    lf = lf.with_columns(eu_pol.alias("__eu_pol"), eu_rule.alias("__eu_rule"),
+                         kp_pol.alias("__kp_pol"), kp_rule.alias("__kp_rule")).with_columns(
+        pl.col("__eu_pol").replace_strict(POLICY_RANK, default=3, return_dtype=pl.Int8).alias("__eu_rank"),
+        pl.col("__kp_pol").replace_strict(POLICY_RANK, default=3, return_dtype=pl.Int8).alias("__kp_rank"))
     policies = _policies(p)
     ranks = [f"__rank{i}" for i in range(len(REQUIREMENTS))]
     lf = lf.with_columns(
@@ -138,7 +164,7 @@ def evaluate_reach(frame: pl.DataFrame | pl.LazyFrame, p: Snapshot,
         requirement_rules.alias("reach_requirement_rules"),
         pol.otherwise(pl.lit(None, pl.String)).alias("reach_policy"),
         rule.otherwise(pl.lit(None, pl.String)).alias("reach_policy_rule"),
-    ).drop([*ranks, "__strictest", "__eu_pol", "__eu_rule", "__eu_rank"])
+    ).drop([*ranks, "__strictest", "__eu_pol", "__eu_rule", "__eu_rank", "__kp_pol", "__kp_rule", "__kp_rank"])
     lf = lf.with_columns(
         # requirements whose own facts are open (null) also need those facts, unless the item is not subject
         pl.concat_list([

@@ -45,12 +45,16 @@ RULES: dict[str, Rule] = {
         Rule("744.23(d)(1)", "15 CFR 744.23(d)(1) (88 FR 73449; 89 FR 23886)", "presumption of denial: Macau/D:5, or an entity headquartered (or with an ultimate parent headquartered) there"),
         Rule("744.23(d)(2)", "15 CFR 744.23(d)(2) (88 FR 73449; 89 FR 23886)", "presumption of approval: end user headquartered in the US or A:5/A:6 and not majority-owned by a Macau/D:5-headquartered entity"),
         Rule("744.23(d)(3)", "15 CFR 744.23(d)(3)(i), (iii)", "case-by-case: advanced computing items other than datacenter 3A090.a, and all other applications"),
+        Rule("744.23(d).2023.denial", "88 FR 73449 (eff. 2023-11-17, until 89 FR 23886 of 2024-04-04); 15 CFR 744.23(d) (2023 text)", "presumption of denial for Macau and destinations in Country Group D:5"),
+        Rule("744.23(d).2023.approval", "88 FR 73449 (eff. 2023-11-17, until 89 FR 23886 of 2024-04-04); 15 CFR 744.23(d) (2023 text)", "presumption of approval: end user headquartered in the US or A:5/A:6, not majority-owned by an entity headquartered in Macau or D:5"),
+        Rule("744.23(d).2023.case-by-case", "88 FR 73449 (eff. 2023-11-17, until 89 FR 23886 of 2024-04-04); 15 CFR 744.23(d) (2023 text)", "case-by-case: all other applications"),
         Rule("744.23(d).2022", "87 FR 62186; 15 CFR 744.23(d) as of 2022 (not read: aiexport default)", "presumption of denial"),
         Rule("744.21(e)(1)", "15 CFR 744.21(e)(1)", "presumption of denial"),
         Rule("744.22(e)", "15 CFR 744.22(e)", "presumption of denial"),
         Rule("744.11(a)(1).owner-entry", "90 FR 47201; 15 CFR 744.11(a)(1) (most restrictive owner); aiexport default", "the review policy of the listed owner's entry (aiexport default: presumption of denial)"),
         Rule("746.2(b)", "15 CFR 746.2(b)", "general policy of denial"),
-        Rule("746.4(b)", "15 CFR 746.4(b)(5) (other CCL items: §742.19(b), not read; aiexport default)", "denial"),
+        Rule("746.4(b)", "15 CFR 746.4(b) (introductory text)", "items requiring a licence to North Korea are reviewed case-by-case (an EAR99 item, outside §746.4(b)(1)-(5))"),
+        Rule("742.19(b)(1)", "15 CFR 746.4(b)(5); 742.19(b)(1)(xviii)-(xix) (as amended through 75 FR 14340)", "'will generally be denied' to all end users in North Korea: digital computers with an APP above 0.0004 WT and microprocessors of 0.5 GFLOPS or more (every chip and computer on the CCL that aiexport classifies)"),
         Rule("746.6(b)", "15 CFR 746.6(b)", "policy of denial"),
         Rule("746.7(b)", "15 CFR 746.7(b)", "licences for other than humanitarian or civil-aviation-safety purposes generally will be denied"),
         Rule("746.8(b)(3)", "15 CFR 746.8(b)(3)", "policy of denial"),
@@ -87,8 +91,9 @@ POLICY_RULE = {
     "744.21(a)(1)": "744.21(e)(1)", "744.21(a)(2)": "744.21(e)(1)", "744.22": "744.22(e)",
     "744.11(a)(1)": "744.11(a)(1).owner-entry",
     "744.11(a)(2)(i)": "744.11(a)(2).entry", "744.11(a)(2)(ii)": "744.11(a)(2).entry", "746.8(a)(3)": "746.8(b)(1)",
-    "746.2(a)": "746.2(b)", "746.4(a)": "746.4(b)", "746.6(a)": "746.6(b)", "746.7(a)(1)(i)": "746.7(b)",
+    "746.2(a)": "746.2(b)", "746.4(a)": "742.19(b)(1)", "746.6(a)": "746.6(b)", "746.7(a)(1)(i)": "746.7(b)",
     "746.8(a)(1)": "746.8(b)(3)", "746.9(a)": "746.9(c)(1)",
+    "746.4(a).EAR99": "746.4(b)",  # North Korea, an EAR99 item: decided per row (``north_korea_policy``)
 }
 
 
