@@ -119,6 +119,29 @@ def make_queries(entries, n: int, seed: int = 8, negatives: float = 0.3):
     return out
 
 
+SPLIT_SEED = 20261201
+
+
+def split(rows: list[dict], seed: int = SPLIT_SEED) -> tuple[list[dict], list[dict]]:
+    """(tuning half, held-out half) of the purchase-order rows: a fixed seed, stratified by label
+    (listed / not listed) and by variation kind, so both halves hold the same mix. Thresholds and
+    weights are tuned on the first half only; the second is for reporting."""
+    rnd = random.Random(seed)
+    groups: dict[tuple[bool, str], list[dict]] = {}
+    for r in rows:
+        groups.setdefault((bool(r["expected"]), r["kind"]), []).append(r)
+    tune: list[dict] = []
+    held: list[dict] = []
+    for key in sorted(groups):
+        g = list(groups[key])
+        rnd.shuffle(g)
+        half = (len(g) + rnd.randrange(2)) // 2
+        tune += g[:half]
+        held += g[half:]
+    order = {r["id"]: k for k, r in enumerate(rows)}
+    return sorted(tune, key=lambda r: order[r["id"]]), sorted(held, key=lambda r: order[r["id"]])
+
+
 def main() -> None:
     from aiexport.screening.lists import load_list
 

@@ -43,15 +43,17 @@ from scipy import sparse
 
 from aiexport.screening.lists import ListEntry, country_code
 from aiexport.screening.normalize import (
+    LEGAL_TOKENS,
     Normalized,
     acronym,
-    normalize,
+    basic,
+    matchable,
     parentheticals,
     strip_address,
     without_parentheticals,
 )
 
-SCORE_VERSION = "aiexport-screen-2"
+SCORE_VERSION = "aiexport-screen-3"
 THRESHOLD = 0.80
 ACRONYM = {True: 0.90, False: 0.82}  # by "four letters or more"
 TOKEN_SIM = 0.80
@@ -94,6 +96,19 @@ def strip_place(query: str) -> tuple[str, str | None]:
     return query, None
 
 
+def strip_after_legal_form(query: str) -> str:
+    """'REXFORD LTD., Dubai' -> 'REXFORD LTD.': on a purchase order a company name ends with its legal
+    form; comma-separated words after it (that hold no legal form themselves) are its place."""
+    parts = query.split(",")
+    for k in range(len(parts) - 1):
+        last = basic(parts[k]).split()
+        if last and last[-1] in LEGAL_TOKENS and len(last) > 1 or (k > 0 and last and all(t in LEGAL_TOKENS for t in last)):
+            rest = [basic(x).split() for x in parts[k + 1 :]]
+            if rest and not any(t in LEGAL_TOKENS for r in rest for t in r):
+                return ",".join(parts[: k + 1]).strip()
+    return query
+
+
 def _deletes(tok: str) -> list[str]:
     return [tok[:i] + tok[i + 1 :] for i in range(len(tok))]
 
@@ -109,7 +124,7 @@ class Index:
                 variants = [(text, kind), (without_parentheticals(text), kind)]
                 variants += [(p, "abbreviation") for p in parentheticals(text)]
                 for t, k in variants:
-                    n = normalize(t)
+                    n = matchable(t)
                     if not n.tokens or n.tokens in seen:
                         continue
                     seen.add(n.tokens)
@@ -261,14 +276,16 @@ class Index:
         cols = acc.indices
         a = acc.data.real.copy()
         rank = acc.data.imag.copy()
-        # only common tokens: the names that hold (up to) the three rarest of them
+        # no rare token of the query is in the lists (only common ones, or near variants): the names
+        # that hold (up to) the three rarest common tokens, those with the fewest other words first
         extra_r: list[int] = []
         extra_c: list[int] = []
-        for i in np.flatnonzero(np.diff(indptr) == 0).tolist():
-            if not commons[i]:
+        for i, qn in enumerate(qns):
+            if not commons[i] or any(t in post and t not in cid for t in qn.tokens):
                 continue
             toks = sorted({c for c, _ in commons[i]}, key=lambda c: self.common_of[:, c].sum())[:3]
-            inter = np.flatnonzero(self.common_of[:, toks].all(axis=1))[: MAX_CANDIDATES * 4]
+            inter = np.flatnonzero(self.common_of[:, toks].all(axis=1))
+            inter = inter[np.argsort(self.np_wsum[inter], kind="stable")[: MAX_CANDIDATES * 4]]
             extra_r += [i] * len(inter)
             extra_c += inter.tolist()
         if extra_r:
@@ -290,12 +307,9 @@ class Index:
                     a = a + add
                     rank = rank + add
             a = a + unmatched[rows]
-            # the bound: each near token counted with its similarity (the one the alignment gives it)
-            tight = rank + unmatched[rows]
-            cq = np.minimum(tight / wq_total[rows], 1.0)
-            cc = np.minimum(tight / self.np_wsum[cols], 1.0)
-            est = 0.65 * np.maximum(cq, cc) + 0.35 * np.minimum(cq, cc)
+            cq = np.minimum(a / wq_total[rows], 1.0)
             cc = np.minimum(a / self.np_wsum[cols], 1.0)
+            est = 0.65 * np.maximum(cq, cc) + 0.35 * np.minimum(cq, cc)
             floor = threshold - (COUNTRY_BONUS if country else 0.0)
             nq = np.asarray([len(qn.tokens) for qn in qns])[rows]
             lj = np.asarray([len(qn.joined) for qn in qns])[rows]
@@ -465,7 +479,7 @@ class Index:
     def _prepare(self, query: str, country: str | None) -> tuple[Normalized | None, set[str]]:
         text, place = strip_place(strip_address(query))
         countries = {x for x in (country, place) if x}
-        qn = normalize(text)
+        qn = matchable(strip_after_legal_form(text))
         return (qn if qn.tokens else None), countries
 
     def _rank(self, hits: list[tuple[int, float]], countries: set[str], threshold: float,
@@ -578,12 +592,12 @@ class Index:
     def pair_score(self, query: str, candidate: str, person: bool = False) -> float:
         """One query name against one name (with this index's token weights): the evaluation's unit."""
         text, place = strip_place(strip_address(query))
-        qn = normalize(text)
+        qn = matchable(strip_after_legal_form(text))
         if not qn.tokens:
             return 0.0
         best = 0.0
         for c in {candidate, without_parentheticals(candidate), *parentheticals(candidate)}:
-            n = Name(-1, c, "primary", normalize(c), person)
+            n = Name(-1, c, "primary", matchable(c), person)
             if n.norm.tokens:
                 best = max(best, self._score_name(qn, n))
         return best

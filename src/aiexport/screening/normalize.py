@@ -67,7 +67,7 @@ PHRASE_VARIANTS = {
     ("named", "after"): "im", ("chinese", "academy", "of", "sciences"): "cas", ("research", "institute"): "institute",
 }
 _PUNCT = re.compile(r"[^\w\s]")
-_ABBR = re.compile(r"\b(?:\w\.){2,}")
+_ABBR = re.compile(r"\b(?:\w\.){2,}|\b(?:\w\.)+\w\b")
 _SPACE = re.compile(r"\s+")
 _CJK = re.compile(r"([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af])")
 
@@ -141,6 +141,33 @@ def normalize(name: str) -> Normalized:
     if not out:  # a name that is only a legal form / stop words: keep what there was
         out = toks
     return Normalized(tuple(out), tuple(legal))
+
+
+# Spelling folds for the comparison (not for display or keys): the same sound written differently by
+# different transliteration systems (Aleksandr / Alexander, Khalil / Halil, Sergeyevich /
+# Sergeevich, Mohammed / Mohamed). Applied after the first letter (acronyms and initials are
+# made of it) to words with a vowel (codes and acronyms such as DMCC stay), on both sides alike.
+_FOLDS = [("dzh", "j"), ("tch", "ch"), ("sch", "sh"), ("kh", "h"), ("ks", "x"), ("ph", "f"), ("ck", "k"),
+          ("w", "v"), ("ou", "u"), ("y", "i")]
+_DOUBLE = re.compile(r"(\w)\1+")
+_VOWEL = re.compile(r"[aeiou]")
+
+
+@lru_cache(maxsize=200_000)
+def fold_token(tok: str) -> str:
+    if not tok.isalpha() or not _VOWEL.search(tok):
+        return tok  # codes and acronyms (DMCC) stay as written
+    head, rest = tok[0], tok[1:]  # the first letter stays: acronyms and initials are made of it
+    for a, b in _FOLDS:
+        rest = rest.replace(a, b)
+    return _DOUBLE.sub(r"\1", head + rest)
+
+
+@lru_cache(maxsize=200_000)
+def matchable(name: str) -> Normalized:
+    """``normalize`` and then the spelling folds: what the matcher compares."""
+    n = normalize(name)
+    return Normalized(tuple(fold_token(t) for t in n.tokens), n.legal)
 
 
 def _phrases(toks: list[str]) -> list[str]:
