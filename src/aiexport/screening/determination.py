@@ -138,12 +138,11 @@ def _db_exists() -> bool:
 
 def current(db_url: str | None = None):
     """(index, ledger-less disposition map, Screening) for the current lists, or (None, {}, not_screened)."""
-    from aiexport.ledger.service import Ledger
     from aiexport.screening import store
 
     if db_url is None and not _db_exists():
         return None, None, Screening("not_screened", "no database with restricted-party lists (run `aiexport lists load FILE`)")
-    ledger = Ledger(db_url)
+    ledger = store.shared_ledger(db_url)  # one handle per database and process (close() keeps it)
     try:
         try:
             index, ids = store.current_index(ledger)

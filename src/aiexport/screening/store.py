@@ -37,6 +37,55 @@ class NoLists(Exception):
     """No restricted-party list has been loaded."""
 
 
+class _SharedLedger(Ledger):
+    """A ledger handle kept for the life of the process: ``close`` leaves it open."""
+
+    _pid = 0
+
+    def close(self) -> None:
+        pass
+
+    def dispose(self) -> None:
+        Ledger.close(self)
+
+
+_LEDGERS: dict[str, tuple[object, _SharedLedger]] = {}
+
+
+def _identity(url: str) -> object:
+    """What a cached handle must still agree with: for SQLite the file itself (a test or a user that
+    deletes and recreates the database gets a new handle), for a server the URL alone."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite" and u.database:
+        try:
+            st = os.stat(u.database)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
+    return url
+
+
+def shared_ledger(db_url: str | None = None) -> Ledger:
+    """One ledger handle per database and process, for the screening overlay of ``check``: opening
+    an engine and checking the schema on every check cost ~15 ms. The handle's ``close`` is a no-op;
+    the engine is disposed when the database file is replaced or the process ends."""
+    from aiexport.ledger import db
+
+    url = db.resolve_url(db_url)
+    ident = _identity(url)
+    hit = _LEDGERS.get(url)
+    if hit is not None and hit[0] == ident and hit[0] is not None and hit[1]._pid == os.getpid():
+        return hit[1]
+    if hit is not None and hit[1]._pid == os.getpid():
+        hit[1].dispose()
+    led = _SharedLedger(url)
+    led._pid = os.getpid()  # a forked child opens its own connections
+    _LEDGERS[url] = (_identity(url), led)
+    return led
+
+
 SCREENING_TABLES = ("screening_list_versions", "screening_entries", "screening_parties", "screening_dispositions")
 _CHECKED: set[str] = set()
 
