@@ -50,7 +50,10 @@ def test_users_cli_roles_and_the_local_identity(tmp_path):
     env = {**os.environ, "AIEXPORT_DATABASE_URL": f"sqlite:///{tmp_path / 'l.db'}",
            "AIEXPORT_TOKEN_FILE": str(tmp_path / "token")}
     env.pop("AIEXPORT_TOKEN", None)
-    assert _cli("users", "whoami", env=env).returncode == 77  # no configured local user
+    import getpass
+
+    first = _cli("users", "whoami", env=env)  # no user yet: the OS user is the local admin
+    assert first.returncode == 0 and first.stdout.strip() == f"local:{getpass.getuser()} (admin)"
     r = _cli("users", "init", "root", env=env)
     assert r.returncode == 0 and r.stdout.startswith("aix_")
     assert "root (admin)" in _cli("users", "whoami", env=env).stdout
@@ -62,6 +65,8 @@ def test_users_cli_roles_and_the_local_identity(tmp_path):
     r = _cli("users", "add", "vic", "--role", "admin", env={**env, "AIEXPORT_TOKEN": viewer})
     assert r.returncode == 77 and "admin" in r.stderr
     assert _cli("users", "whoami", env={**env, "AIEXPORT_TOKEN": "aix_forged"}).returncode == 77
+    # once a user exists the local admin is gone: without a token the CLI is nobody
+    assert _cli("users", "whoami", env={**env, "AIEXPORT_TOKEN_FILE": str(tmp_path / "none")}).returncode == 77
     listing = json.loads(_cli("users", "list", env=env).stdout)
     assert {(u["name"], u["role"]) for u in listing} == {("root", "admin"), ("vic", "viewer")}
     verify = _cli("audit", "verify", "--db", env["AIEXPORT_DATABASE_URL"], env=env)

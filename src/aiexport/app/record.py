@@ -156,6 +156,16 @@ def _busy(exc: Exception, done: int, total: int) -> Busy:
                 "to record the rest.")
 
 
+def open_ledger(total: int = 0):
+    """The default ledger (created and migrated on first use); a lock past the busy timeout is `Busy`."""
+    from aiexport.ledger import Ledger
+
+    try:
+        return Ledger()
+    except _busy_errors() as exc:
+        raise _busy(exc, 0, total) from None
+
+
 def record_orders(txs: list[Transaction], numbers: list[int], source: str, on: dt.date | None, posture: str,
                   actor: str | None, *, notices=None, ledger=None, chunk: int | None = None,
                   progress: Callable[[int, int], None] | None = None) -> Recorded:
@@ -169,11 +179,9 @@ def record_orders(txs: list[Transaction], numbers: list[int], source: str, on: d
     from aiexport.law.decide import records
 
     chunk = chunk or CHUNK
+    if ledger is None:
+        ledger = open_ledger(len(txs))
     try:
-        if ledger is None:
-            from aiexport.ledger import Ledger
-
-            ledger = Ledger()
         keys = {t.id: decision_id(t, on, posture) for t in txs}
         latest = ledger.latest_versions(list(keys.values()))
     except _busy_errors() as exc:

@@ -78,6 +78,8 @@ def _check_role(role: str) -> None:
 def _check_name(name: str) -> None:
     if not name or not name.strip() or len(name) > 200:
         raise Conflict("name: a user name of 1 to 200 characters", field="name")
+    if name.startswith(LOCAL_PREFIX):
+        raise Conflict(f"name: a user name not starting with {LOCAL_PREFIX!r} (kept for the local admin)", field="name")
 
 
 def _sync_officer(s, u: AuthUser, actor: str) -> None:
@@ -282,15 +284,44 @@ def local_actor(led) -> Actor:
     return by_token(led, token)
 
 
+LOCAL_PREFIX = "local:"
+
+
+def local_admin() -> Actor:
+    """Before any user exists (a fresh ledger, `users init` not yet run), the CLI acts as the OS
+    user with the admin role, recorded in the audit chain as ``local:<osuser>``: not a typed name,
+    and never once a user exists."""
+    import getpass
+
+    return Actor(f"{LOCAL_PREFIX}{getpass.getuser()}", "admin")
+
+
+def cli_identity(led) -> Actor:
+    """Who the CLI acts as: with no user defined at all, the local admin; once `users init` has
+    run, the configured local user (token), whatever a command line or the environment says."""
+    if count_users(led) == 0:
+        return local_admin()
+    return local_actor(led)
+
+
+def ensure_ledger_officer(led, actor: Actor) -> None:
+    """The ledger checks holds against its own officer table (synced for users with the role
+    officer or admin). The local admin has no user row, so it is entered there (an audit link
+    "user:local:<osuser>", granted by itself) before it resolves a hold."""
+    if actor.name.startswith(LOCAL_PREFIX) and actor.can("officer"):
+        if actor.name not in {u["name"] for u in led.officers()}:
+            led.grant(actor.name, actor=actor.name)
+
+
 def cli_actor(led, role: str, what: str) -> Actor:
-    """For a CLI command that writes: the configured local user, holding at least ROLE, else a
-    one-line error and exit 77 (EX_NOPERM). Replaces `--actor NAME`, which proves nothing."""
+    """For a CLI command that writes: the CLI's identity (`cli_identity`) holding at least ROLE,
+    else a one-line error and exit 77 (EX_NOPERM). Replaces `--actor NAME`, which proved nothing."""
     import typer
 
     from aiexport.app.errors import AppError
 
     try:
-        a = local_actor(led)
+        a = cli_identity(led)
         a.require(role, what)
         return a
     except AppError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import polars as pl
@@ -203,18 +202,22 @@ def register(app: typer.Typer) -> None:
         posture: Posture = typer.Option(Posture.enforced, "--posture", help="enforced (what BIS enforces) or codified (the CFR text)."),
         fmt: Format = typer.Option(Format.table, "--format"),
         record: bool = typer.Option(False, "--record", help="Store each decision in the ledger (audit chain, holds, LPP/allocation draws)."),
-        actor: str = typer.Option(None, "--actor", help="Who records the decisions (default: $AIEXPORT_ACTOR or the OS user)."),
+        actor: str = typer.Option(None, "--actor", hidden=True, help="No longer accepted: the CLI acts as the configured local user."),
         notice: list[str] = typer.Option(None, "--notice", help="Enable a bundled notice (not CFR text) by id, e.g. h20-mi308-2025-04."),
         notices_file: Path = typer.Option(None, "--notices", help="Your own dated notices (YAML), applied with their own citation."),
         allow_extra_columns: bool = typer.Option(False, "--allow-extra-columns", help="CSV: leave out columns aiexport does not know (e.g. an ERP export), listing them, instead of refusing the file."),
     ) -> None:
         """Does each order need a license? Outcome, exception and obligations, review policy, and the rules."""
         day = parse_date(on)
+        if actor is not None:
+            fail([InputError("command line", None, "--actor", "no --actor: a typed name is not an identity; --record acts "
+                             "as the configured local user (`aiexport users whoami`; before `users init`, the OS user "
+                             "as local:<name>; see docs/api.md)", actor)])
         enabled = _notices(notice, notices_file)
         if record:
             from aiexport.commands.record import check_and_record
 
-            recs = check_and_record(file, day, posture.value, actor or os.environ.get("AIEXPORT_ACTOR"), notices=enabled,
+            recs = check_and_record(file, day, posture.value, notices=enabled,
                                     allow_extra_columns=allow_extra_columns)
         else:
             with _busy_status(file):

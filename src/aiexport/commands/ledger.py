@@ -69,8 +69,22 @@ DbOpt = Annotated[
 ]
 ActorOpt = Annotated[
     str | None,
-    typer.Option("--actor", help="Who acts (default: $AIEXPORT_ACTOR, else the OS user)."),
+    typer.Option("--actor", hidden=True, help="No longer accepted: the CLI acts as the configured local user."),
 ]
+
+
+def _no_actor(actor: str | None) -> None:
+    """A typed name is not an identity (issue 12): refuse `--actor` rather than ignore it."""
+    if actor is not None:
+        _bad("--actor", "no --actor: a typed name is not an identity; the CLI acts as the configured local user "
+             "(`aiexport users whoami`; before `users init`, the OS user as local:<name>; see docs/api.md)", actor)
+
+
+def _who(ledger: Ledger, role: str, what: str) -> str:
+    """The authenticated actor's audit name (exit 77 with one line when the role is too low)."""
+    from aiexport.auth.service import cli_actor
+
+    return cli_actor(ledger, role, what).name
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 
 
@@ -254,7 +268,9 @@ def open_cmd(
         )
         if v
     }
+    _no_actor(actor)
     with _ledger(db) as ledger:
+        actor = _who(ledger, "officer", "opening a ledger account")
         bal, created = ledger.open_account(
             account,
             limit_d,
@@ -295,7 +311,9 @@ def draw_cmd(
     on_d = parse_date(on, "--on") or dt.date.today()
     from aiexport.ledger.errors import DrawRefused
 
+    _no_actor(actor)
     with _ledger(db) as ledger:
+        actor = _who(ledger, "analyst", "drawing from a ledger account")
         try:
             r = ledger.draw(account, amount_d, ref, actor=actor, on=on_d)
         except DrawRefused as exc:
@@ -336,7 +354,9 @@ def release_cmd(
 ) -> None:
     """Return a draw's amount to the account (idempotent)."""
     _text(reason, "--reason")
+    _no_actor(actor)
     with _ledger(db) as ledger:
+        actor = _who(ledger, "officer", "releasing a draw")
         out = ledger.release(account, ref, reason, actor=actor)
     if format == Format.json:
         _emit(out)
@@ -358,7 +378,9 @@ def adjust_cmd(
     """Correct an account's drawn amount with a reason (recorded with the actor)."""
     amount_d = _amount(amount, "AMOUNT", nonzero=True)
     _text(reason, "--reason")
+    _no_actor(actor)
     with _ledger(db) as ledger:
+        actor = _who(ledger, "officer", "adjusting a ledger account")
         out = ledger.adjust(account, amount_d, reason, actor=actor)
     if format == Format.json:
         _emit(out)
@@ -506,8 +528,13 @@ def _resolve(action: str, hold_id: int, reason_code: str, reason: str, actor, db
     if reason_code not in codes:
         _bad("--reason-code", "one of " + ", ".join(codes), reason_code)
     _text(reason, "--reason")
+    _no_actor(actor)
     with _ledger(db) as ledger:
-        out = ledger.resolve_hold(hold_id, action, reason_code, reason, actor=actor)
+        from aiexport.auth.service import cli_actor, ensure_ledger_officer
+
+        who = cli_actor(ledger, "officer", f"{action} of a hold")
+        ensure_ledger_officer(ledger, who)
+        out = ledger.resolve_hold(hold_id, action, reason_code, reason, actor=who.name)
     if format == Format.json:
         _emit(out)
     else:
@@ -549,28 +576,32 @@ def holds_reject(
     _resolve("reject", hold_id, reason_code, reason, actor, db, format)
 
 
-@holds_app.command("grant")
+def _roles_moved(user: str, role: str) -> None:
+    err_console.print(
+        f"[bold red]error:[/] roles are users' roles now: `aiexport users add {user} --role {role}` (an admin; "
+        "`aiexport users init NAME` creates the first admin). A typed name is not an identity, so the ledger's own "
+        "officer grant is no longer a CLI command.", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+@holds_app.command("grant", hidden=True)
 def holds_grant(
     user: Annotated[str, typer.Argument(help="User to make an officer.")],
     actor: ActorOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Grant the officer role (the first grant bootstraps; later grants need an officer)."""
-    with _ledger(db) as ledger:
-        created = ledger.grant(user, actor=actor)
-    console.print(f"{user} {'is now' if created else 'is already'} an officer", highlight=False)
+    """Replaced by `aiexport users add NAME --role officer` (an admin)."""
+    _roles_moved(user, "officer")
 
 
-@holds_app.command("revoke")
+@holds_app.command("revoke", hidden=True)
 def holds_revoke(
     user: Annotated[str, typer.Argument()],
     actor: ActorOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Revoke the officer role (officers only; never the last officer)."""
-    with _ledger(db) as ledger:
-        removed = ledger.revoke(user, actor=actor)
-    console.print(f"{user} {'is no longer' if removed else 'was not'} an officer", highlight=False)
+    """Replaced by `aiexport users add NAME --role analyst` or `aiexport users disable NAME` (an admin)."""
+    _roles_moved(user, "analyst")
 
 
 @holds_app.command("officers")

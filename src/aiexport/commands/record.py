@@ -17,10 +17,11 @@ EXIT_REFUSED = 3
 CHUNK = DEFAULT_CHUNK  # decisions per database transaction (tests make it small)
 
 
-def check_and_record(path: Path, on: dt.date | None, posture: str, actor: str | None, notices=None,
+def check_and_record(path: Path, on: dt.date | None, posture: str, notices=None,
                      allow_extra_columns: bool = False) -> list[dict]:
-    """Decide and record the orders of a file as ``actor`` (the authenticated audit name);
-    prints what was recorded on stderr and returns the records for stdout."""
+    """Decide and record the orders of a file as the CLI's authenticated identity (an analyst or
+    higher, `aiexport.auth.service.cli_actor`); prints what was recorded on stderr and returns
+    the records for stdout."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -28,6 +29,9 @@ def check_and_record(path: Path, on: dt.date | None, posture: str, actor: str | 
         TextColumn,
         TimeRemainingColumn,
     )
+
+    from aiexport.app.record import open_ledger
+    from aiexport.auth.service import cli_actor
 
     txs, numbers = load_transactions(path, allow_extra_columns)
     bar = Progress(TextColumn("recording"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -41,9 +45,11 @@ def check_and_record(path: Path, on: dt.date | None, posture: str, actor: str | 
         bar.advance(task, n)
 
     try:
+        ledger = open_ledger(len(txs))
+        actor = cli_actor(ledger, "analyst", "recording decisions")
         with bar:
-            done = record_orders(txs, numbers, str(path), on, posture, actor, notices=notices, chunk=CHUNK,
-                                 progress=advance)
+            done = record_orders(txs, numbers, str(path), on, posture, actor.name, notices=notices, ledger=ledger,
+                                 chunk=CHUNK, progress=advance)
     except Conflict as exc:
         err_console.print(f"[bold red]refused:[/] {exc.detail}", highlight=False)
         raise typer.Exit(EXIT_REFUSED) from None

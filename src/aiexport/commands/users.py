@@ -144,13 +144,13 @@ def register(app: typer.Typer) -> None:
 
     @users.command("whoami")
     def whoami(db: str = DB) -> None:
-        """Who this CLI acts as (the configured local user)."""
+        """Who this CLI acts as: the configured local user, or the local admin while no user exists."""
         from aiexport.app.errors import AppError
         from aiexport.auth import service as auth
 
         with _ledger(db) as led:
             try:
-                a = auth.local_actor(led)
+                a = auth.cli_identity(led)
             except AppError as exc:
                 _fail(exc)
         console.print(f"{a.name} ({a.role})")
