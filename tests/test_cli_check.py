@@ -65,11 +65,14 @@ def test_story_rtx_4090_vietnam_and_china(tmp_path):
 def test_story_h200_february_2026_export_vs_reexport(tmp_path):
     f = write(tmp_path, [
         tx("us", "2026-02-10", "CN", "H200"),
-        tx("sg", "2026-02-10", "CN", "H200", kind="reexport", **{"from": "SG"}),
+        # made in Taiwan with US technology: subject to the EAR under the advanced-computing FDP rule
+        tx("sg", "2026-02-10", "CN", "H200", kind="reexport", **{"from": "SG"},
+           facts={"made_in": "TW", "direct_product_of_us_technology": "yes"}),
     ])
     got = check_json(f)
     assert got["us"]["review_policy"] == "case-by-case" and "742.6(b)(10)(iii)(A)(1)" in got["us"]["rules"]
     assert got["sg"]["review_policy"] == "denial" and "742.6(b)(10).D5-Macau" in got["sg"]["rules"]
+    assert "734.9(h)" in got["sg"]["rules"]
 
 
 def test_story_india_100_vs_2000_codified_june_2025(tmp_path):

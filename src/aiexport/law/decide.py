@@ -22,11 +22,12 @@ LppLookup = Callable[[Transaction, int], "int | float | None"]
 
 
 def question(fact: str) -> str:
-    """The question for a fact: the licence rules' registry, else the legal-reach registry."""
-    from aiexport.law.facts import registry
+    """The question for a fact: the legal-reach registry for its facts, else the licence rules'
+    (which also know the item's questions and those the screening overlay registers)."""
     from aiexport.law.reach.facts import question as reach_question
+    from aiexport.law.reach.facts import registry as reach_registry
 
-    return _question(fact) if fact in registry() else reach_question(fact)
+    return reach_question(fact) if fact in reach_registry() else _question(fact)
 
 
 def _cc(code: str | None) -> str | None:
