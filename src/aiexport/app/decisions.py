@@ -47,18 +47,27 @@ def load_transactions(path: Path, allow_extra_columns: bool = False, ignored: li
 
 
 def decide_checked(txs, numbers, source: str, on: dt.date | None, posture: str, *, explain: bool = False,
-                   lpp_lookup=None, notices=None) -> pl.DataFrame:
+                   lpp_lookup=None, notices=None, authorizations=None, veu_lookup=None) -> pl.DataFrame:
     """The decisions of `check`: decide, LPP in sequence when the ledger's consumption is read
-    (``lpp_lookup``), refuse overflowing totals, overlay the restricted-party screening."""
+    (``lpp_lookup``), refuse overflowing totals, overlay the restricted-party screening.
+    Legal reach (issue 10): the VEU authorizations on record (``authorizations``, else those of
+    the ledger database when it exists), their balances (``veu_lookup``), and the reach facts the
+    restricted-party lists answer (Entity List footnotes, listed owners), with their sources."""
+    from aiexport.app.veu import on_record_if_any
     from aiexport.law.decide import decide
-    from aiexport.screening.determination import overlay  # restricted parties (issue 8)
+    from aiexport.screening.determination import annotate, overlay, screen_for_reach  # issues 8, 10
 
-    frame = decide(txs, on=on, posture=posture, source=source, rows=numbers, explain=explain, lpp_lookup=lpp_lookup,
-                   notices=notices)
+    if authorizations is None:
+        authorizations, balances = on_record_if_any()
+        veu_lookup = veu_lookup or balances
+    reach_txs, fills, _ = screen_for_reach(txs)
+    frame = decide(reach_txs, on=on, posture=posture, source=source, rows=numbers, explain=explain,
+                   lpp_lookup=lpp_lookup, notices=notices, authorizations=authorizations, veu_lookup=veu_lookup)
     if lpp_lookup is not None:
         frame = sequential_lpp(frame, txs, numbers, on, posture, source, lpp_lookup, notices)
     refuse_overflow(frame, source, {t.id: n for t, n in zip(txs, numbers, strict=True)})
-    return overlay(frame, txs)
+    frame = overlay(frame, txs)
+    return annotate(frame, fills) if any(fills) else frame
 
 
 def refuse_overflow(frame: pl.DataFrame, source: str, rows: dict[str, int]) -> None:
@@ -154,11 +163,16 @@ def tests_in_force(row: dict, posture: str) -> dict[str, bool]:
 def explain_rows(t, n: int, source: str, on: dt.date | None, posture: str, notices=None) -> tuple[dict, dict]:
     """One order's explained decision row (restricted parties overlaid) and the other
     posture's answer (its record) — what every memo is rendered from."""
+    from aiexport.app.veu import on_record_if_any
     from aiexport.law.decide import decide, records
-    from aiexport.screening.determination import overlay_row  # restricted parties (issue 8)
+    from aiexport.screening.determination import annotate, overlay_row, screen_for_reach
 
     other_posture = "codified" if posture == "enforced" else "enforced"
-    row = decide([t], on=on, posture=posture, source=source, rows=[n], explain=True, notices=notices).row(0, named=True)
-    row = overlay_row(row, t)
-    other = records(decide([t], on=on, posture=other_posture, source=source, rows=[n], notices=notices))[0]
+    auths, balances = on_record_if_any()  # legal reach (issue 10): VEU on record, screening's reach facts
+    [rt], fills, _ = screen_for_reach([t])
+    frame = decide([rt], on=on, posture=posture, source=source, rows=[n], explain=True, notices=notices,
+                   authorizations=auths, veu_lookup=balances)
+    row = overlay_row((annotate(frame, fills) if any(fills) else frame).row(0, named=True), t)
+    other = records(decide([rt], on=on, posture=other_posture, source=source, rows=[n], notices=notices,
+                           authorizations=auths, veu_lookup=balances))[0]
     return row, other

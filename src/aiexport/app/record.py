@@ -50,9 +50,13 @@ def ledger_lpp_lookup(ledger=None):
     return lookup
 
 
-def decision_dicts(frame: pl.DataFrame, recs: list[dict], txs: list[Transaction], versions: dict | None = None) -> list[dict]:
+def decision_dicts(frame: pl.DataFrame, recs: list[dict], txs: list[Transaction], versions: dict | None = None,
+                   authorizations: dict | None = None) -> list[dict]:
     """The ledger's decision dicts. ``versions`` maps a transaction id to its order key, content
-    hash, version and superseded record id (an amended order gets a new decision id, ``#vN``)."""
+    hash, version and superseded record id (an amended order gets a new decision id, ``#vN``).
+    ``authorizations``: the VEU authorizations on record, whose accounts a VEU-authorized decision
+    draws under ``codified`` (``app.veu.decision_draws``)."""
+    from aiexport.app.veu import decision_draws
     from aiexport.engine.params import default_store
 
     store = default_store()
@@ -86,6 +90,7 @@ def decision_dicts(frame: pl.DataFrame, recs: list[dict], txs: list[Transaction]
                              "valid_from": dt.date(2025, 1, 1), "valid_to": dt.date(2027, 12, 31),
                              "attributes": {"country": row["to"], "cite": "90 FR 4544 (Tier-2 country allocation)"}},
                 })
+        draws += decision_draws(rec, t, total, ref, day, authorizations or {})  # UVEU/NVEU limits (issue 10)
         d = {
             **{k: rec[k] for k in ("outcome", "eccn", "license_exception", "review_policy", "obligations", "rules", "posture", "rule_set")},
             "id": did,
@@ -176,6 +181,7 @@ def record_orders(txs: list[Transaction], numbers: list[int], source: str, on: d
     other content (amended) is decided again and recorded as a new version that supersedes the
     old. ``actor`` is the authenticated actor's audit name (see `aiexport.auth.service`)."""
     from aiexport.app.decisions import decide_checked
+    from aiexport.app.veu import authorizations_on_record, ledger_veu_lookup
     from aiexport.law.decide import records
 
     chunk = chunk or CHUNK
@@ -216,9 +222,12 @@ def record_orders(txs: list[Transaction], numbers: list[int], source: str, on: d
             def lookup(t: Transaction, year: int) -> Decimal:  # noqa: F811
                 return base(t, year) - old.get(lpp_account(t, year), Decimal(0))
 
-        frame = decide_checked(ftxs, fnums, source, on, posture, lpp_lookup=lookup, notices=notices)
+        auths = authorizations_on_record(ledger)  # VEU (issue 10): on record, balances from the ledger
+        veu_lookup = ledger_veu_lookup(ledger, auths, released=old if amended else None)
+        frame = decide_checked(ftxs, fnums, source, on, posture, lpp_lookup=lookup, notices=notices,
+                               authorizations=auths, veu_lookup=veu_lookup)
         recs = records(frame)
-        _record_frame(frame, recs, ftxs, source, actor, ledger, versions, chunk, progress, out)
+        _record_frame(frame, recs, ftxs, source, actor, ledger, versions, chunk, progress, out, auths)
         recs_by_id = {r["id"]: r for r in recs}
     out.amended = [{"id": tid, "version": versions[tid]["version"], "supersedes_record": p["record_id"],
                     "decision_id": p["decision_id"]} for tid, p in amended.items()]
@@ -234,13 +243,13 @@ def record_orders(txs: list[Transaction], numbers: list[int], source: str, on: d
 
 
 def _record_frame(frame: pl.DataFrame, recs: list[dict], txs: list[Transaction], source: str, actor: str | None, led,
-                  versions: dict, chunk: int, progress, out: Recorded) -> None:
+                  versions: dict, chunk: int, progress, out: Recorded, authorizations: dict | None = None) -> None:
     from pathlib import Path
 
     from aiexport.ledger import Conflict as LedgerConflict
     from aiexport.ledger import DrawRefused
 
-    decisions = decision_dicts(frame, recs, txs, versions)
+    decisions = decision_dicts(frame, recs, txs, versions, authorizations)
     ids: list[int] = []
     refused: list[str] = []
     for i in range(0, len(decisions), chunk):

@@ -226,17 +226,35 @@ def authorizations_on_record(ledger) -> dict[str, Any]:
 def authorizations_if_any(url: str | None = None) -> dict[str, Any]:
     """For check / explain / batch: the authorizations on record when the ledger database exists
     (a read; no database is created), else none."""
+    return on_record_if_any(url)[0]
+
+
+def on_record_if_any(url: str | None = None):
+    """(authorizations on record, a ``veu_lookup`` over the VEU balances as they stand now) when the
+    ledger database exists — read once, the database closed again — else ({}, None). What `check`
+    and `explain` decide with; `check --record` reads the balances inside its own transaction."""
     from aiexport.ledger import Ledger
     from aiexport.ledger.db import NoLedger
 
     try:
         led = Ledger(url, read_only=True)
     except NoLedger:
-        return {}
+        return {}, None
     try:
-        return authorizations_on_record(led)
+        auths = authorizations_on_record(led)
+        if not auths:
+            return {}, None
+        drawn = {b.account: b.drawn for b in led.accounts() if b.account.startswith("veu:")}
     finally:
         led.close()
+
+    def lookup(t, veu_id: str) -> dict[str, Decimal]:
+        a = auths.get(str(veu_id).strip())
+        if a is None:
+            return {}
+        return {fact: drawn.get(name, Decimal(0)) for fact, name in accounts(a, _dest(t.to)).items()}
+
+    return auths, lookup
 
 
 # ----------------------------------------------------------------------------- ledger accounts (codified)
@@ -265,13 +283,16 @@ def accounts(a, to: str) -> dict[str, str]:
     return {}
 
 
-def ledger_veu_lookup(ledger, authorizations: dict | None = None):
+def ledger_veu_lookup(ledger, authorizations: dict | None = None, released: dict | None = None):
     """A ``veu_lookup`` for ``law.decide.decide`` (transaction, VEU id) -> the VEU balances before
     this shipment (TPP), read from the ledger's accounts as ``ledger_lpp_lookup`` reads LPP. An
-    authorization not on record gives nothing (the rule then says so). A stated balance wins."""
+    authorization not on record gives nothing (the rule then says so). A stated balance wins.
+    ``released``: account -> amount an amended order's old decision drew, given back when the new
+    version is recorded (not counted as installed)."""
     from aiexport.ledger import consumed
 
     auths = authorizations if authorizations is not None else authorizations_on_record(ledger)
+    released = released or {}
     cache: dict[str, Decimal] = {}
 
     def lookup(t, veu_id: str) -> dict[str, Decimal]:
@@ -281,7 +302,7 @@ def ledger_veu_lookup(ledger, authorizations: dict | None = None):
         out = {}
         for fact, name in accounts(a, _dest(t.to)).items():
             if name not in cache:
-                cache[name] = consumed(ledger, name)
+                cache[name] = consumed(ledger, name) - released.get(name, Decimal(0))
             out[fact] = cache[name]
         return out
 
