@@ -53,11 +53,12 @@ from aiexport.screening.normalize import (
     without_parentheticals,
 )
 
-SCORE_VERSION = "aiexport-screen-3"
+SCORE_VERSION = "aiexport-screen-4"
 THRESHOLD = 0.80
 ACRONYM = {True: 0.90, False: 0.82}  # by "four letters or more"
 TOKEN_SIM = 0.80
 COUNTRY_BONUS = 0.05
+ENTITY_PENALTY = 0.10  # a query with a legal form (a company) against a person's name
 RELATED = {"CN": {"HK", "MO"}, "HK": {"CN", "MO"}, "MO": {"CN", "HK"}}
 MAX_CANDIDATES = 24
 DF_CAP = 0.005  # a token in more than 0.5 % of names does not open candidates by itself
@@ -70,6 +71,7 @@ class Name:
     kind: str  # primary | alias | abbreviation
     norm: Normalized
     person: bool
+    derived: bool = False  # the name with its parenthetical left out: weaker than the name as written
 
 
 @dataclass
@@ -121,16 +123,27 @@ class Index:
             person = e.entity_type == "person"
             seen: set[tuple[str, ...]] = set()
             for text, kind in [(e.name, "primary"), *((a, "alias") for a in e.aliases)]:
-                variants = [(text, kind), (without_parentheticals(text), kind)]
-                variants += [(p, "abbreviation") for p in parentheticals(text)]
-                for t, k in variants:
+                variants = [(text, kind, False), (without_parentheticals(text), kind, True)]
+                variants += [(p, "abbreviation", False) for p in parentheticals(text)]
+                for t, k, derived in variants:
                     n = matchable(t)
                     if not n.tokens or n.tokens in seen:
                         continue
                     seen.add(n.tokens)
-                    self.names.append(Name(i, t, k, n, person))
+                    self.names.append(Name(i, t, k, n, person, derived))
+        # a parenthetical made only of words that many list names use ('(Hangzhou)', '(Hong Kong)',
+        # '(HK)') is a place qualifier, not a name of its own: it is not indexed as an abbreviation
+        df: dict[str, int] = defaultdict(int)
+        for nm in self.names:
+            if nm.kind != "abbreviation":
+                for t in set(nm.norm.tokens):
+                    df[t] += 1
+        cap = max(50, int(DF_CAP * len(self.names)))
+        self.names = [nm for nm in self.names if nm.kind != "abbreviation" or not (
+            country_code(nm.text) or all(df.get(t, 0) > cap for t in nm.norm.tokens))]
         post: dict[str, list[int]] = defaultdict(list)
         joined: dict[str, list[int]] = defaultdict(list)
+        bag: dict[tuple[str, ...], list[int]] = defaultdict(list)  # the same words in any order
         acr: dict[str, list[int]] = defaultdict(list)
         for j, n in enumerate(self.names):
             toks = n.norm.tokens
@@ -139,6 +152,7 @@ class Index:
             for a, b in zip(toks, toks[1:], strict=False):  # missing spaces
                 post[a + b].append(j)
             joined[n.norm.joined].append(j)
+            bag[tuple(sorted(toks))].append(j)
             if len(toks) >= 3:
                 acr[acronym(toks)].append(j)
         self.post = dict(post)
@@ -147,6 +161,7 @@ class Index:
         self.tokset = [frozenset(n.norm.tokens) | frozenset(a + b for a, b in zip(n.norm.tokens, n.norm.tokens[1:], strict=False))
                        for n in self.names]
         self.joined = dict(joined)
+        self.bag = dict(bag)
         self.acr = dict(acr)
         total = max(len(self.names), 1)
         self.idf = {t: math.log(1 + total / len(p)) for t, p in self.post.items()}
@@ -243,7 +258,9 @@ class Index:
         for i, qn in enumerate(qns):
             toks = qn.tokens
             probes = [(t, near(t)) for t in toks]
-            unmatched[i] = sum(weight(t) for t, found in probes if not found)
+            # a query token that is not in the lists may still align (ratio ≥ 0.80) with a token two
+            # or more edits away, which the near tokens do not reach: the bound counts it as matched
+            unmatched[i] = sum(weight(t) for t, found in probes if not found or (len(t) >= 6 and t not in post))
             probes += [(ab, ((ab, 1.0),)) for ab in (a + b for a, b in zip(toks, toks[1:], strict=False)) if ab in post]
             com: list[tuple[int, float]] = []
             for q, found in probes:
@@ -261,6 +278,8 @@ class Index:
             wq_total[i] = sum(weight(t) for t in toks) or 1.0
             s: dict[int, float] = {}
             for j in self.joined.get(qn.joined, ()):
+                s[j] = s.get(j, 0.0) + 100.0
+            for j in self.bag.get(tuple(sorted(toks)), ()):
                 s[j] = s.get(j, 0.0) + 100.0
             if len(toks) == 1 and 3 <= len(toks[0]) <= 8:
                 for j in self.acr.get(toks[0], ()):
@@ -324,11 +343,18 @@ class Index:
             bounds = np.searchsorted(rows, np.arange(n + 1))
         cl, al, bl = cols.tolist(), rank.tolist(), bounds.tolist()
         for i in range(n):
-            got = dict(zip(cl[bl[i] : bl[i + 1]], al[bl[i] : bl[i + 1]], strict=True))
+            got: dict[int, float] = {}
+            for j, r in zip(cl[bl[i] : bl[i + 1]], al[bl[i] : bl[i + 1]], strict=True):
+                if r > got.get(j, -1.0):  # a name both reached by a token and held by the common ones
+                    got[j] = r
             for j, extra in sure[i].items():
                 got[j] = got.get(j, 0.0) + extra
             if len(got) > MAX_CANDIDATES:
-                out.append(sorted(got, key=got.__getitem__, reverse=True)[:MAX_CANDIDATES])
+                # every name with the query's words (in any order, or without spaces) stays; the
+                # others are cut to the best MAX_CANDIDATES by their similarity-weighted overlap
+                ranked = sorted(got, key=got.__getitem__, reverse=True)
+                n_sure = sum(1 for j in ranked if j in sure[i])
+                out.append(ranked[: max(MAX_CANDIDATES, n_sure)])
             else:
                 out.append(list(got))
         return out
@@ -483,18 +509,25 @@ class Index:
         return (qn if qn.tokens else None), countries
 
     def _rank(self, hits: list[tuple[int, float]], countries: set[str], threshold: float,
-              limit: int) -> list[tuple[float, int]]:
+              limit: int, org: bool = False) -> list[tuple[float, int]]:
         best: dict[int, tuple[float, int]] = {}
         names = self.names
         for j, b in hits:
+            if org and names[j].person:
+                b -= ENTITY_PENALTY
             sc = round(min(1.0, max(0.0, b + self._country(j, countries))), 4)
             if sc >= threshold:
                 e = names[j].entry
-                if e not in best or sc > best[e][0]:
+                if e not in best or sc > best[e][0] or (sc == best[e][0] and names[best[e][1]].derived
+                                                        and not names[j].derived):
                     best[e] = (sc, j)
         entries = self.entries
-        return sorted(best.values(), key=lambda x: (-x[0], entries[names[x[1]].entry].list_code,
-                                                    entries[names[x[1]].entry].name))[:limit]
+        ranked = sorted(best.values(), key=lambda x: (-x[0], names[x[1]].derived, entries[names[x[1]].entry].list_code,
+                                                      entries[names[x[1]].entry].name))
+        k = min(limit, len(ranked))
+        while 0 < k < len(ranked) and ranked[k][0] == ranked[k - 1][0]:
+            k += 1  # the limit never cuts between entries of the same score (same name, other addresses)
+        return ranked[:k]
 
     def screen_raw(self, query: str, country: str | None = None, threshold: float = THRESHOLD,
                    limit: int = 10) -> tuple[Normalized | None, set[str], list[tuple[float, int]]]:
@@ -514,7 +547,7 @@ class Index:
                 if qn is None:
                     out.append((None, countries, []))
                 else:
-                    out.append((qn, countries, self._rank(next(it), countries, threshold, limit)))
+                    out.append((qn, countries, self._rank(next(it), countries, threshold, limit, bool(qn.legal))))
         return out
 
     def _score_name(self, qn: Normalized, name: Name) -> float:
@@ -534,6 +567,8 @@ class Index:
         joined_f = joined if joined >= 0.90 and len(q) != len(c) else 0.0
         acr = ACRONYM[len(q[0]) >= 4] if (len(q) == 1 and len(c) >= 3 and q[0] == acronym(c)) else 0.0
         base = max(token_overlap, joined_f, acr)
+        entity = -ENTITY_PENALTY if (person and qn.legal) else 0.0
+        base += entity
         if name.entry < 0:
             return round(base, 4)  # type: ignore[return-value]
         entry = self.entries[name.entry]
@@ -553,6 +588,7 @@ class Index:
             "joined_similarity": round(joined_f, 4),
             "acronym": acr,
             "country": country,
+            "entity_type": entity,
         }
         m = Match(entry, name.text, name.kind, score, features)
         if explain:
@@ -577,7 +613,7 @@ class Index:
                     "effect": country,
                     "reading": evidence,
                 },
-                "formula": "score = clip(max(token_overlap, joined_similarity, acronym) + country, 0, 1)",
+                "formula": "score = clip(max(token_overlap, joined_similarity, acronym) + country + entity_type, 0, 1)",
                 "threshold": THRESHOLD,
             }
         return m

@@ -163,11 +163,29 @@ def fold_token(tok: str) -> str:
     return _DOUBLE.sub(r"\1", head + rest)
 
 
+# Legal forms that a missing space glues onto the name ('DeutschlandGmbH', 'AlabugaLLC'): long or
+# distinctive enough never to be the end of an ordinary word of four letters or more.
+GLUED_LEGAL = ("gmbh", "llc", "ltd", "limited", "jsc", "pjsc", "ojsc", "cjsc", "plc", "fze", "fzco", "fzllc", "bhd")
+
+
+def _unglue(tok: str) -> tuple[str, str | None]:
+    for suffix in GLUED_LEGAL:
+        if tok.endswith(suffix) and len(tok) - len(suffix) >= 4 and tok[: -len(suffix)].isalpha():
+            return tok[: -len(suffix)], suffix
+    return tok, None
+
+
 @lru_cache(maxsize=200_000)
 def matchable(name: str) -> Normalized:
-    """``normalize`` and then the spelling folds: what the matcher compares."""
+    """``normalize``, a legal form glued to the last word split off, then the spelling folds: what
+    the matcher compares."""
     n = normalize(name)
-    return Normalized(tuple(fold_token(t) for t in n.tokens), n.legal)
+    toks, legal = list(n.tokens), list(n.legal)
+    if len(toks) > 1:
+        toks[-1], glued = _unglue(toks[-1])
+        if glued:
+            legal.append(glued)
+    return Normalized(tuple(fold_token(t) for t in toks), tuple(legal))
 
 
 def _phrases(toks: list[str]) -> list[str]:
