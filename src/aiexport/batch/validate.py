@@ -15,8 +15,8 @@ import polars as pl
 import pycountry
 
 from aiexport.io.transactions import _EXTRA_CODES, PARTY_FIELDS
+from aiexport.law.facts import NO, YES, registry
 from aiexport.law.facts import default as fact_default
-from aiexport.law.facts import registry
 from aiexport.law.license import FACT_COLUMNS, fact_value
 
 COUNTRY_EXPECTED = "an ISO 3166-1 alpha-2 country code, e.g. CN, SG, US"
@@ -194,6 +194,11 @@ def validate(raw: pl.DataFrame, source: str) -> tuple[pl.DataFrame, pl.DataFrame
             cs[-1].expected_expr = pl.col(f"__err_{name}")
         else:
             facts.append(pl.repeat(fact_value(name, None), raw.height, dtype=FACT_COLUMNS[name][1], eager=True).alias(FACT_COLUMNS[name][0]))
+    for name in OVERLAY_FACTS:  # read by the GP10 overlay on the rows it visits: refuse what it cannot read
+        c = f"fact_{name}"
+        if c in raw.columns:
+            readable = pl.col(c).is_null() | pl.col(c).str.strip_chars().str.to_lowercase().is_in(sorted(YES | NO))
+            cs.append(Check(f"facts.{name}", ~readable, "yes or no", pl.col(c)))
     defaults = [n for n in FACT_COLUMNS if fact_default(n) is not None]
     defaulted = pl.concat_list([
         (pl.when(pl.col(f"fact_{n}").is_null()).then(pl.lit(n))

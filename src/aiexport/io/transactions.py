@@ -193,6 +193,7 @@ def _item_errors(item: dict, source: str, n: int) -> list[InputError]:
 
 def _fact_errors(facts: dict, source: str, n: int) -> list[InputError]:
     """Unknown fact names (with the closest known name) and numbers that are not numbers."""
+    from aiexport.law.facts import is_yes_no, yes_no
     from aiexport.law.license import FACT_COLUMNS
 
     known = known_facts()
@@ -201,6 +202,12 @@ def _fact_errors(facts: dict, source: str, n: int) -> list[InputError]:
         field = f"facts.{name}"
         if name not in known:
             out.append(InputError(source, n, field, unknown_message("fact", str(name), known), name))
+            continue
+        if is_yes_no(name):
+            try:
+                yes_no(value, ValueError)
+            except ValueError as exc:
+                out.append(InputError(source, n, field, str(exc), value))
             continue
         if isinstance(value, str | int | float) and not isinstance(value, bool):
             try:

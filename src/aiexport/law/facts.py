@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -26,3 +27,32 @@ def question(fact: str) -> str:
 
 def default(fact: str):
     return registry().get(fact, {}).get("default")
+
+
+YES = frozenset({"yes", "true", "y", "1"})
+NO = frozenset({"no", "false", "n", "0"})
+
+
+def yes_no(value: object, error: Callable[[str], Exception], *, unknown: tuple[str, ...] = ()) -> bool | None:
+    """The one reading of a stated yes/no fact: a bool, or yes/true/y/1, no/false/n/0 in any case
+    (None when not stated, or when the text is one of ``unknown``). Anything else raises
+    ``error("yes or no")``: an unreadable answer is never taken as "no"."""
+    if value is None or isinstance(value, bool):
+        return value
+    s = str(value).strip().lower()
+    if s in YES:
+        return True
+    if s in NO:
+        return False
+    if s in unknown:
+        return None
+    raise error("yes or no")
+
+
+def is_yes_no(fact: str) -> bool:
+    """The fact is answered yes or no (the licence rules' Boolean facts, or ``type: boolean``)."""
+    import polars as pl
+
+    from aiexport.law.license import FACT_COLUMNS
+
+    return (fact in FACT_COLUMNS and FACT_COLUMNS[fact][1] == pl.Boolean) or registry().get(fact, {}).get("type") == "boolean"

@@ -64,14 +64,9 @@ def _yn(facts: dict, key: str, default: bool | None = None) -> bool | None:
     v = facts.get(key)
     if v is None or v == "":
         return default
-    if isinstance(v, bool):
-        return v
-    s = str(v).strip().lower()
-    if s in ("yes", "true", "y", "1"):
-        return True
-    if s in ("no", "false", "n", "0"):
-        return False
-    raise FoundryFactError(key, "yes or no", v)
+    from aiexport.law.facts import yes_no
+
+    return yes_no(v, lambda expected: FoundryFactError(key, expected, v))
 
 
 def _country(facts: dict, key: str) -> str | None:

@@ -454,14 +454,9 @@ def fact_value(name: str, raw):
         return None
     _, dtype = FACT_COLUMNS[name]
     if dtype == pl.Boolean:
-        if isinstance(value, bool):
-            return value
-        s = str(value).strip().lower()
-        if s in ("yes", "true", "1", "y"):
-            return True
-        if s in ("no", "false", "0", "n"):
-            return False
-        raise ValueError("yes or no")
+        from aiexport.law.facts import yes_no
+
+        return yes_no(value, ValueError)
     if dtype == pl.Int64:  # TPP, held in micro-units
         from decimal import Decimal, InvalidOperation
 

@@ -89,16 +89,9 @@ def share(value: Any, field: str) -> Fraction:
 
 
 def yes_no(value: Any, field: str) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    s = str(value).strip().lower()
-    if s in ("yes", "true", "y", "1"):
-        return True
-    if s in ("no", "false", "n", "0"):
-        return False
-    if s in ("", "unknown", "?"):
-        return None
-    raise ModelFactsError(field, "yes or no", value)
+    from aiexport.law.facts import yes_no as read
+
+    return read(value, lambda expected: ModelFactsError(field, expected, value), unknown=("", "unknown", "?"))
 
 
 def sci(x: Fraction | int | None) -> str:

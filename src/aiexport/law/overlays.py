@@ -21,6 +21,7 @@ import yaml
 from aiexport.engine.params import ParameterStore, default_store
 from aiexport.errors import InputError
 from aiexport.io.files import read_document
+from aiexport.law.facts import yes_no
 from aiexport.law.license import Rule
 
 RULES: dict[str, Rule] = {
@@ -37,9 +38,6 @@ GP10_OBLIGATION = ("GP10 (§736.2(b)(10)): any dealing in this IC — use, sale,
                    "BIS authorization; no license exception applies (BIS guidance 2025-05-13)")
 GP10_NO_POLICY = ("Review policy: none stated — neither the GP10 guidance (2025-05-13) nor §736.2(b)(10) gives one for a GP10 "
                   "authorization; do not assume a presumption of approval")
-TRUE = {"yes", "true", "y", "1"}
-
-
 def _tokens(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", (text or "").lower())
 
@@ -222,9 +220,9 @@ def apply(frame: pl.DataFrame, facts: list[dict], *, posture: str, notices: list
             named, vendors = on_day(day)
             stated = f.get("developed_by_d5_or_macau_entity")
             # a stated "yes" adds an IC; the guidance's presumption for named ICs and D:5 vendors stays
-            flagged = (str(stated).strip().lower() in TRUE) or named_on(day, name)
+            flagged = bool(yes_no(stated, ValueError)) or named_on(day, name)
             if flagged:
-                if str(f.get("gp10_technical_evaluation", "")).strip().lower() in TRUE:
+                if yes_no(f.get("gp10_technical_evaluation"), ValueError):
                     updates.setdefault(i, {}).setdefault("note_rules", []).append("GP10.technical-evaluation")
                 else:
                     updates.setdefault(i, {})["gp10"] = True

@@ -79,14 +79,9 @@ def _country(v: object, field: str) -> str:
 
 
 def _boolean(v: object, field: str) -> bool:
-    if isinstance(v, bool):
-        return v
-    s = str(v).strip().lower()
-    if s in ("yes", "true", "y", "1"):
-        return True
-    if s in ("no", "false", "n", "0"):
-        return False
-    raise FactError(field, "yes or no", v)
+    from aiexport.law.facts import yes_no
+
+    return yes_no(v, lambda expected: FactError(field, expected, v))
 
 
 def _micro(v: object, field: str, what: str, *, at_most: int | None = None) -> int:
