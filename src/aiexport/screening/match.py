@@ -326,9 +326,12 @@ class Index:
                     a = a + add
                     rank = rank + add
             a = a + unmatched[rows]
-            cq = np.minimum(a / wq_total[rows], 1.0)
-            cc = np.minimum(a / self.np_wsum[cols], 1.0)
+            # the bound counts each near token with its similarity (the ratio the alignment gives it)
+            tight = rank + unmatched[rows]
+            cq = np.minimum(tight / wq_total[rows], 1.0)
+            cc = np.minimum(tight / self.np_wsum[cols], 1.0)
             est = 0.65 * np.maximum(cq, cc) + 0.35 * np.minimum(cq, cc)
+            cc = np.minimum(a / self.np_wsum[cols], 1.0)
             floor = threshold - (COUNTRY_BONUS if country else 0.0)
             nq = np.asarray([len(qn.tokens) for qn in qns])[rows]
             lj = np.asarray([len(qn.joined) for qn in qns])[rows]
@@ -457,7 +460,10 @@ class Index:
         for k, sim in used_c.items():
             cc += idf.get(c[k], mx) * sim
         cc /= self.wsum[j]
-        base = 0.65 * cq + 0.35 * cc if cq > cc else 0.65 * cc + 0.35 * cq
+        if name.kind == "abbreviation":  # an abbreviation is the query, not a word inside it
+            base = 0.65 * cq + 0.35 * cc
+        else:
+            base = 0.65 * cq + 0.35 * cc if cq > cc else 0.65 * cc + 0.35 * cq
         if len(q) != len(c) and base < 1.0:
             jn = fuzz.ratio("".join(q), name.norm.joined, score_cutoff=90) / 100
             if jn > base:
@@ -561,7 +567,10 @@ class Index:
         wc = [self.weight(t) for t in c]
         cq = sum(w * used_q.get(i, 0) for i, w in enumerate(wq)) / (sum(wq) or 1)
         cc = sum(w * used_c.get(k, 0) for k, w in enumerate(wc)) / (sum(wc) or 1)
-        token_overlap = 0.65 * max(cq, cc) + 0.35 * min(cq, cc)
+        if name.kind == "abbreviation":  # an abbreviation is the query, not a word inside it
+            token_overlap = 0.65 * cq + 0.35 * cc
+        else:
+            token_overlap = 0.65 * max(cq, cc) + 0.35 * min(cq, cc)
         joined = fuzz.ratio(qn.joined, name.norm.joined) / 100
         # only where the two sides split the name differently (same token count: token_overlap decides)
         joined_f = joined if joined >= 0.90 and len(q) != len(c) else 0.0
