@@ -64,7 +64,8 @@ def decide_checked(txs, numbers, source: str, on: dt.date | None, posture: str, 
     frame = decide(reach_txs, on=on, posture=posture, source=source, rows=numbers, explain=explain,
                    lpp_lookup=lpp_lookup, notices=notices, authorizations=authorizations, veu_lookup=veu_lookup)
     if lpp_lookup is not None:
-        frame = sequential_lpp(frame, txs, numbers, on, posture, source, lpp_lookup, notices)
+        frame = sequential_lpp(frame, reach_txs, numbers, on, posture, source, lpp_lookup, notices,
+                               authorizations=authorizations, veu_lookup=veu_lookup)
     refuse_overflow(frame, source, {t.id: n for t, n in zip(txs, numbers, strict=True)})
     frame = overlay(frame, txs)
     return annotate(frame, fills) if any(fills) else frame
@@ -88,7 +89,8 @@ def refuse_overflow(frame: pl.DataFrame, source: str, rows: dict[str, int]) -> N
         ])
 
 
-def sequential_lpp(frame, txs, numbers, on, posture, source, lpp_lookup, notices=None):
+def sequential_lpp(frame, txs, numbers, on, posture, source, lpp_lookup, notices=None, *, authorizations=None,
+                   veu_lookup=None):
     """Several orders to one ultimate consignee in one batch: each sees the LPP drawn by the
     earlier ones (date order), so the batch never authorises more than the yearly limit."""
     from aiexport.app.record import consignee_key
@@ -123,7 +125,8 @@ def sequential_lpp(frame, txs, numbers, on, posture, source, lpp_lookup, notices
                 redo.append(t.model_copy(update={"facts": {**t.facts, "lpp_consumed_tpp": base[i] + used}}))
                 if is_lpp[i]:
                     used += total[i]
-        batch = decide(redo, on=on, posture=posture, source=source, rows=[numbers[i] for i in order], notices=notices)
+        batch = decide(redo, on=on, posture=posture, source=source, rows=[numbers[i] for i in order], notices=notices,
+                       authorizations=authorizations, veu_lookup=veu_lookup)  # the same inputs as the first pass
         new = {i: batch["license_exception"][k] == "LPP" for k, i in enumerate(order)}
         if new == is_lpp:
             break

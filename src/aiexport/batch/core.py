@@ -273,10 +273,16 @@ def _per_row(rows: pl.DataFrame, posture: str, on, source: str) -> tuple[pl.Data
     txs, errors, idx = parse(data, source)
     rejects = [(numbers[e.row - 1], None, e.column, e.expected, None if e.got is None else str(e.got)) for e in errors]
     accepted = [numbers[i - 1] for i in idx]
+    authorizations, veu_lookup = {}, None
+    if any(t.facts.get("veu_authorization") for t in txs):  # as check: the VEU authorizations on record
+        from aiexport.app.veu import on_record_if_any
+
+        authorizations, veu_lookup = on_record_if_any()
     decided = None
     while txs:
         try:
-            frame = decide(txs, on=on, posture=posture, source=source, rows=accepted)
+            frame = decide(txs, on=on, posture=posture, source=source, rows=accepted,
+                           authorizations=authorizations, veu_lookup=veu_lookup)
             decided = frame.with_columns(pl.Series("row", accepted, dtype=pl.Int64)).select(_output_exprs())
             break
         except InputError as e:

@@ -37,7 +37,12 @@ def countries() -> list[str]:
 
 @cache
 def known_facts() -> tuple[str, ...]:
-    return tuple(dict.fromkeys([*FACT_COLUMNS, *OVERLAY_FACTS, *registry()]))
+    """Every fact `check` knows (io.names.known_facts: the licence, foundry, model and legal-reach
+    facts), the licence rules' columns first. A fact outside FACT_COLUMNS and OVERLAY_FACTS sends
+    its row to check's per-row path, so no stated fact is dropped."""
+    from aiexport.io.names import known_facts as check_facts
+
+    return tuple(dict.fromkeys([*FACT_COLUMNS, *OVERLAY_FACTS, *registry(), *sorted(check_facts())]))
 
 
 def known_columns() -> set[str]:

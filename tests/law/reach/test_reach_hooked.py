@@ -105,3 +105,24 @@ def test_the_cli_check_uses_the_authorizations_on_record(db, tmp_path):
     assert r.exit_code == 0, r.output
     rec = json.loads(r.stdout)[0]
     assert rec["license_exception"] == "VEU" and rec["reach"]["veu_rules"] == ["748.15", "748.15(a)(2)(iii).NVEU"]
+
+
+def test_batch_decides_a_veu_shipment_as_check_does(db, tmp_path):
+    """`batch` reads the authorizations on record for the rows that state one (before, every such
+    row came out as an authorization not on record)."""
+    import polars as pl
+
+    from aiexport.batch.run import run
+
+    book = tmp_path / "book.csv"
+    pl.DataFrame({
+        "id": ["S1"], "date": [DAY], "kind": ["export"], "from": ["US"], "to": ["VN"], "chip": ["H100 SXM"],
+        "quantity": ["8"], "consignee_name": ["Saigon Compute JSC"], "consignee_country": ["VN"],
+        "fact_veu_authorization": ["NVEU-VN-1"],
+    }).write_csv(book)
+    out = tmp_path / "out.parquet"
+    run(book, out, posture="enforced")
+    got = pl.read_parquet(out).row(0, named=True)
+    checked = decide_checked([_tx(1)], [1], "orders", None, "enforced").row(0, named=True)
+    assert got["outcome"] == checked["outcome"] == "LICENSE_EXCEPTION"
+    assert got["license_exception"] == "VEU" and "748.15(a)(2)(iii).NVEU" in got["rules"]
