@@ -251,3 +251,24 @@ def test_batch_upload_progress_results_and_rejects(server):
     files = {"file": ("book.txt", io.BytesIO(b"x"), "text/plain")}
     r = client.post("/v1/batch", files=files, headers=h(tok["analyst"]))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "file"
+
+
+def test_a_single_check_opens_no_ledger_of_its_own(server, monkeypatch):
+    """The server decides with the ledger it holds: no new ledger (database engine and
+    connection) per request when nothing is recorded."""
+    from aiexport.ledger import Ledger
+
+    client, tok, _ = server
+    assert client.post("/v1/check", json={"transactions": [ORDER_IN]}, headers=h(tok["viewer"])).status_code == 200
+    opened = []
+    real = Ledger.__init__
+
+    def counting(self, *a, **kw):
+        opened.append(a)
+        real(self, *a, **kw)
+
+    monkeypatch.setattr(Ledger, "__init__", counting)
+    for order in (ORDER_IN, ORDER_CN, ORDER_IN):
+        r = client.post("/v1/check", json={"transactions": [order]}, headers=h(tok["viewer"]))
+        assert r.status_code == 200 and r.json()[0]["id"] == order["id"]
+    assert opened == []

@@ -85,9 +85,9 @@ def chips(who: Who, limit: Limit = 100, offset: Offset = 0) -> Page:
 
 
 @v1.post("/check", tags=["decisions"])
-def check(body: CheckRequest, who: Who) -> list[dict]:
+def check(body: CheckRequest, who: Who, led=Depends(ledger)) -> list[dict]:
     """One transaction or a list: the JSON of `aiexport check --format json`."""
-    return uc.check(body)
+    return uc.check(body, on_record=led)
 
 
 @v1.post("/explain", tags=["decisions"])

@@ -43,16 +43,24 @@ def parse_transactions(rows: list, source: str = SOURCE):
     return txs, numbers
 
 
-def check(req: CheckRequest, ledger=None) -> list[dict]:
+def check(req: CheckRequest, ledger=None, on_record=None) -> list[dict]:
     """License determinations, the JSON contract of `aiexport check --format json`. With a
-    ledger, LPP consumption is read from it (as a fact) before deciding."""
+    ledger, LPP consumption is read from it (as a fact) before deciding. ``on_record``: an open
+    ledger to read the VEU authorizations on record from (the server's, instead of opening the
+    database for each decision, as the CLI does)."""
     from aiexport.app.decisions import decide_checked
     from aiexport.app.record import ledger_lpp_lookup
     from aiexport.law.decide import records
 
     txs, numbers = parse_transactions(req.transactions)
     lookup = ledger_lpp_lookup(ledger) if ledger is not None else None
-    frame = decide_checked(txs, numbers, SOURCE, req.on, req.posture, lpp_lookup=lookup, notices=_notices(req.notices))
+    auths = veu_lookup = None
+    if on_record is not None or ledger is not None:
+        from aiexport.app.veu import on_record_if_any
+
+        auths, veu_lookup = on_record_if_any(ledger=on_record or ledger)
+    frame = decide_checked(txs, numbers, SOURCE, req.on, req.posture, lpp_lookup=lookup, notices=_notices(req.notices),
+                           authorizations=auths, veu_lookup=veu_lookup)
     return json.loads(json.dumps(records(frame), default=str))
 
 

@@ -229,24 +229,29 @@ def authorizations_if_any(url: str | None = None) -> dict[str, Any]:
     return on_record_if_any(url)[0]
 
 
-def on_record_if_any(url: str | None = None):
+def on_record_if_any(url: str | None = None, ledger=None):
     """(authorizations on record, a ``veu_lookup`` over the VEU balances as they stand now) when the
     ledger database exists — read once, the database closed again — else ({}, None). What `check`
-    and `explain` decide with; `check --record` reads the balances inside its own transaction."""
+    and `explain` decide with; `check --record` reads the balances inside its own transaction.
+    ``ledger``: an open ledger to read instead (the server's: no new connection per request)."""
     from aiexport.ledger import Ledger
     from aiexport.ledger.db import NoLedger
 
-    try:
-        led = Ledger(url, read_only=True)
-    except NoLedger:
-        return {}, None
+    if ledger is not None:
+        led = ledger
+    else:
+        try:
+            led = Ledger(url, read_only=True)
+        except NoLedger:
+            return {}, None
     try:
         auths = authorizations_on_record(led)
         if not auths:
             return {}, None
         drawn = {b.account: b.drawn for b in led.accounts() if b.account.startswith("veu:")}
     finally:
-        led.close()
+        if led is not ledger:
+            led.close()
 
     def lookup(t, veu_id: str) -> dict[str, Decimal]:
         a = auths.get(str(veu_id).strip())
