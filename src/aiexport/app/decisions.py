@@ -66,6 +66,8 @@ def decide_checked(txs, numbers, source: str, on: dt.date | None, posture: str, 
     if lpp_lookup is not None:
         frame = sequential_lpp(frame, reach_txs, numbers, on, posture, source, lpp_lookup, notices,
                                authorizations=authorizations, veu_lookup=veu_lookup)
+    if posture == "codified" and authorizations and veu_lookup is not None:
+        frame = sequential_veu(frame, reach_txs, numbers, on, source, notices, authorizations, veu_lookup)
     refuse_overflow(frame, source, {t.id: n for t, n in zip(txs, numbers, strict=True)})
     frame = overlay(frame, txs)
     return annotate(frame, fills) if any(fills) else frame
@@ -135,6 +137,60 @@ def sequential_lpp(frame, txs, numbers, on, posture, source, lpp_lookup, notices
     parts = [rows[i] if i in rows else frame[i] for i in range(frame.height)]
     # A one-row decision lacks the columns only some item kinds produce (model weights): align
     # on the batch frame's columns, in its order (missing columns are null for that row).
+    return pl.concat(parts, how="diagonal_relaxed").select(frame.columns)
+
+
+def sequential_veu(frame, txs, numbers, on, source, notices, authorizations, veu_lookup):
+    """Several shipments under one UVEU/NVEU in one file (``codified``): each reads the balances
+    the ledger gives plus what the earlier ones (date order) would draw, as LPP does, so a file
+    never authorizes more than the installed base or the UVEU shares allow. The fixpoint of
+    "decide all with the balances implied by the previous round's authorized set"."""
+    from aiexport.app.veu import draws
+    from aiexport.law.decide import decide
+    from aiexport.law.reach.facts import VEU_BALANCES
+
+    groups = defaultdict(list)
+    for i, t in enumerate(txs):
+        vid = str(t.facts.get("veu_authorization") or "").strip()
+        if vid in authorizations and all(t.facts.get(b) is None for b in VEU_BALANCES):
+            groups[vid].append(i)
+    seqs = [sorted(idx, key=lambda i: (on or txs[i].date, i)) for idx in groups.values() if len(idx) > 1]
+    if not seqs:
+        return frame
+    order = [i for seq in seqs for i in seq]
+    total = {i: None if frame["system_tpp"][i] is None else Decimal(frame["system_tpp"][i] * frame["quantity"][i]) / MICRO
+             for i in order}
+    authorized = {i: frame["license_exception"][i] == "VEU" for i in order}
+    batch = None
+    for _ in range(max(len(seq) for seq in seqs) + 1):
+        before: dict[str, dict[str, Decimal]] = {}  # transaction id -> account -> drawn earlier in the file
+        for seq in seqs:
+            used: dict[str, Decimal] = defaultdict(Decimal)
+            for i in seq:
+                t = txs[i]
+                before[t.id] = dict(used)
+                if authorized[i] and total[i] is not None:
+                    a = authorizations[str(t.facts["veu_authorization"]).strip()]
+                    for d in draws(a, t.to, total[i], "", on or t.date):
+                        used[d["account"]] += d["amount"]
+
+        def lookup(t, vid, before=before):
+            from aiexport.app.veu import _dest, accounts
+
+            base = veu_lookup(t, vid) or {}
+            earlier = before.get(t.id, {})
+            acc = accounts(authorizations[str(vid).strip()], _dest(t.to))
+            return {f: base.get(f, Decimal(0)) + earlier.get(name, Decimal(0)) for f, name in acc.items()}
+
+        redo = [txs[i] for i in order]
+        batch = decide(redo, on=on, posture="codified", source=source, rows=[numbers[i] for i in order],
+                       notices=notices, authorizations=authorizations, veu_lookup=lookup)
+        new = {i: batch["license_exception"][k] == "VEU" for k, i in enumerate(order)}
+        if new == authorized:
+            break
+        authorized = new
+    rows = {i: batch[k] for k, i in enumerate(order)}
+    parts = [rows[i] if i in rows else frame[i] for i in range(frame.height)]
     return pl.concat(parts, how="diagonal_relaxed").select(frame.columns)
 
 

@@ -126,3 +126,22 @@ def test_batch_decides_a_veu_shipment_as_check_does(db, tmp_path):
     checked = decide_checked([_tx(1)], [1], "orders", None, "enforced").row(0, named=True)
     assert got["outcome"] == checked["outcome"] == "LICENSE_EXCEPTION"
     assert got["license_exception"] == "VEU" and "748.15(a)(2)(iii).NVEU" in got["rules"]
+
+
+def test_shipments_in_one_file_are_sequenced_against_the_nveu_installed_base(db):
+    """Two 126,656-TPP servers under a 200,000-TPP NVEU installed base, in one file: under
+    `codified` the earlier one (by date) is authorized and the later one exceeds; recorded, only
+    the first draws. Under `enforced` (no installed-base limit) both are authorized."""
+    later = _tx(2).model_copy(update={"date": dt.date(2025, 6, 3)})
+    both = [later, _tx(1)]  # file order is not date order
+    codified = decide_checked(both, [1, 2], "orders", None, "codified")
+    got = {r["id"]: r for r in codified.iter_rows(named=True)}
+    assert got["S1"]["license_exception"] == "VEU"
+    assert got["S2"]["outcome"] == "LICENSE_REQUIRED" and "748.15(a)(2)(iii)(B).allocation" in got["S2"]["rules"]
+    enforced = decide_checked(both, [1, 2], "orders", None, "enforced")
+    assert enforced["license_exception"].to_list() == ["VEU", "VEU"]
+    with Ledger(db) as led:
+        rec = record_orders(both, [1, 2], "orders", None, "codified", "boss", ledger=led)
+        by_id = {r["id"]: r for r in rec.records}
+        assert by_id["S1"]["license_exception"] == "VEU" and by_id["S2"]["outcome"] == "LICENSE_REQUIRED"
+        assert led.balance("veu:NVEU-VN-1:installed-base:VN").drawn == Decimal("126656")
