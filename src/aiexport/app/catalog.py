@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 
@@ -53,3 +55,28 @@ def records(frame: pl.DataFrame) -> list[dict]:
             }
         )
     return out
+
+
+CATALOG_ONLY = ("vendor", "model", "variant", "release_year", "source", "notes")
+
+
+def classify_chips(chips: list[str], specs: Path | None, on: dt.date, posture: str, tf32_bits: int) -> pl.DataFrame:
+    """3A090 classification of catalog chips and/or the spec rows of a file (the whole catalog
+    when neither is given). A chip not in the catalog raises `CatalogLookupError`; bad spec rows
+    raise `RejectedRows` naming file, row and column; each face names its own field."""
+    from aiexport.app.decisions import RejectedRows
+    from aiexport.catalog import accelerators, lookup
+    from aiexport.io.specs import read_specs
+    from aiexport.law.classify import classify_frame
+
+    frames = []
+    if chips:
+        frames.append(lookup(chips).drop(*CATALOG_ONLY))
+    if specs is not None:
+        result = read_specs(specs)
+        if result.errors:
+            raise RejectedRows(result.errors, total=result.total)
+        frames.append(result.frame)
+    if not frames:
+        frames.append(accelerators().drop(*CATALOG_ONLY))
+    return classify_frame(pl.concat(frames, how="vertical_relaxed"), on=on, posture=posture, tf32_bits=tf32_bits)

@@ -235,3 +235,52 @@ def explain_rows(t, n: int, source: str, on: dt.date | None, posture: str, notic
     other = records(decide([rt], on=on, posture=other_posture, source=source, rows=[n], notices=notices,
                            authorizations=auths, veu_lookup=balances))[0]
     return row, other
+
+
+def recorded_decision(decision_id: str, db: str | None = None) -> dict:
+    """A recorded decision (by decision id, or an order key for its latest version) and what to
+    decide it again with: the recorded inputs (plus what the ledger said then, e.g. LPP consumed),
+    its date (``on`` when it differs from the order's own), posture and bundled notices. The
+    ledger is only read. Raises `InputError` naming what is missing."""
+    from dataclasses import replace
+
+    from aiexport.io.transactions import Transaction
+    from aiexport.law.overlays import bundled_notice
+    from aiexport.ledger.db import NoLedger
+    from aiexport.ledger.service import Ledger
+
+    try:
+        led = Ledger(db, read_only=True)
+    except NoLedger as exc:
+        raise InputError("--db", None, None, "an existing ledger", str(exc)) from None
+    try:
+        rec = led.decision(decision_id)
+        if rec is None:  # an order key: its latest version
+            rec = led.latest_versions([decision_id]).get(decision_id)
+    finally:
+        led.close()
+    if rec is None:
+        raise InputError("ledger", None, "--id", "a recorded decision id (see `holds list` or `audit log`), or give FILE",
+                         decision_id)
+    d = rec["decision"]
+    try:
+        t = Transaction.model_validate(d["inputs"])
+    except Exception as exc:  # noqa: BLE001 - a record written by another version of aiexport
+        raise InputError("ledger", None, "inputs", f"recorded inputs this version can read ({exc})", decision_id) from None
+    if d.get("ledger_facts"):  # what the ledger said when it was decided (LPP consumed)
+        t = t.model_copy(update={"facts": {**d["ledger_facts"], **t.facts}})
+    day = dt.date.fromisoformat(str(d["date"]))
+    ids = [r.removeprefix("notice:") for r in d.get("notices") or []]
+    try:
+        notices, unbundled = [replace(bundled_notice(i), enabled=True) for i in ids], []
+    except InputError:
+        notices, unbundled = [], ids
+    return {"record": rec, "transaction": t, "date": day, "on": day if day != t.date else None,
+            "posture": d["posture"], "notices": notices, "unbundled_notices": unbundled}
+
+
+def same_as_recorded(rec: dict, row: dict) -> bool:
+    """Whether deciding again gives the recorded outcome, exception and determining rules."""
+    d = rec["decision"]
+    return (d["outcome"], d.get("license_exception"), list(d.get("rules") or [])) == (
+        row["outcome"], row.get("license_exception"), list(row.get("rules") or []))

@@ -107,33 +107,21 @@ def explain(req: ExplainRequest) -> dict:
 
 def classify(req: ClassifyRequest) -> list[dict]:
     """3A090 classification of catalog chips and/or spec rows, with the reasons."""
-    import polars as pl
+    from aiexport.app.catalog import classify_chips, records
+    from aiexport.catalog import CatalogLookupError
 
-    from aiexport.app.catalog import records
-    from aiexport.catalog import CatalogLookupError, accelerators, lookup
-    from aiexport.io.specs import read_specs
-    from aiexport.law.classify import classify_frame
-
-    frames = []
-    drop = ("vendor", "model", "variant", "release_year", "source", "notes")
-    if req.chips:
+    with tempfile.TemporaryDirectory() as d:
+        specs = None
+        if req.specs:
+            specs = Path(d) / "specs.json"
+            specs.write_text(json.dumps(req.specs, default=str), encoding="utf-8")
         try:
-            frames.append(lookup(req.chips).drop(*drop))
+            frame = classify_chips(req.chips or [], specs, req.on or dt.date.today(), req.posture, req.tf32_bits)
         except CatalogLookupError as exc:
             raise InputError(SOURCE, None, "chips", "catalog chip names (see GET /v1/chips)", str(exc)) from None
-    if req.specs:
-        with tempfile.TemporaryDirectory() as d:
-            p = Path(d) / "specs.json"
-            p.write_text(json.dumps(req.specs, default=str), encoding="utf-8")
-            result = read_specs(p)
-        if result.errors:
-            raise InputErrors([InputError("specs", e.row, e.column, e.expected, e.got) for e in result.errors])
-        frames.append(result.frame)
-    if not frames:
-        frames.append(accelerators().drop(*drop))
-    frame = pl.concat(frames, how="vertical_relaxed")
-    recs = records(classify_frame(frame, on=req.on or dt.date.today(), posture=req.posture, tf32_bits=req.tf32_bits))
-    return json.loads(json.dumps(recs, default=str))
+        except InputErrors as exc:
+            raise InputErrors([InputError("specs", e.row, e.column, e.expected, e.got) for e in exc.errors]) from None
+    return json.loads(json.dumps(records(frame), default=str))
 
 
 def chips() -> list[dict]:

@@ -23,7 +23,6 @@ from aiexport.commands.common import (
     parse_date,
 )
 from aiexport.errors import InputError, InputErrors
-from aiexport.io.transactions import Transaction
 from aiexport.law.decide import records, rule_info
 from aiexport.law.metrics import MICRO
 
@@ -285,53 +284,29 @@ def register(app: typer.Typer) -> None:
 
 
 def _recorded_decision(decision_id: str, db: str | None, day, posture, enabled):
-    """A recorded decision's inputs, date, posture and notices (the ledger is only read)."""
+    """`app.decisions.recorded_decision`, with the options it overrides said on stderr."""
+    from aiexport.app.decisions import recorded_decision
     from aiexport.commands.common import err_console
-    from aiexport.ledger.db import NoLedger
-    from aiexport.ledger.service import Ledger
 
     try:
-        led = Ledger(db, read_only=True)
-    except NoLedger as exc:
-        fail([InputError("--db", None, None, "an existing ledger", str(exc))])
-    try:
-        rec = led.decision(decision_id)
-        if rec is None:  # an order key: its latest version
-            rec = led.latest_versions([decision_id]).get(decision_id)
-    finally:
-        led.close()
-    if rec is None:
-        fail([InputError("ledger", None, "--id", "a recorded decision id (see `holds list` or `audit log`), or give FILE",
-                         decision_id)])
-    d = rec["decision"]
-    try:
-        t = Transaction.model_validate(d["inputs"])
-    except Exception as exc:  # noqa: BLE001 - a record written by another version of aiexport
-        fail([InputError("ledger", None, "inputs", f"recorded inputs this version can read ({exc})", decision_id)])
-    if d.get("ledger_facts"):  # what the ledger said when it was decided (LPP consumed)
-        t = t.model_copy(update={"facts": {**d["ledger_facts"], **t.facts}})
-    rec_day = dt.date.fromisoformat(str(d["date"]))
-    if posture is not None and posture.value != d["posture"]:
-        err_console.print(f"[dim]--posture {posture.value} ignored: the decision was recorded under {d['posture']}[/]")
-    if day is not None and day != rec_day:
-        err_console.print(f"[dim]--on {day} ignored: the decision was recorded as of {rec_day}[/]")
-    from dataclasses import replace
-
-    from aiexport.law.overlays import bundled_notice
-
-    ids = [r.removeprefix("notice:") for r in d.get("notices") or []]
-    try:
-        enabled = [replace(bundled_notice(i), enabled=True) for i in ids] or enabled
-    except InputError:
-        err_console.print(f"[yellow]the decision applied notices {', '.join(ids)} that are not bundled: "
+        r = recorded_decision(decision_id, db)
+    except InputError as exc:
+        fail([exc])
+    if posture is not None and posture.value != r["posture"]:
+        err_console.print(f"[dim]--posture {posture.value} ignored: the decision was recorded under {r['posture']}[/]")
+    if day is not None and day != r["date"]:
+        err_console.print(f"[dim]--on {day} ignored: the decision was recorded as of {r['date']}[/]")
+    if r["unbundled_notices"]:
+        err_console.print(f"[yellow]the decision applied notices {', '.join(r['unbundled_notices'])} that are not bundled: "
                           "give them with --notices[/]")
-    return rec, t, (rec_day if rec_day != t.date else None), d["posture"], enabled
+    return r["record"], r["transaction"], r["on"], r["posture"], r["notices"] or enabled
 
 
 def _compare_with_record(rec: dict, row: dict) -> None:
+    from aiexport.app.decisions import same_as_recorded
+
     d = rec["decision"]
-    same = (d["outcome"], d.get("license_exception"), list(d.get("rules") or [])) == (
-        row["outcome"], row.get("license_exception"), list(row.get("rules") or []))
+    same = same_as_recorded(rec, row)
     line = (f"Recorded decision {rec['decision_id']} (record {rec['record_id']}, {d['rule_set']}, recorded "
             f"{rec['recorded_at']} by {rec['actor']}): {d['outcome']}"
             + (f" ({d['license_exception']})" if d.get("license_exception") else "") + ". ")

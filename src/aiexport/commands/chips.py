@@ -9,12 +9,19 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from aiexport.app.catalog import _num, _pd, records  # noqa: E402,F401 (the JSON contract lives in app/)
-from aiexport.catalog import ATTRIBUTION, CatalogLookupError, accelerators, lookup
-from aiexport.commands.common import Format, Posture, console, emit_csv, emit_json, fail, parse_date
-from aiexport.errors import InputError
-from aiexport.io.specs import read_specs
-from aiexport.law.classify import classify_frame
+from aiexport.app.catalog import _num, _pd, classify_chips, records  # noqa: E402,F401 (the logic lives in app/)
+from aiexport.catalog import ATTRIBUTION, CatalogLookupError, accelerators
+from aiexport.commands.common import (
+    Format,
+    Posture,
+    console,
+    emit_csv,
+    emit_json,
+    fail,
+    fail_input,
+    parse_date,
+)
+from aiexport.errors import InputError, InputErrors
 from aiexport.law.metrics import DEFAULT_TF32_BITS, from_micro
 
 
@@ -58,22 +65,13 @@ def render_table(recs: list[dict], title: str) -> None:
 def classify_items(
     chips: list[str], specs: Path | None, on: dt.date, posture: str, tf32_bits: int
 ) -> pl.DataFrame:
-    frames = []
-    if chips:
-        try:
-            cat = lookup(chips)
-        except CatalogLookupError as exc:
-            fail([InputError("command line", None, "CHIP", "a catalog chip name (see `aiexport chips`)", str(exc))])
-        frames.append(cat.drop("vendor", "model", "variant", "release_year", "source", "notes"))
-    if specs is not None:
-        result = read_specs(specs)
-        if result.errors:
-            fail(result.errors, total=result.total)
-        frames.append(result.frame)
-    if not frames:
-        frames.append(accelerators().drop("vendor", "model", "variant", "release_year", "source", "notes"))
-    frame = pl.concat(frames, how="vertical_relaxed")
-    return classify_frame(frame, on=on, posture=posture, tf32_bits=tf32_bits)
+    """`app.catalog.classify_chips`, its input errors rendered (exit 2)."""
+    try:
+        return classify_chips(chips, specs, on, posture, tf32_bits)
+    except CatalogLookupError as exc:
+        fail([InputError("command line", None, "CHIP", "a catalog chip name (see `aiexport chips`)", str(exc))])
+    except (InputError, InputErrors) as exc:
+        fail_input(exc)
 
 
 def register(app: typer.Typer) -> None:
