@@ -85,3 +85,18 @@ def estimate(*, parameters: Fraction | None = None, active_parameters: Fraction 
                 "operations": ops, "inputs": {"gpu_hours": gpu_hours, "chip": name, "precision": precision, "peak_tops": raw, "utilisation": u},
                 "basis": "hardware-time estimate; 4E091 counts operations 'regardless of the implementation and hardware limitations'"}
     raise InputError("command line", None, "--tokens / --gpu-hours", "either --parameters (or --active-parameters) with --tokens, or --gpu-hours with --chip", None)
+
+
+def estimate_record(*, utilisation: Fraction | None = None, **kw) -> dict:
+    """An estimate of training operations as the record `models estimate` returns: the figure,
+    its formula and basis, and where it stands against today's codified 4E091 threshold. A
+    utilisation outside (0, 1] raises `InputError`."""
+    if utilisation is not None and not 0 < utilisation <= 1:
+        raise InputError("command line", None, "--utilisation", "a share between 0 and 1", float(utilisation))
+    est = estimate(utilisation=utilisation, **kw)
+    threshold = default_store().snapshot(dt.date.today(), "codified").model_weights_threshold_operations.fraction
+    ops = est["operations"]
+    return {"estimate": True, "method": est["method"], "formula": est["formula"], "operations": float(ops),
+            "operations_text": law.sci(ops), "share_of_threshold": float(ops / threshold),
+            "at_or_above_threshold": ops >= threshold, "basis": est["basis"],
+            "inputs": {k: (float(v) if isinstance(v, Fraction) else v) for k, v in est["inputs"].items()}}

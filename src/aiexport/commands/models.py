@@ -9,10 +9,9 @@ from fractions import Fraction
 import typer
 from rich.table import Table
 
-from aiexport.app.modelweights import PRECISIONS, _ratio, catalog_records, estimate  # noqa: E402,F401
+from aiexport.app.modelweights import PRECISIONS, _ratio, catalog_records, estimate, estimate_record  # noqa: E402,F401
 from aiexport.catalog import ATTRIBUTION
 from aiexport.commands.common import Format, Posture, console, emit_csv, emit_json, fail, parse_date
-from aiexport.engine.params import default_store
 from aiexport.errors import InputError
 from aiexport.law import models as law
 
@@ -89,27 +88,19 @@ def register(app: typer.Typer) -> None:
         """Estimate training operations: 6 × parameters × tokens, or GPU-hours × peak × utilisation."""
         if precision not in PRECISIONS:
             fail([InputError("command line", None, "--precision", "one of " + ", ".join(PRECISIONS), precision)])
-        u = _frac(utilisation, "--utilisation")
-        if u is not None and not 0 < u <= 1:
-            fail([InputError("command line", None, "--utilisation", "a share between 0 and 1", utilisation)])
         try:
-            est = estimate(parameters=_frac(parameters, "--parameters"), active_parameters=_frac(active_parameters, "--active-parameters"),
-                           tokens=_frac(tokens, "--tokens"), gpu_hours=_frac(gpu_hours, "--gpu-hours"), chip=chip,
-                           precision=precision, utilisation=u)
+            rec = estimate_record(parameters=_frac(parameters, "--parameters"),
+                                  active_parameters=_frac(active_parameters, "--active-parameters"),
+                                  tokens=_frac(tokens, "--tokens"), gpu_hours=_frac(gpu_hours, "--gpu-hours"), chip=chip,
+                                  precision=precision, utilisation=_frac(utilisation, "--utilisation"))
         except InputError as exc:
             fail([exc])
-        threshold = default_store().snapshot(dt.date.today(), "codified").model_weights_threshold_operations.fraction
-        ops = est["operations"]
-        rec = {"estimate": True, "method": est["method"], "formula": est["formula"], "operations": float(ops),
-               "operations_text": law.sci(ops), "share_of_threshold": float(ops / threshold),
-               "at_or_above_threshold": ops >= threshold, "basis": est["basis"],
-               "inputs": {k: (float(v) if isinstance(v, Fraction) else v) for k, v in est["inputs"].items()}}
         if fmt is Format.json:
             emit_json([rec])
             return
         side = "at or above" if rec["at_or_above_threshold"] else "below"
         console.print(f"[bold]ESTIMATE[/] of training operations: [bold]{rec['operations_text']}[/]\n"
-                      f"  formula: {est['formula']}\n  basis: {est['basis']}\n"
+                      f"  formula: {rec['formula']}\n  basis: {rec['basis']}\n"
                       f"  {rec['share_of_threshold']:.3g} × the 4E091 threshold of 10^26 ({side}). "
                       "An estimate, not a classification: state the operations you count in item.model_facts.training_operations.")
 
