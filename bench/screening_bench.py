@@ -219,6 +219,7 @@ def speed(n: int) -> None:
     normalize.cache_clear()
     index._near.cache_clear()
     index._cache.clear()
+    index._probes.clear()
     load = os.getloadavg()[0]
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     c0 = resource.getrusage(resource.RUSAGE_CHILDREN)

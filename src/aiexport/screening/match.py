@@ -179,6 +179,7 @@ class Index:
                     dels[d].append(t)
         self.dels = dict(dels)
         self._near = lru_cache(maxsize=500_000)(self._near_uncached)
+        self._probes: dict = {}
         self._build_matrices()
 
     def _build_matrices(self) -> None:
@@ -209,6 +210,7 @@ class Index:
         d = dict(self.__dict__)
         d.pop("_near", None)
         d["_cache"] = {}
+        d["_probes"] = {}
         return d
 
     def __setstate__(self, d):
@@ -242,11 +244,41 @@ class Index:
         the blocking weights: every near token counted as a full match)."""
         return self.candidates_many([qn], threshold, bool(countries))[0]
 
+    def _probe(self, t: str, exact: bool = False) -> tuple[list[int], list[complex], list[tuple[int, float]], float]:
+        """What one query token adds to the blocking, cached per token: the vocabulary columns of its
+        near tokens with their weights (real: max of the two IDFs; imaginary: that times the
+        similarity), the common tokens it reaches, and its allowance in the bound."""
+        key = (t, exact)
+        hit = self._probes.get(key)
+        if hit is not None:
+            return hit
+        found = ((t, 1.0),) if exact else self._near(t)
+        wq = self.weight(t)
+        cols: list[int] = []
+        vals: list[complex] = []
+        com: list[tuple[int, float]] = []
+        for v, sim in found:
+            iv = self.idf[v]
+            c = self.cid.get(v)
+            if c is not None:
+                com.append((c, iv))
+                continue
+            w = wq if wq > iv else iv
+            cols.append(self.vid[v])
+            vals.append(complex(w, w * sim))
+        # a query token that is not in the lists may still align (ratio ≥ 0.80) with a token two
+        # or more edits away, which the near tokens do not reach: the bound counts it as matched
+        u = 0.0 if exact else (wq if (not found or (len(t) >= 6 and t not in self.post)) else 0.0)
+        if len(self._probes) > 500_000:
+            self._probes.clear()
+        self._probes[key] = hit = (cols, vals, com, u)
+        return hit
+
     def candidates_many(self, qns: list[Normalized], threshold: float = 0.0, country: bool = True) -> list[list[int]]:
         """``candidates`` for a batch of queries: the postings are summed by one sparse product
         (queries × tokens) · (tokens × names), the score bound is computed on numpy arrays; only
         the per-query probe lists (near tokens) and the few survivors are handled in Python."""
-        near, post, idf, weight, cid = self._near, self.post, self.idf, self.weight, self.cid
+        post, cid, weight = self.post, self.cid, self.weight
         n = len(qns)
         q_rows: list[int] = []
         q_cols: list[int] = []
@@ -255,25 +287,26 @@ class Index:
         unmatched = np.zeros(n)
         wq_total = np.ones(n)
         sure: list[dict[int, float]] = []
+        probe = self._probe
         for i, qn in enumerate(qns):
             toks = qn.tokens
-            probes = [(t, near(t)) for t in toks]
-            # a query token that is not in the lists may still align (ratio ≥ 0.80) with a token two
-            # or more edits away, which the near tokens do not reach: the bound counts it as matched
-            unmatched[i] = sum(weight(t) for t, found in probes if not found or (len(t) >= 6 and t not in post))
-            probes += [(ab, ((ab, 1.0),)) for ab in (a + b for a, b in zip(toks, toks[1:], strict=False)) if ab in post]
             com: list[tuple[int, float]] = []
-            for q, found in probes:
-                wq = weight(q)
-                for v, sim in found:
-                    c = cid.get(v)
-                    if c is not None:
-                        com.append((c, idf[v]))
-                        continue
-                    w = wq if wq > idf[v] else idf[v]
-                    q_rows.append(i)
-                    q_cols.append(self.vid[v])
-                    q_vals.append(complex(w, w * sim))
+            u = 0.0
+            for t in toks:
+                cols_t, vals_t, com_t, u_t = probe(t)
+                q_rows.extend([i] * len(cols_t))
+                q_cols.extend(cols_t)
+                q_vals.extend(vals_t)
+                com.extend(com_t)
+                u += u_t
+            for ab in (a + b for a, b in zip(toks, toks[1:], strict=False)):
+                if ab in post:  # adjacent query tokens written together in a list name (exact only)
+                    cols_t, vals_t, com_t, _ = probe(ab, exact=True)
+                    q_rows.extend([i] * len(cols_t))
+                    q_cols.extend(cols_t)
+                    q_vals.extend(vals_t)
+                    com.extend(com_t)
+            unmatched[i] = u
             commons.append(com)
             wq_total[i] = sum(weight(t) for t in toks) or 1.0
             s: dict[int, float] = {}
