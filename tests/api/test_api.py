@@ -272,3 +272,14 @@ def test_a_single_check_opens_no_ledger_of_its_own(server, monkeypatch):
         r = client.post("/v1/check", json={"transactions": [order]}, headers=h(tok["viewer"]))
         assert r.status_code == 200 and r.json()[0]["id"] == order["id"]
     assert opened == []
+
+
+def test_the_memo_decision_is_the_check_answer(server):
+    client, tok, _ = server
+    for order in (ORDER_IN, ORDER_CN):
+        for posture in ("enforced", "codified"):
+            checked = client.post("/v1/check", json={"transactions": [order], "posture": posture}, headers=h(tok["viewer"]))
+            memo = client.post("/v1/explain", json={"transaction": order, "posture": posture}, headers=h(tok["viewer"]))
+            assert checked.status_code == memo.status_code == 200
+            assert memo.json()["decision"] == checked.json()[0]
+            assert memo.json()["other_posture"]["posture"] != posture

@@ -91,17 +91,17 @@ def check(body: CheckRequest, who: Who, led=Depends(ledger)) -> list[dict]:
 
 
 @v1.post("/explain", tags=["decisions"])
-def explain(body: ExplainRequest, who: Who) -> dict:
+def explain(body: ExplainRequest, who: Who, led=Depends(ledger)) -> dict:
     """The determination memo as JSON, with the other posture's answer."""
-    return uc.explain(body)
+    return uc.explain(body, on_record=led)
 
 
 @v1.post("/explain.html", tags=["decisions"], response_class=HTMLResponse)
-def explain_html(body: ExplainRequest, who: Who) -> HTMLResponse:
+def explain_html(body: ExplainRequest, who: Who, led=Depends(ledger)) -> HTMLResponse:
     """The determination memo as HTML, rendered from the memo's data (what `/v1/explain` returns)."""
     from aiexport.report.render import memo_data_html
 
-    return HTMLResponse(memo_data_html(uc.explain(body)))
+    return HTMLResponse(memo_data_html(uc.explain(body, on_record=led)))
 
 
 @v1.post("/record", tags=["decisions"])

@@ -219,15 +219,18 @@ def tests_in_force(row: dict, posture: str) -> dict[str, bool]:
     }
 
 
-def explain_rows(t, n: int, source: str, on: dt.date | None, posture: str, notices=None) -> tuple[dict, dict]:
+def explain_rows(t, n: int, source: str, on: dt.date | None, posture: str, notices=None,
+                 veu: tuple | None = None) -> tuple[dict, dict]:
     """One order's explained decision row (restricted parties overlaid) and the other
-    posture's answer (its record) — what every memo is rendered from."""
+    posture's answer (its record) — what every memo is rendered from. ``veu``: the VEU
+    authorizations on record and their balances, when the caller has read them
+    (`app.veu.on_record_if_any`); else they are read here."""
     from aiexport.app.veu import on_record_if_any
     from aiexport.law.decide import decide, records
     from aiexport.screening.determination import annotate, overlay_row, screen_for_reach
 
     other_posture = "codified" if posture == "enforced" else "enforced"
-    auths, balances = on_record_if_any()  # legal reach (issue 10): VEU on record, screening's reach facts
+    auths, balances = veu or on_record_if_any()  # legal reach (issue 10): VEU on record, screening's reach facts
     [rt], fills, _ = screen_for_reach([t])
     frame = decide([rt], on=on, posture=posture, source=source, rows=[n], explain=True, notices=notices,
                    authorizations=auths, veu_lookup=balances)

@@ -74,18 +74,22 @@ def record(req: CheckRequest, actor: Actor, ledger=None) -> list[dict]:
     return json.loads(json.dumps(out.records, default=str))
 
 
-def explain(req: ExplainRequest) -> dict:
+def explain(req: ExplainRequest, on_record=None) -> dict:
     """The memo as data: facts, classification reasons, each rule tried (held / in force), the
-    exceptions considered, the outcome with its determining rules, and the other posture's answer."""
-    from aiexport.app.decisions import explain_rows, tests_in_force
-    from aiexport.law.decide import decide, records, rule_info
+    exceptions considered, the outcome with its determining rules, and the other posture's answer.
+    ``decision`` is what `check` answers for the order; ``on_record`` as for `check`."""
+    from aiexport.app.decisions import decide_checked, explain_rows, tests_in_force
+    from aiexport.app.veu import on_record_if_any
+    from aiexport.law.decide import records, rule_info
     from aiexport.law.memo import build
 
     txs, numbers = parse_transactions([req.transaction])
     t, n = txs[0], numbers[0]
     notices = _notices(req.notices)
-    row, other = explain_rows(t, n, SOURCE, req.on, req.posture, notices)
-    rec = records(decide([t], on=req.on, posture=req.posture, source=SOURCE, rows=[n], notices=notices))[0]
+    auths, balances = on_record_if_any(ledger=on_record)
+    row, other = explain_rows(t, n, SOURCE, req.on, req.posture, notices, veu=(auths, balances))
+    rec = records(decide_checked([t], [n], SOURCE, req.on, req.posture, notices=notices, authorizations=auths,
+                                 veu_lookup=balances))[0]
     memo = build(row, req.posture, rule_info)
     force = tests_in_force(row, req.posture) if not str(row.get("item_name") or "").startswith("model weights:") else {}
     tried = []

@@ -136,7 +136,7 @@ async def check(request: Request, who: Me):
     order = _order(form)
     posture = form.get("posture") or "enforced"
     try:
-        memo = uc.explain(ExplainRequest(transaction=order, posture=posture))
+        memo = uc.explain(ExplainRequest(transaction=order, posture=posture), on_record=request.app.state.ledger)
         if form.get("record") == "on":
             uc.record(CheckRequest(transactions=[order], posture=posture), who, request.app.state.ledger)
             memo["recorded"] = True
