@@ -200,8 +200,9 @@ def duckdb_cmd(path: Path, out: Path) -> list[str]:
 
 def agreement(ours: Path, theirs: Path) -> tuple[int, int, pl.DataFrame]:
     """(rows compared, rows that agree, sample disagreements). Compared: single chips whose
-    determination the SQL models — known item facts (no NEEDS_FACTS), no GP10/UAE/3A090.c, and
-    (the SQL models the enforced rules only) no Diffusion-only exception."""
+    determination the SQL models — known item facts (no NEEDS_FACTS), no GP10/UAE/3A090.c,
+    (the SQL models the enforced rules only) no Diffusion-only exception, and no legal-reach rule
+    (§734 subject-to-the-EAR paths, Part 744/746, VEU: the SQL assumes the item is subject)."""
     a = pl.read_parquet(ours, columns=["id", "outcome", "license_exception", "review_policy", "rules", "item"])
     b = pl.read_parquet(theirs).rename({"outcome": "sql_outcome", "license_exception": "sql_exception", "review_policy": "sql_policy"})
     j = a.join(b, on="id")
@@ -209,6 +210,7 @@ def agreement(ours: Path, theirs: Path) -> tuple[int, int, pl.DataFrame]:
         ~pl.col("item").str.starts_with("server:")
         & (pl.col("outcome") != "NEEDS_FACTS")
         & ~pl.col("rules").list.eval(pl.element().str.contains(r"GP10|UAE|3A090\.c|742\.6\(a\)\(6\)\(i\)\(B\)|notice:")).list.any()
+        & ~pl.col("rules").list.eval(pl.element().str.contains(r"^(734|744|746)\.|^748\.15|^guidance:")).list.any()
     )
     same = (
         (pl.col("outcome") == pl.col("sql_outcome"))

@@ -46,6 +46,12 @@ def generate(n: int, seed: int = 1) -> pl.DataFrame:
         _pick(h(13), ["", "", "development", "deployment"]).alias("fact_purpose"),
         _pick(h(14), ["", "yes", "no"]).alias("fact_approved_or_authorized_designer"),
         _pick(h(15), ["", "", "2024-05-20"]).alias("fact_nac_notified_on"),
+        # legal reach (issue 10): origin facts, mostly stated as an exporter would (a blank made_in
+        # on a reexport is asked), and an end use now and then
+        _pick(h(16), ["US", "US", "TW", "TW", "MY", "CN", ""]).alias("fact_made_in"),
+        _pick(h(17), ["", "yes", "yes", "no"]).alias("fact_direct_product_of_us_technology"),
+        _pick(h(18), ["", "", "0", "30"]).alias("fact_us_controlled_content_share"),
+        _pick(h(19), [""] * 12 + ["none", "supercomputer", "military"]).alias("fact_end_use"),
     )
     # "T" / "X": the destination itself
     return base.with_columns(

@@ -22,7 +22,14 @@ from functools import lru_cache
 
 import polars as pl
 
-from aiexport.batch.validate import OVERLAY_FACTS, REJECT_SCHEMA, known_facts, typed, validate
+from aiexport.batch.validate import (
+    OVERLAY_FACTS,
+    REJECT_SCHEMA,
+    fast_reach_facts,
+    known_facts,
+    typed,
+    validate,
+)
 from aiexport.errors import InputError
 from aiexport.law.license import FACT_COLUMNS, decide_frame
 from aiexport.law.metrics import MICRO
@@ -144,7 +151,7 @@ def _route(good: pl.DataFrame) -> pl.Series:
     slow = pl.lit(False)
     for f in known_facts():
         c = f"fact_{f}"
-        if c in cols and f not in FACT_COLUMNS and f not in OVERLAY_FACTS:
+        if c in cols and f not in FACT_COLUMNS and f not in OVERLAY_FACTS and f not in fast_reach_facts():
             slow = slow | pl.col(c).str.strip_chars().replace("", None).is_not_null()
     if "facts" in cols:
         slow = slow | pl.col("facts").str.strip_chars().replace("", None).is_not_null()
@@ -185,7 +192,7 @@ def decide_chunk(raw: pl.DataFrame, *, posture: str = "enforced", on: dt.date | 
         cols = good.columns
         chip = pl.col("chip").str.strip_chars().replace("", None) if "chip" in cols else pl.lit(None, pl.String)
         item = pl.col("item").str.strip_chars().replace("", None) if "item" in cols else pl.lit(None, pl.String)
-        facts = [c for c, _ in FACT_COLUMNS.values()]
+        facts = [c for c, _ in FACT_COLUMNS.values()] + [c for c in cols if c.startswith("rf_")]  # + stated reach facts
         frame = good.select(*typed(cols, on), *facts, "defaulted_facts", chip.alias("chip"), item.alias("item"))
         frame = frame.with_columns(_epochs(frame["date"], default_store(), posture).alias("__epoch"))
         keys = frame.select(*_KEY, "date", "row").unique(_KEY, keep="first", maintain_order=True)

@@ -98,6 +98,39 @@ def fact_map(raw: pl.Series, name: str) -> tuple[pl.Series, pl.Series]:
     return typed.alias(col), err
 
 
+@cache
+def fast_reach_facts() -> dict[str, tuple[str, pl.DataType]]:
+    """The legal-reach facts batch reads as columns (one value per cell: a country, yes/no, a
+    percentage, an end use, a region, an ECCN): fact name -> (rf_* column, dtype). The others
+    (owners, footnotes, VEU) send their rows to check's per-row path."""
+    from aiexport.law.reach.facts import COLUMNS, registry
+
+    scalar = ("country", "boolean", "percent", "end_use", "region", "eccn")
+    return {n: COLUMNS[n] for n, spec in registry().items() if spec["type"] in scalar and n in COLUMNS}
+
+
+def reach_fact_map(raw: pl.Series, name: str) -> tuple[pl.Series, pl.Series]:
+    """Each distinct stated value of reach fact ``name`` coerced by the function `check` uses
+    (``law.reach.facts.coerce``): (typed value per row, null when not stated; error per row)."""
+    from aiexport.law.reach.facts import FactError, coerce
+
+    col, dtype = fast_reach_facts()[name]
+    uniq = raw.drop_nulls().unique()
+    values, errors = [], []
+    for v in uniq.to_list():
+        try:
+            values.append(coerce(name, v))
+            errors.append(None)
+        except FactError as exc:
+            values.append(None)
+            errors.append(exc.expected)
+    default = coerce(name, None)
+    typed = raw.replace_strict(uniq, pl.Series(values, dtype=dtype), default=None, return_dtype=dtype)
+    typed = pl.select(pl.when(raw.is_null()).then(pl.lit(default, dtype=dtype)).otherwise(typed)).to_series()
+    err = raw.replace_strict(uniq, pl.Series(errors, dtype=pl.String), default=None, return_dtype=pl.String)
+    return typed.alias(col), err
+
+
 def checks(columns: list[str]) -> list[Check]:
     has = set(columns).__contains__
     out: list[Check] = []
@@ -199,6 +232,14 @@ def validate(raw: pl.DataFrame, source: str) -> tuple[pl.DataFrame, pl.DataFrame
             cs[-1].expected_expr = pl.col(f"__err_{name}")
         else:
             facts.append(pl.repeat(fact_value(name, None), raw.height, dtype=FACT_COLUMNS[name][1], eager=True).alias(FACT_COLUMNS[name][0]))
+    for name in fast_reach_facts():  # legal reach (issue 10): typed here, as the licence facts are
+        c = f"fact_{name}"
+        if c in raw.columns:
+            value, err = reach_fact_map(raw[c], name)
+            facts.append(value)
+            raw = raw.with_columns(err.alias(f"__err_{name}"))
+            cs.append(Check(f"facts.{name}", pl.col(f"__err_{name}").is_not_null(), "", pl.col(c)))
+            cs[-1].expected_expr = pl.col(f"__err_{name}")
     for name in OVERLAY_FACTS:  # read by the GP10 overlay on the rows it visits: refuse what it cannot read
         c = f"fact_{name}"
         if c in raw.columns:
