@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -229,6 +230,18 @@ def authorizations_if_any(url: str | None = None) -> dict[str, Any]:
     return on_record_if_any(url)[0]
 
 
+def _drawn_by_decision(led, drawn: dict[str, Decimal]) -> dict[str, dict[str, Decimal]]:
+    """Decision id (without its version) -> VEU account -> what that decision drew, net of releases."""
+    out: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for name in drawn:
+        entries = led.history(name)
+        by_ref = {e["ref"]: e["decision_id"].split("#")[0] for e in entries if e["kind"] == "draw" and e.get("decision_id")}
+        for e in entries:
+            if e["kind"] in ("draw", "release") and e["ref"] in by_ref:
+                out[by_ref[e["ref"]]][name] += e["amount"]
+    return out
+
+
 def on_record_if_any(url: str | None = None, ledger=None):
     """(authorizations on record, a ``veu_lookup`` over the VEU balances as they stand now) when the
     ledger database exists — read once, the database closed again — else ({}, None). What `check`
@@ -249,6 +262,7 @@ def on_record_if_any(url: str | None = None, ledger=None):
         if not auths:
             return {}, None
         drawn = {b.account: b.drawn for b in led.accounts() if b.account.startswith("veu:")}
+        own = _drawn_by_decision(led, drawn)
     finally:
         if led is not ledger:
             led.close()
@@ -257,7 +271,10 @@ def on_record_if_any(url: str | None = None, ledger=None):
         a = auths.get(str(veu_id).strip())
         if a is None:
             return {}
-        return {fact: drawn.get(name, Decimal(0)) for fact, name in accounts(a, _dest(t.to)).items()}
+        # an order checked again after it was recorded does not count its own draw against itself
+        mine = own.get(f"{t.id}@{t.date.isoformat()}/codified", {})
+        return {fact: drawn.get(name, Decimal(0)) - mine.get(name, Decimal(0))
+                for fact, name in accounts(a, _dest(t.to)).items()}
 
     return auths, lookup
 

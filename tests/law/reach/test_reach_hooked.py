@@ -145,3 +145,12 @@ def test_shipments_in_one_file_are_sequenced_against_the_nveu_installed_base(db)
         by_id = {r["id"]: r for r in rec.records}
         assert by_id["S1"]["license_exception"] == "VEU" and by_id["S2"]["outcome"] == "LICENSE_REQUIRED"
         assert led.balance("veu:NVEU-VN-1:installed-base:VN").drawn == Decimal("126656")
+
+
+def test_an_order_checked_again_after_recording_does_not_count_its_own_draw(db):
+    with Ledger(db) as led:
+        record_orders([_tx(1)], [1], "orders", None, "codified", "boss", ledger=led)
+    again = decide_checked([_tx(1)], [1], "orders", None, "codified").row(0, named=True)
+    assert again["license_exception"] == "VEU", again["rules"]  # 126,656 drawn by itself, not by another
+    other = decide_checked([_tx(2)], [1], "orders", None, "codified").row(0, named=True)
+    assert other["outcome"] == "LICENSE_REQUIRED" and "748.15(a)(2)(iii)(B).allocation" in other["rules"]
