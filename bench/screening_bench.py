@@ -23,7 +23,7 @@ from screening_queries import SPLIT_SEED, make_queries, split  # noqa: E402
 
 from aiexport.screening.lists import load_list  # noqa: E402
 from aiexport.screening.match import THRESHOLD, Index, screen_many  # noqa: E402
-from aiexport.screening.normalize import normalize  # noqa: E402
+from aiexport.screening.normalize import matchable, normalize  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -216,19 +216,32 @@ def speed(n: int) -> None:
     index = load_index()
     build = time.perf_counter() - t0
     queries = [(q, cc) for q, cc, _, _ in make_queries(index.entries, n, seed=100)]
-    normalize.cache_clear()
-    index._near.cache_clear()
-    index._cache.clear()
-    index._probes.clear()
-    load = os.getloadavg()[0]
-    r0 = resource.getrusage(resource.RUSAGE_SELF)
-    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    res = screen_many(index, queries, workers=os.cpu_count())
-    ours = time.perf_counter() - t0
-    r1 = resource.getrusage(resource.RUSAGE_SELF)
-    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    ours_cpu = (r1.ru_utime - r0.ru_utime) + (c1.ru_utime - c0.ru_utime) + (r1.ru_stime - r0.ru_stime) + (c1.ru_stime - c0.ru_stime)
+    cores = os.cpu_count() or 1
+
+    def cold() -> None:  # every run starts with empty caches
+        normalize.cache_clear()
+        matchable.cache_clear()
+        index._near.cache_clear()
+        index._cache.clear()
+        index._probes.clear()
+
+    def run(workers: int):
+        cold()
+        r0 = resource.getrusage(resource.RUSAGE_SELF)
+        c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        res = screen_many(index, queries, workers=workers)
+        wall = time.perf_counter() - t0
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
+        c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (r1.ru_utime - r0.ru_utime) + (c1.ru_utime - c0.ru_utime) + (r1.ru_stime - r0.ru_stime) + (c1.ru_stime - c0.ru_stime)
+        return res, wall, cpu
+
+    loads = [os.getloadavg()[0]]
+    res, ours, ours_cpu = run(cores)  # all cores (fork), then one core in this process
+    loads.append(os.getloadavg()[0])
+    _, one, one_cpu = run(1)
+    loads.append(os.getloadavg()[0])
     unique = len(set(queries))
     hits = sum(bool(r) for r in res)
     # baseline: logic-v2 on a sample, scoring each query against the same candidates our blocking found
@@ -253,11 +266,12 @@ def speed(n: int) -> None:
 |---|---|
 | list names indexed (EL + MEU + DPL + SDN, primary names, aliases, abbreviations) | {len(index.names):,} |
 | index build (load both files, normalise, block) | {build:.1f} s |
-| aiexport: {n:,} purchase-order names ({unique:,} distinct) screened, {os.cpu_count()} processes | **{ours:.1f} s** wall ({our_qps:,.0f} names/s), {ours_cpu:.1f} s CPU ({ours_cpu / n * 1e6:,.0f} µs CPU per name); {hits:,} with a potential match |
+| aiexport: {n:,} purchase-order names ({unique:,} distinct) screened, {cores} processes | **{ours:.1f} s** wall ({our_qps:,.0f} names/s), {ours_cpu:.1f} s CPU ({ours_cpu / n * 1e6:,.0f} µs CPU per name); {hits:,} with a potential match |
+| aiexport: the same, one process | {one:.1f} s wall ({n / one:,.0f} names/s), {one_cpu:.1f} s CPU ({one_cpu / n * 1e6:,.0f} µs CPU per name) |
 | nomenklatura logic-v2: {len(sample)} names, each scored against the same candidates (≤ 24), one process | {base:.1f} s wall ({base_qps:,.1f} names/s), {base_cpu:.1f} s CPU ({base_cpu / len(sample) * 1e6:,.0f} µs CPU per name) |
 | speed-up, names/s (wall) | {our_qps / base_qps:,.0f}× |
-| speed-up, CPU per name | {(base_cpu / len(sample)) / (ours_cpu / n):,.0f}× |
-| machine load (1-min load average at the start; the 2 cores are shared with other work) | {load:.1f} |
+| speed-up, CPU per name ({cores} processes / one process) | {(base_cpu / len(sample)) / (ours_cpu / n):,.0f}× / {(base_cpu / len(sample)) / (one_cpu / n):,.0f}× |
+| machine load (1-min load average before, between and after the runs; the 2 cores are shared with other work) | {" / ".join(f"{x:.1f}" for x in loads)} |
 
 The baseline is measured on a sample and extrapolated linearly ({n:,} names would take about
 {n / base_qps / 60:,.0f} min); it is given our blocking's candidates for free, so its real cost
