@@ -99,3 +99,20 @@ def outcome_changes(txs: list[Transaction], d1: dt.date, d2: dt.date, posture: s
             "rules_removed": [r for r in a["rules"] if r not in b["rules"]],
         })
     return out
+
+
+def diff(d1: dt.date, d2: dt.date, posture: str, txs: list[Transaction] | None, *, source: str, rows=None,
+         notices=None) -> dict:
+    """What changed between two dates under the posture: the rule sets, the rule versions taking
+    effect, the parameters that changed and, for the orders given (``txs``), the outcomes that
+    flip and why (the JSON of `aiexport rules diff`)."""
+    from aiexport.engine.params import default_store
+
+    store = default_store()
+    out = {"from": d1.isoformat(), "to": d2.isoformat(), "posture": posture, "orders": source,
+           "rule_set": {"from": store.rule_set_label(d1, posture), "to": store.rule_set_label(d2, posture)},
+           "rule_versions": rule_versions_between(d1, d2, posture), "parameters": parameter_changes(d1, d2, posture)}
+    if txs is not None:
+        out["outcomes_changed"] = outcome_changes(txs, d1, d2, posture, source=source, rows=rows, notices=notices)
+        out["orders_count"] = len(txs)
+    return out

@@ -145,17 +145,11 @@ def rules_timeline() -> list[dict]:
 
 
 def rules_diff(d1: dt.date, d2: dt.date, posture: str, outcomes: bool = False) -> dict:
-    from aiexport.app.rules import (
-        catalog_transactions,
-        outcome_changes,
-        parameter_changes,
-        rule_versions_between,
-    )
+    from aiexport.app.rules import catalog_transactions, diff
 
-    out = {"from": d1.isoformat(), "to": d2.isoformat(), "posture": posture,
-           "rule_versions": rule_versions_between(d1, d2, posture), "parameters": parameter_changes(d1, d2, posture)}
-    if outcomes:
-        out["outcomes"] = outcome_changes(catalog_transactions("CN"), d1, d2, posture, source="catalog to CN")
+    out = diff(d1, d2, posture, catalog_transactions("CN") if outcomes else None, source="catalog to CN")
+    out = {k: out[k] for k in ("from", "to", "posture", "rule_versions", "parameters")} | (
+        {"outcomes": out["outcomes_changed"]} if outcomes else {})
     return json.loads(json.dumps(out, default=str))
 
 

@@ -20,7 +20,16 @@ from aiexport.app.rules import (  # noqa: E402,F401 (the logic lives in app/)
     rule_versions_between,
     timeline_records,
 )
-from aiexport.commands.common import Format, Posture, console, emit_json, fail, parse_date
+from aiexport.app.rules import diff as rules_diff
+from aiexport.commands.common import (
+    Format,
+    Posture,
+    console,
+    emit_json,
+    fail,
+    load_transactions,
+    parse_date,
+)
 from aiexport.engine.params import default_store
 from aiexport.errors import InputError
 
@@ -86,8 +95,6 @@ def register(app: typer.Typer) -> None:
         except InputError as exc:
             fail([exc])
         if orders is not None:
-            from aiexport.commands.check import load_transactions
-
             txs, rows = load_transactions(orders)
             source = str(orders)
         else:
@@ -98,15 +105,10 @@ def register(app: typer.Typer) -> None:
                 fail([InputError("command line", None, "--to", "an ISO 3166-1 alpha-2 country code", to)])
             rows, source = None, f"catalog (exports US→{code})"
         try:
-            changed = outcome_changes(txs, d1, d2, posture.value, source=source, rows=rows, notices=enabled)
+            result = rules_diff(d1, d2, posture.value, txs, source=source, rows=rows, notices=enabled)
         except InputError as exc:
             fail([exc])
-        versions = rule_versions_between(d1, d2, posture.value)
-        params = parameter_changes(d1, d2, posture.value)
-        store = default_store()
-        result = {"from": d1.isoformat(), "to": d2.isoformat(), "posture": posture.value, "orders": source,
-                  "rule_set": {"from": store.rule_set_label(d1, posture.value), "to": store.rule_set_label(d2, posture.value)},
-                  "rule_versions": versions, "parameters": params, "outcomes_changed": changed, "orders_count": len(txs)}
+        versions, params, changed = result["rule_versions"], result["parameters"], result["outcomes_changed"]
         if fmt is not Format.table:
             emit_json([result])
             return
