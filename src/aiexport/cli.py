@@ -62,11 +62,38 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+class _Notes:
+    """Prints the notes the lower layers log on ``aiexport.notes`` (e.g. "parties NOT screened")
+    on stderr, as `note: ...`: the layers below the faces never print."""
+
+    installed = False
+
+    @classmethod
+    def install(cls) -> None:
+        import logging
+
+        if cls.installed:
+            return
+
+        class Handler(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                from aiexport.commands.common import err_console
+
+                err_console.print(f"[yellow]note:[/] {record.getMessage()}", highlight=False, soft_wrap=True)
+
+        log = logging.getLogger("aiexport.notes")
+        log.addHandler(Handler())
+        log.setLevel(logging.INFO)
+        log.propagate = False
+        cls.installed = True
+
+
 @app.callback()
 def _root(
     show_version: bool = typer.Option(False, "--version", help="Print the version and exit.", callback=_version, is_eager=True),
 ) -> None:
     """aiexport: US export controls on AI compute, executable and explained."""
+    _Notes.install()
 
 
 def main() -> None:

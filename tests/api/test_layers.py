@@ -52,6 +52,13 @@ def test_ledger_and_report_import_no_face():
     assert not (SRC / "ledger" / "cli.py").exists()
 
 
+def test_the_engine_layers_import_no_face():
+    """law/, screening/, engine/, batch/, io/ and auth/ return data; the memo sections and the
+    notes they used to print are rendered by the faces (commands/memo_sections.py, cli._Notes)."""
+    for folder in ("law", "screening", "engine", "batch", "io", "auth"):
+        assert _offenders(folder, "aiexport.commands") == {}, folder
+
+
 def _cycles(graph: dict[str, set[str]]) -> list[set[str]]:
     """Strongly connected components of more than one module (Tarjan)."""
     index, low, stack, on, out, n = {}, {}, [], set(), [], [0]

@@ -92,7 +92,7 @@ def render_memo(row: dict, other: dict, posture: str) -> None:
     memo = build(row, posture, rule_info)
     console.print(Panel("\n".join(f"• {a}" for a in memo["assumptions"]), title="Assumptions this memo rests on", border_style="yellow"))
     if "subject_to_ear" in row:  # issue 10: subject to the EAR, Part 744/746, VEU — before the classification
-        from aiexport.law.reach.memo import render_section as render_reach
+        from aiexport.commands.memo_sections import render_reach
 
         render_reach(row)
         if row.get("veu_exceeded"):
@@ -105,9 +105,9 @@ def render_memo(row: dict, other: dict, posture: str) -> None:
         t.add_row(r["rule"], r["citation"], _yn(r["held"]), r["detail"] or "")
     console.print(t)
     console.print(f"   → ECCN [bold]{row['eccn'] or 'none'}[/] ({row['paragraph'] or 'no advanced-computing paragraph'})")
-    from aiexport.screening.determination import render_section  # restricted parties (issue 8)
+    from aiexport.commands.memo_sections import render_screening  # restricted parties (issue 8)
 
-    render_section(row)
+    render_screening(row)
 
     steps = [
         ("2. License requirements", [

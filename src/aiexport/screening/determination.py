@@ -41,6 +41,7 @@ When no list is loaded, nothing changes and the run says the parties were **not 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -334,11 +335,8 @@ def apply(frame: pl.DataFrame, screens: list[list[PartyScreen]], info: Screening
 def overlay(frame: pl.DataFrame, txs) -> pl.DataFrame:
     """The hook `run_frame` calls: screen the parties of every transaction and tighten."""
     screens, info = screen_transactions(txs)
-    if info.status != "screened":
-        from aiexport.commands.common import err_console
-
-        err_console.print(f"[yellow]note:[/] parties NOT screened against restricted-party lists: {info.reason}",
-                          highlight=False, soft_wrap=True)
+    if info.status != "screened":  # the CLI prints aiexport's notes on stderr (cli._notes); a server logs them
+        logging.getLogger("aiexport.notes").info("parties NOT screened against restricted-party lists: %s", info.reason)
     return apply(frame, screens, info)
 
 
@@ -348,41 +346,6 @@ def overlay_row(row: dict, t) -> dict:
     out = tighten(row, screens[0]) if any(p.matches for p in screens[0]) else dict(row)
     out["screening"] = json.dumps({**info.as_dict(), "parties": [p.__dict__ for p in screens[0]]}, ensure_ascii=False, default=str)
     return out
-
-
-def render_section(row: dict) -> None:
-    """The memo's screening section, beside the classification."""
-    from rich.table import Table
-
-    from aiexport.commands.common import console
-
-    raw = row.get("screening")
-    if not raw:
-        console.print("[yellow]0. Restricted-party screening: parties NOT screened[/] (this memo does not cover the "
-                      "Entity List, DPL, MEU, UVL or SDN)")
-        return
-    s = json.loads(raw)
-    if s["status"] != "screened":
-        console.print(f"[yellow]0. Restricted-party screening: parties NOT screened[/] — {s['reason']}. "
-                      "This memo does not cover the Entity List, DPL, MEU, UVL or SDN.")
-        return
-    lists = ", ".join(f"{v['source']} {v['published']}" for v in s["lists"])
-    t = Table(title=f"0. Restricted-party screening (lists: {lists}; threshold {s['threshold']})", header_style="bold")
-    for c in ("party", "name", "result", "list", "entry", "score", "matched on", "disposition", "rule"):
-        t.add_column(c, overflow="fold")
-    for p in s["parties"]:
-        if not p["matches"]:
-            t.add_row(p["role"], p["name"], "[green]clear[/]", "", "", "", "", "", "")
-        for m in p["matches"]:
-            d = m.get("disposition")
-            disp = (d["status"] + ("" if d["holds"] else " (entry changed)")) if d else "[magenta]none[/]"
-            rule = RULE_OF_LIST.get(m["list"], "screening.other-list")
-            ex = m.get("explanation") or {}
-            agreed = ", ".join(a["query"] for a in ex.get("agreed", []))
-            t.add_row(p["role"], p["name"], "[red]potential match[/]", m["list"], f"{m['name']} ({m['entry_id'][:12]})",
-                      f"{m['score']:.2f}", f"'{m['matched_name']}': {agreed}; country {ex.get('country_evidence', {}).get('reading', '')}",
-                      disp, f"{rule} — {RULES[rule].cite}")
-    console.print(t)
 
 
 # ----------------------------------------------------------------------------- screening feeds reach (issue 10)

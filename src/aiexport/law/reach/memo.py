@@ -77,27 +77,3 @@ def record(row: dict) -> dict:
     }
 
 
-def render_section(row: dict) -> None:
-    """Print the memo's legal-reach section (Rich), before the classification."""
-    from rich.table import Table
-
-    from aiexport.commands.common import console
-
-    yn = {True: "[green]holds[/]", False: "[dim]does not hold[/]", None: "[magenta]unknown[/]"}
-    for key, rules in steps(row).items():
-        if key == "veu" and not rules:
-            continue
-        if key == "requirements" and row.get("subject_to_ear") is False:
-            continue
-        t = Table(title=STEP_TITLES[key], header_style="bold")
-        for c in ("rule", "citation", "", "what it says"):
-            t.add_column(c, overflow="fold")
-        for r in rules:
-            t.add_row(r["rule"], r["citation"], yn[r["held"]], r["text"])
-        console.print(t)
-        if key == "subject":
-            console.print(f"   → {conclusion(row)}")
-    for fill in fact_sources(row):
-        console.print(f"   fact {source_text(fill)}", highlight=False)
-    for f in row.get("reach_flags") or []:
-        console.print(f"[yellow]guidance[/] {f}: {RULES[f].text} ({RULES[f].cite})")
