@@ -22,6 +22,33 @@ COMMANDS: dict[str, str] = {
 }
 
 
+# What `aiexport --help` lists, without importing every command's module (which would pull in
+# Polars, SQLAlchemy and FastAPI). tests/batch/test_startup.py checks each line against the
+# command's own help, so the two cannot drift.
+SUMMARIES: dict[str, str] = {
+    "classify": "Classify chips under ECCN 3A090 as of a date: TPP, PD, paragraph, and why.",
+    "chips": "List the bundled accelerator catalog (Epoch AI data, CC BY 4.0).",
+    "demo": "The main job on bundled data: the catalog classified today, and its story by rule version.",
+    "check": "Does each order need a license? Outcome, exception and obligations, review policy, and the rules.",
+    "explain": "A determination memo: facts, each rule tried with its citation, outcome, obligations, and the other posture.",
+    "batch": "Decide an order book at columnar speed: the same rules and values as `check`, bad rows to a rejects file.",
+    "models": "AI models under ECCN 4E091: the bundled catalog, and training-operations estimates.",
+    "rules": "The rules over time: versions, diffs between dates, parameter history.",
+    "ledger": "Licenses, allocations and quotas as accounts: open, draw, release, adjust, balance.",
+    "holds": "Holds on LICENSE_REQUIRED / NEEDS_FACTS decisions; officers release or reject them.",
+    "audit": "The hash-chained audit log of every entry and decision.",
+    "whatif": "Run the baseline law and a reform side by side: what flips (chips, orders, models), and why.",
+    "headroom": "Distance to each line, per rule version: what a part could gain or must lose to change classification.",
+    "report": "Reports to file: standalone HTML or PDF (chosen by the --out suffix), with charts and citations.",
+    "screen": "Screen parties against the restricted-party lists (EL, DPL, MEU, UVL, SDN, …); every hit explained.",
+    "disposition": "Dispositions of potential matches (false positive / confirmed), recorded in the audit chain.",
+    "lists": "Restricted-party lists (trade.gov CSL, OFAC SDN) as versioned data.",
+    "serve": "Start the API and the web workspace.",
+    "users": "Users with roles (viewer < analyst < officer < admin), API tokens and passwords.",
+    "veu": "Validated end-user authorizations on record (15 CFR 748.15): load, show, revoke.",
+}
+
+
 def load_command(name: str):
     """The click command NAME, built by its module's `register` on a Typer of its own."""
     sub = typer.Typer(pretty_exceptions_enable=False)
@@ -30,15 +57,28 @@ def load_command(name: str):
 
 
 class LazyGroup(TyperGroup):
+    _listing = False  # True while the group's own --help is being written
+
     def list_commands(self, ctx) -> list[str]:
         return list(dict.fromkeys([*COMMANDS, *super().list_commands(ctx)]))
 
     def get_command(self, ctx, name: str):
         cmd = super().get_command(ctx, name)
         if cmd is None and name in COMMANDS:
+            if self._listing:  # a name and its summary is all the listing needs
+                import click
+
+                return click.Command(name, help=SUMMARIES[name], short_help=SUMMARIES[name])
             cmd = load_command(name)
             self.add_command(cmd, name)
         return cmd
+
+    def format_help(self, ctx, formatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
 
 app = typer.Typer(

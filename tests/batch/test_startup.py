@@ -28,6 +28,20 @@ def test_help_lists_every_command():
         assert name in result.output
 
 
+def test_the_help_summaries_are_the_commands_own():
+    from aiexport.cli import SUMMARIES, load_command
+
+    assert set(SUMMARIES) == set(COMMANDS)
+    for name in COMMANDS:
+        assert SUMMARIES[name] == load_command(name).get_short_help_str(limit=150), name
+
+
+def test_help_imports_no_command_module():
+    loaded = _modules_after(["--help"])
+    assert "typer" in loaded
+    assert not {"polars", "sqlalchemy", "pydantic", "fastapi"} & loaded
+
+
 def _modules_after(args: list[str]) -> set[str]:
     code = (
         "import sys\n"
