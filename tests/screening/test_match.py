@@ -82,3 +82,14 @@ def test_transliteration_variants_fold_to_one_spelling(real_index):
     assert real_index.pair_score("Aleksandr Sergeyevich Petrov", "Alexander Sergeevich Petrov", person=True) >= 0.95
     # a code without vowels is not folded (DMCC is not DMC)
     assert real_index.pair_score("DMCC", "DMC") < 0.80
+
+
+def test_a_folded_spelling_is_a_potential_match_not_an_exact_one(real_index):
+    from aiexport.screening.store import is_exact
+
+    # a tripled letter folds to the listed spelling: the same tokens compared, not the same words
+    m = real_index.screen("Huawei Technologies Dussseldorf GmbH", "DE")[0]
+    assert all(a["similarity"] == 1.0 for a in m.explanation["agreed"]) and not m.explanation["name_only"]
+    assert m.explanation["same_spelling"] is False and not is_exact(m)
+    m = real_index.screen("Huawei Technologies Dusseldorf GmbH", "DE")[0]
+    assert m.explanation["same_spelling"] is True and is_exact(m)

@@ -53,7 +53,7 @@ from aiexport.screening.normalize import (
     without_parentheticals,
 )
 
-SCORE_VERSION = "aiexport-screen-4"
+SCORE_VERSION = "aiexport-screen-5"
 THRESHOLD = 0.80
 ACRONYM = {True: 0.90, False: 0.82}  # by "four letters or more"
 TOKEN_SIM = 0.80
@@ -216,6 +216,7 @@ class Index:
     def __setstate__(self, d):
         self.__dict__.update(d)
         self._near = lru_cache(maxsize=500_000)(self._near_uncached)
+        self._probes = {}
 
     # -- candidates
 
@@ -649,6 +650,8 @@ class Index:
                 "features": features,
                 "decisive_feature": decisive,
                 "person_name": person,
+                # the same words before the spelling folds too (an "exact" match needs this)
+                "same_spelling": sorted(qn.raw or q) == sorted(name.norm.raw or c),
                 "country_evidence": {
                     "query": sorted(q_country or []),
                     "entry": entry.countries,
@@ -666,6 +669,18 @@ class Index:
         if qn is None:
             return []
         return [self.score(qn, self.names[j], countries or None, explain=explain) for _, j in ranked]
+
+    def screen_batch(self, queries: list[tuple[str, str | None]], threshold: float = THRESHOLD,
+                     explain: bool = True, limit: int = 10) -> list[list[Match]]:
+        """``screen`` for many (name, country) pairs: the candidates in batches (one sparse product
+        each), then each hit scored with its explanation."""
+        out = []
+        for qn, countries, ranked in self.screen_raw_many(queries, threshold, limit):
+            if qn is None:
+                out.append([])
+            else:
+                out.append([self.score(qn, self.names[j], countries or None, explain=explain) for _, j in ranked])
+        return out
 
     def pair_score(self, query: str, candidate: str, person: bool = False) -> float:
         """One query name against one name (with this index's token weights): the evaluation's unit."""

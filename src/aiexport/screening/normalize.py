@@ -76,6 +76,7 @@ _CJK = re.compile(r"([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af])")
 class Normalized:
     tokens: tuple[str, ...]
     legal: tuple[str, ...]
+    raw: tuple[str, ...] = ()  # the tokens before the spelling folds (``matchable``)
 
     @property
     def text(self) -> str:
@@ -185,7 +186,7 @@ def matchable(name: str) -> Normalized:
         toks[-1], glued = _unglue(toks[-1])
         if glued:
             legal.append(glued)
-    return Normalized(tuple(fold_token(t) for t in toks), tuple(legal))
+    return Normalized(tuple(fold_token(t) for t in toks), tuple(legal), tuple(toks))
 
 
 def _phrases(toks: list[str]) -> list[str]:

@@ -353,6 +353,7 @@ def is_exact(m: Match) -> bool:
     if not ex:
         return False
     return (not ex.get("query_only") and not ex.get("name_only") and bool(ex.get("agreed"))
+            and ex.get("same_spelling", True)
             and all(a["similarity"] == 1.0 for a in ex["agreed"])
             and ex.get("country_evidence", {}).get("reading") != "differs")
 
@@ -412,8 +413,9 @@ def screen_parties(index: Index, parties: list[tuple[str | None, str, str | None
                    ledger: Ledger | None = None) -> list[dict]:
     disp = dispositions(ledger, [party_key(n, c) for _, n, c in parties]) if ledger is not None else {}
     out = []
-    for pid, name, cc in parties:
-        r = result_json(pid, name, cc, index.screen(name, cc, threshold), disp)
+    matches = index.screen_batch([(name, cc) for _, name, cc in parties], threshold)
+    for (pid, name, cc), ms in zip(parties, matches, strict=True):
+        r = result_json(pid, name, cc, ms, disp)
         r["threshold"] = threshold
         out.append(r)
     return out
