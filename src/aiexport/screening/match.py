@@ -347,18 +347,20 @@ class Index:
             a = np.concatenate([a, np.zeros(len(extra_r))])
             rank = np.concatenate([rank, np.zeros(len(extra_r))])
         if threshold > 0:
-            k = max((len(c) for c in commons), default=0)
-            if k:
-                pad = self.common_of.shape[1] - 1
-                ctok = np.full((n, k), pad)
-                cw = np.zeros((n, k))
-                for i, com in enumerate(commons):
-                    for x, (c, w) in enumerate(com):
-                        ctok[i, x], cw[i, x] = c, w
-                for x in range(k):
-                    add = cw[rows, x] * self.common_of[cols, ctok[rows, x]]
-                    a = a + add
-                    rank = rank + add
+            cnt = np.fromiter((len(c) for c in commons), dtype=np.int64, count=n)
+            if cnt.any():
+                # each pair gets the weights of its query's common tokens that its name holds: one
+                # pass over (pair, common token of its query), not max-commons passes over all pairs
+                off = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+                ctok = np.fromiter((c for com in commons for c, _ in com), dtype=np.int64, count=int(cnt.sum()))
+                cwt = np.fromiter((w for com in commons for _, w in com), dtype=float, count=int(cnt.sum()))
+                pc = cnt[rows]
+                rep = np.repeat(np.arange(len(rows)), pc)
+                within = np.arange(len(rep)) - np.repeat(np.cumsum(pc) - pc, pc)
+                flat = off[rows[rep]] + within
+                add = np.bincount(rep, weights=cwt[flat] * self.common_of[cols[rep], ctok[flat]], minlength=len(rows))
+                a = a + add
+                rank = rank + add
             a = a + unmatched[rows]
             # the bound counts each near token with its similarity (the ratio the alignment gives it)
             tight = rank + unmatched[rows]
