@@ -47,7 +47,11 @@ def measure(cmd: list[str]) -> tuple[float, float]:
 
 def book(n: int) -> Path:
     WORK.mkdir(parents=True, exist_ok=True)
-    path = WORK / f"book-{n}.csv"
+    # keyed on the generator's source: a changed generator never reuses an old book
+    import hashlib
+
+    version = hashlib.sha256((Path(__file__).parent / "orderbook.py").read_bytes()).hexdigest()[:8]
+    path = WORK / f"book-{n}-{version}.csv"
     if not path.exists():
         generate(n).write_csv(path)
     return path
