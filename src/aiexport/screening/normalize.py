@@ -104,9 +104,11 @@ for _ph, _abbr in _PHRASE_VARIANTS:
 def basic(name: str) -> str:
     """Transliterated, lower case, punctuation out (no legal-form or stop-word removal)."""
     s = name
-    for form in CJK_LEGAL:
-        s = s.replace(form, " ")
-    s = anyascii(_CJK.sub(r" \1 ", s)).lower()
+    if not s.isascii():  # CJK legal forms and transliteration only where there is something to do
+        for form in CJK_LEGAL:
+            s = s.replace(form, " ")
+        s = anyascii(_CJK.sub(r" \1 ", s))
+    s = s.lower()
     s = s.replace("&", " and ").replace("+", " and ")
     s = _ABBR.sub(lambda m: m[0].replace(".", ""), s)
     s = s.replace("'", "").replace("’", "").replace("`", "")
