@@ -268,7 +268,7 @@ Dask output identical to the single process: **{identical}**.
 Agreement: the SQL models the enforced classification (2022 AND-test; 2023 TPP/PD with the
 datacenter Note), the destination and headquarters requirements, NAC/ACA and the review policy
 (including the 91 FR 1684 China zone). Where it models the same rule — single chips, known item
-facts, no GP10, UAE or 3A090.c rule — {agreed:,} of {compared:,} lines agree on outcome, exception
+facts, no GP10, UAE, 3A090.c or legal-reach (§734, Part 744/746, VEU) rule — {agreed:,} of {compared:,} lines agree on outcome, exception
 and review policy ({agreed / max(compared, 1):.2%}). Disagreements: {disagreements}
 
 Outcomes: {", ".join(f"{o}: {c:,}" for o, c in outcomes)}.
