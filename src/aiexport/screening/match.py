@@ -381,7 +381,12 @@ class Index:
             rows, cols, rank = rows[order], cols[order], rank[order]
             bounds = np.searchsorted(rows, np.arange(n + 1))
         cl, al, bl = cols.tolist(), rank.tolist(), bounds.tolist()
+        extra_rows = set(extra_r)
         for i in range(n):
+            lo, hi = bl[i], bl[i + 1]
+            if hi - lo <= MAX_CANDIDATES and not sure[i] and i not in extra_rows:
+                out.append(cl[lo:hi])  # few, distinct, nothing to add: as they are
+                continue
             got: dict[int, float] = {}
             for j, r in zip(cl[bl[i] : bl[i + 1]], al[bl[i] : bl[i + 1]], strict=True):
                 if r > got.get(j, -1.0):  # a name both reached by a token and held by the common ones
