@@ -171,6 +171,9 @@ class Index:
         self.ccat = [[(len(t[k]) + len(t[k + 1]), k, t[k] + t[k + 1]) for k in range(len(t) - 1)]
                      for t in (n.norm.tokens for n in self.names)]
         self._cache: dict = {}
+        # token → position, for names whose tokens are all different (the alignment's exact pass)
+        self.cpos = [({t: k for k, t in enumerate(n.norm.tokens)} if len(set(n.norm.tokens)) == len(n.norm.tokens) else None)
+                     for n in self.names]
         self.df_cap = max(50, int(DF_CAP * total))
         dels: dict[str, list[str]] = defaultdict(list)
         for t in self.post:
@@ -405,24 +408,34 @@ class Index:
 
     # -- scoring
 
-    def _align(self, q: tuple[str, ...], c: tuple[str, ...], person: bool, ccat=None, qcat=None):
+    def _align(self, q: tuple[str, ...], c: tuple[str, ...], person: bool, ccat=None, qcat=None, cpos=None):
         """One-to-one alignment of tokens, best pairs first: identical tokens, then similar ones
-        (ratio ≥ 0.80; prefixes and initials for people), then one token against two adjacent ones."""
+        (ratio ≥ 0.80; prefixes and initials for people), then one token against two adjacent ones.
+        ``cpos``: token → position for a name whose tokens are all different (precomputed)."""
         used_q: dict[int, float] = {}
         used_c: dict[int, float] = {}
         agreed = []
-        free_c: dict[str, list[int]] = {}
-        for k, b in enumerate(c):
-            free_c.setdefault(b, []).append(k)
         rest_q = []
-        for i, a in enumerate(q):
-            ks = free_c.get(a)
-            if ks:
-                k = ks.pop(0)
-                used_q[i] = used_c[k] = 1.0
-                agreed.append((a, a, 1.0))
-            else:
-                rest_q.append(i)
+        if cpos is not None:
+            for i, a in enumerate(q):
+                k = cpos.get(a)
+                if k is not None and k not in used_c:
+                    used_q[i] = used_c[k] = 1.0
+                    agreed.append((a, a, 1.0))
+                else:
+                    rest_q.append(i)
+        else:
+            free_c: dict[str, list[int]] = {}
+            for k, b in enumerate(c):
+                free_c.setdefault(b, []).append(k)
+            for i, a in enumerate(q):
+                ks = free_c.get(a)
+                if ks:
+                    k = ks.pop(0)
+                    used_q[i] = used_c[k] = 1.0
+                    agreed.append((a, a, 1.0))
+                else:
+                    rest_q.append(i)
         if not rest_q or len(used_c) == len(c):
             return used_q, used_c, agreed
         rest_c = [k for k in range(len(c)) if k not in used_c]
@@ -491,7 +504,7 @@ class Index:
         c = name.norm.tokens
         if q == c:
             return 1.0
-        used_q, used_c, _ = self._align(q, c, name.person, self.ccat[j], qcat)
+        used_q, used_c, _ = self._align(q, c, name.person, self.ccat[j], qcat, self.cpos[j])
         cq = 0.0
         for i, sim in used_q.items():
             cq += wq[i] * sim
