@@ -74,7 +74,8 @@ process (the machine is shared: compare rows of the same run, not runs). Load av
 {chr(10).join(lines)}
 
 The CLI registers commands through a table (`aiexport.cli.COMMANDS`) and imports a command's
-module only when that command runs or `--help` lists it. `--version` imports neither Polars,
+module only when that command runs (`--help` lists them from a summary table, `aiexport.cli.SUMMARIES`,
+which a test holds equal to each command's own help). `--version` and `--help` import neither Polars,
 Pydantic nor SQLAlchemy. `check` still imports SQLAlchemy when it looks up the loaded
 restricted-party lists (`aiexport.screening.store`), which reads them from the ledger database.
 """
