@@ -282,3 +282,25 @@ def test_check_record_acts_as_the_configured_user(db_url, ledger, tmp_path):
     assert r.exit_code == 0, r.output
     assert ledger.decision("C@2025-06-02/enforced")["actor"] == "ana"
     assert root
+
+
+def test_screening_writes_act_as_the_configured_officer(db_url, users, tmp_path):
+    """`lists load` and `disposition add` record the authenticated officer, like the ledger's writes:
+    an analyst exits 77, `--actor` exits 2, and the chain names the officer."""
+    from aiexport.cli import app as main_app
+
+    def cli(*args, token):
+        env = {"AIEXPORT_DATABASE_URL": db_url, "AIEXPORT_ACTOR": "mallory", "COLUMNS": "200",
+               "AIEXPORT_TOKEN": token, "AIEXPORT_TOKEN_FILE": str(tmp_path / "no-token")}
+        return runner.invoke(main_app, list(args), env=env)
+
+    fixture = Path(__file__).resolve().parents[1] / "law" / "reach" / "fixtures" / "csl_reach.csv"
+    r = cli("lists", "load", str(fixture), token=users["ana"])
+    assert r.exit_code == 77 and "officer" in r.stderr, r.output
+    assert cli("lists", "load", str(fixture), "--actor", "olivia", token=users["olivia"]).exit_code == 2
+    assert cli("lists", "load", str(fixture), token=users["olivia"]).exit_code == 0
+    r = cli("disposition", "add", "--party", "Nobody Ltd", "--entry", "x", "--status", "false_positive",
+            "--reason", "not them", token=users["ana"])
+    assert r.exit_code == 77 and "officer" in r.stderr, r.output
+    log = json.loads(cli("audit", "log", "--format", "json", token=users["ana"]).stdout)
+    assert any("olivia" in json.dumps(e.get("payload")) for e in log if e["kind"] != "user"), [e["kind"] for e in log]

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import sys
 from enum import StrEnum
+from typing import Annotated
 
 import polars as pl
 import typer
@@ -83,3 +84,27 @@ def emit_csv(records: list[dict]) -> None:
     sys.stdout.write(pl.DataFrame(flat, infer_schema_length=None).write_csv())
 
 
+
+
+# ---- who acts (issue 12): the authenticated CLI identity, never a typed name ------------------
+
+ActorOpt = Annotated[
+    str | None,
+    typer.Option("--actor", hidden=True, help="No longer accepted: the CLI acts as the configured local user."),
+]
+
+
+def no_actor(actor: str | None) -> None:
+    """A typed name is not an identity: refuse `--actor` rather than ignore it (exit 2)."""
+    if actor is not None:
+        fail([InputError("command line", None, "--actor",
+                         "no --actor: a typed name is not an identity; the CLI acts as the configured local user "
+                         "(`aiexport users whoami`; before `users init`, the OS user as local:<name>; see docs/api.md)",
+                         actor)])
+
+
+def acting_user(ledger, role: str, what: str) -> str:
+    """The authenticated actor's audit name (exit 77 with one line when the role is too low)."""
+    from aiexport.auth.service import cli_actor
+
+    return cli_actor(ledger, role, what).name

@@ -21,7 +21,17 @@ import typer
 from rich.table import Table
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from aiexport.commands.common import Format, console, emit_csv, err_console, fail, parse_date
+from aiexport.commands.common import (
+    ActorOpt,
+    Format,
+    acting_user,
+    console,
+    emit_csv,
+    err_console,
+    fail,
+    no_actor,
+    parse_date,
+)
 from aiexport.errors import InputError, InputErrors, is_lock_contention
 from aiexport.ledger import canonical
 from aiexport.ledger.amounts import AmountError, fmt, to_amount
@@ -67,24 +77,8 @@ DbOpt = Annotated[
         help="Database URL (default: $AIEXPORT_DATABASE_URL, else ./aiexport.db if present, else the user data dir).",
     ),
 ]
-ActorOpt = Annotated[
-    str | None,
-    typer.Option("--actor", hidden=True, help="No longer accepted: the CLI acts as the configured local user."),
-]
-
-
-def _no_actor(actor: str | None) -> None:
-    """A typed name is not an identity (issue 12): refuse `--actor` rather than ignore it."""
-    if actor is not None:
-        _bad("--actor", "no --actor: a typed name is not an identity; the CLI acts as the configured local user "
-             "(`aiexport users whoami`; before `users init`, the OS user as local:<name>; see docs/api.md)", actor)
-
-
-def _who(ledger: Ledger, role: str, what: str) -> str:
-    """The authenticated actor's audit name (exit 77 with one line when the role is too low)."""
-    from aiexport.auth.service import cli_actor
-
-    return cli_actor(ledger, role, what).name
+_no_actor = no_actor  # who acts: commands/common.py (one definition for every CLI write)
+_who = acting_user
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 
 

@@ -12,7 +12,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from aiexport.commands.common import Format, console, err_console, fail
+from aiexport.commands.common import (
+    ActorOpt,
+    Format,
+    acting_user,
+    console,
+    err_console,
+    fail,
+    no_actor,
+)
 from aiexport.commands.screen import DbOpt, open_ledger
 from aiexport.errors import InputError
 
@@ -41,8 +49,10 @@ def _load(paths: list[Path], db: str | None, actor: str | None) -> list[dict]:
     from aiexport.screening.lists import load_list
     from aiexport.screening.store import load_version
 
+    no_actor(actor)
     out = []
     with open_ledger(db) as ledger:
+        actor = acting_user(ledger, "officer", "loading restricted-party lists")
         for p in paths:
             lf = load_list(p)
             r = load_version(ledger, lf, actor)
@@ -65,7 +75,7 @@ def _print_loaded(rows: list[dict], fmt: Format) -> None:
 def load_cmd(
     files: Annotated[list[Path], typer.Argument(help="CSL CSV/JSON, OFAC sdn.csv (add.csv/alt.csv beside it are read too) or sdn.xml.")],
     db: DbOpt = None,
-    actor: Annotated[str | None, typer.Option("--actor")] = None,
+    actor: ActorOpt = None,
     format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
 ) -> None:
     """Store list versions (source, publication date, sha256, counts); recorded in the audit chain."""
@@ -75,7 +85,7 @@ def load_cmd(
 @lists_app.command("update")
 def update_cmd(
     db: DbOpt = None,
-    actor: Annotated[str | None, typer.Option("--actor")] = None,
+    actor: ActorOpt = None,
     source: Annotated[list[str] | None, typer.Option("--source", help="csl and/or ofac-sdn (default both).")] = None,
     format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
 ) -> None:

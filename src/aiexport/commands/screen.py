@@ -22,7 +22,15 @@ import pycountry
 import typer
 from rich.table import Table
 
-from aiexport.commands.common import Format, console, err_console, fail
+from aiexport.commands.common import (
+    ActorOpt,
+    Format,
+    acting_user,
+    console,
+    err_console,
+    fail,
+    no_actor,
+)
 from aiexport.errors import InputError
 from aiexport.screening.match import THRESHOLD, Index
 
@@ -234,18 +242,20 @@ def disposition_add(
     status: Annotated[str, typer.Option("--status", help="false_positive or confirmed.")],
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the audit chain).")],
     country: Annotated[str | None, typer.Option("--country", help="The party's country as screened.")] = None,
-    actor: Annotated[str | None, typer.Option("--actor", help="Who decides (default: $AIEXPORT_ACTOR, else the OS user).")] = None,
+    actor: ActorOpt = None,
     db: DbOpt = None,
 ) -> None:
     """Mark a potential match as a false positive (or confirm it). Holds for this party and this
-    version of the entry only: when the entry changes, the match comes back."""
+    version of the entry only: when the entry changes, the match comes back. An officer's act."""
     from aiexport.screening.store import dispose
 
+    no_actor(actor)
     try:
         cc = country_arg(country, "command line", None, "--country")
     except InputError as exc:
         fail([exc])
     with open_ledger(db) as ledger:
+        actor = acting_user(ledger, "officer", "disposing of a screening match")
         index, _ = index_for(ledger, None)
         try:
             d = dispose(ledger, index, party, cc, entry, status, reason, actor)
