@@ -133,7 +133,12 @@ def sequential_lpp(frame, txs, numbers, on, posture, source, lpp_lookup, notices
         if new == is_lpp:
             break
         is_lpp = new
-    rows = {i: batch[k] for k, i in enumerate(order)}
+    return _splice(frame, order, batch)
+
+
+def _splice(frame: pl.DataFrame, order: list[int], redone: pl.DataFrame) -> pl.DataFrame:
+    """FRAME with its rows ORDER replaced by the rows of REDONE (in that order)."""
+    rows = {i: redone[k] for k, i in enumerate(order)}
     parts = [rows[i] if i in rows else frame[i] for i in range(frame.height)]
     # A one-row decision lacks the columns only some item kinds produce (model weights): align
     # on the batch frame's columns, in its order (missing columns are null for that row).
@@ -189,9 +194,7 @@ def sequential_veu(frame, txs, numbers, on, source, notices, authorizations, veu
         if new == authorized:
             break
         authorized = new
-    rows = {i: batch[k] for k, i in enumerate(order)}
-    parts = [rows[i] if i in rows else frame[i] for i in range(frame.height)]
-    return pl.concat(parts, how="diagonal_relaxed").select(frame.columns)
+    return _splice(frame, order, batch)
 
 
 def tests_in_force(row: dict, posture: str) -> dict[str, bool]:

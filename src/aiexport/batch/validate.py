@@ -81,20 +81,25 @@ def fact_map(raw: pl.Series, name: str) -> tuple[pl.Series, pl.Series]:
     """Each distinct stated value of fact ``name`` coerced by `fact_value` (the function `check`
     uses, so the values and messages cannot drift): (typed value per row, error per row)."""
     col, dtype = FACT_COLUMNS[name]
-    cells = raw
+    return _typed(raw, col, dtype, lambda v: fact_value(name, v), str)
+
+
+def _typed(raw: pl.Series, col: str, dtype: pl.DataType, coerce, message) -> tuple[pl.Series, pl.Series]:
+    """Each distinct value of RAW coerced once (None: the default): (typed column COL with the
+    default where blank, the error per row where ``coerce`` raised ValueError, as ``message(exc)``)."""
+    uniq = raw.drop_nulls().unique()
     values, errors = [], []
-    uniq = cells.drop_nulls().unique()
     for v in uniq.to_list():
         try:
-            values.append(fact_value(name, v))
+            values.append(coerce(v))
             errors.append(None)
         except ValueError as exc:
             values.append(None)
-            errors.append(str(exc))
-    default = fact_value(name, None)
-    typed = cells.replace_strict(uniq, pl.Series(values, dtype=dtype), default=None, return_dtype=dtype)
-    typed = pl.select(pl.when(cells.is_null()).then(pl.lit(default, dtype=dtype)).otherwise(typed)).to_series()
-    err = cells.replace_strict(uniq, pl.Series(errors, dtype=pl.String), default=None, return_dtype=pl.String)
+            errors.append(message(exc))
+    default = coerce(None)
+    typed = raw.replace_strict(uniq, pl.Series(values, dtype=dtype), default=None, return_dtype=dtype)
+    typed = pl.select(pl.when(raw.is_null()).then(pl.lit(default, dtype=dtype)).otherwise(typed)).to_series()
+    err = raw.replace_strict(uniq, pl.Series(errors, dtype=pl.String), default=None, return_dtype=pl.String)
     return typed.alias(col), err
 
 
@@ -112,23 +117,10 @@ def fast_reach_facts() -> dict[str, tuple[str, pl.DataType]]:
 def reach_fact_map(raw: pl.Series, name: str) -> tuple[pl.Series, pl.Series]:
     """Each distinct stated value of reach fact ``name`` coerced by the function `check` uses
     (``law.reach.facts.coerce``): (typed value per row, null when not stated; error per row)."""
-    from aiexport.law.reach.facts import FactError, coerce
+    from aiexport.law.reach.facts import coerce
 
     col, dtype = fast_reach_facts()[name]
-    uniq = raw.drop_nulls().unique()
-    values, errors = [], []
-    for v in uniq.to_list():
-        try:
-            values.append(coerce(name, v))
-            errors.append(None)
-        except FactError as exc:
-            values.append(None)
-            errors.append(exc.expected)
-    default = coerce(name, None)
-    typed = raw.replace_strict(uniq, pl.Series(values, dtype=dtype), default=None, return_dtype=dtype)
-    typed = pl.select(pl.when(raw.is_null()).then(pl.lit(default, dtype=dtype)).otherwise(typed)).to_series()
-    err = raw.replace_strict(uniq, pl.Series(errors, dtype=pl.String), default=None, return_dtype=pl.String)
-    return typed.alias(col), err
+    return _typed(raw, col, dtype, lambda v: coerce(name, v), lambda exc: exc.expected)  # FactError is a ValueError
 
 
 def checks(columns: list[str]) -> list[Check]:
@@ -222,24 +214,19 @@ def validate(raw: pl.DataFrame, source: str) -> tuple[pl.DataFrame, pl.DataFrame
     raw = normalise(raw)
     cs = checks(raw.columns)
     facts = []
-    for name in FACT_COLUMNS:
+    # the licence facts (always present, defaulted) and the scalar legal-reach facts (issue 10;
+    # present only when stated), each typed by the function check uses
+    typed_facts = [(n, fact_map) for n in FACT_COLUMNS] + [(n, reach_fact_map) for n in fast_reach_facts()]
+    for name, coerce_map in typed_facts:
         c = f"fact_{name}"
         if c in raw.columns:
-            value, err = fact_map(raw[c], name)
+            value, err = coerce_map(raw[c], name)
             facts.append(value)
             raw = raw.with_columns(err.alias(f"__err_{name}"))
             cs.append(Check(f"facts.{name}", pl.col(f"__err_{name}").is_not_null(), "", pl.col(c)))
             cs[-1].expected_expr = pl.col(f"__err_{name}")
-        else:
+        elif name in FACT_COLUMNS:
             facts.append(pl.repeat(fact_value(name, None), raw.height, dtype=FACT_COLUMNS[name][1], eager=True).alias(FACT_COLUMNS[name][0]))
-    for name in fast_reach_facts():  # legal reach (issue 10): typed here, as the licence facts are
-        c = f"fact_{name}"
-        if c in raw.columns:
-            value, err = reach_fact_map(raw[c], name)
-            facts.append(value)
-            raw = raw.with_columns(err.alias(f"__err_{name}"))
-            cs.append(Check(f"facts.{name}", pl.col(f"__err_{name}").is_not_null(), "", pl.col(c)))
-            cs[-1].expected_expr = pl.col(f"__err_{name}")
     for name in OVERLAY_FACTS:  # read by the GP10 overlay on the rows it visits: refuse what it cannot read
         c = f"fact_{name}"
         if c in raw.columns:
