@@ -26,7 +26,7 @@ def test_every_v1_route_needs_a_token(server):
     for path, ops in spec["paths"].items():
         if path == "/v1/health":
             continue
-        concrete = path.replace("{hold_id}", "1").replace("{job_id}", "x").replace("{name}", "a").replace("{parameter}", "p")
+        concrete = path.replace("{veu_id}", "v").replace("{hold_id}", "1").replace("{job_id}", "x").replace("{name}", "a").replace("{parameter}", "p")
         for method in ops:
             r = client.request(method.upper(), concrete, params={"from": "2024-01-01", "to": "2025-01-01"})
             assert r.status_code == 401, (method, path, r.status_code)
@@ -283,3 +283,38 @@ def test_the_memo_decision_is_the_check_answer(server):
             assert checked.status_code == memo.status_code == 200
             assert memo.json()["decision"] == checked.json()[0]
             assert memo.json()["other_posture"]["posture"] != posture
+
+
+NVEU = {"id": "NVEU-VN-API", "kind": "nveu", "holder": "Saigon Compute JSC", "headquarters": "VN",
+        "sites": [{"country": "VN"}], "eccns": ["3A090", "4A090"], "valid_from": "2025-01-13", "allocation_tpp": 200000}
+
+
+def test_veu_authorizations_over_http(server):
+    """Load (officers), list and show (viewers), revoke (officers): and /v1/check reads them from the
+    server's ledger — an order stating the authorization is VEU-authorized."""
+    client, tok, _ = server
+    body = {"authorizations": [NVEU]}
+    for role in ("viewer", "analyst"):
+        assert client.post("/v1/veu", json=body, headers=h(tok[role])).status_code == 403
+    r = client.post("/v1/veu", json=body, headers=h(tok["officer"]))
+    assert r.status_code == 201 and r.json()["loaded"] == ["NVEU-VN-API"], r.text
+    assert client.post("/v1/veu", json=body, headers=h(tok["officer"])).json()["unchanged"] == ["NVEU-VN-API"]
+    bad = client.post("/v1/veu", json={"authorizations": [NVEU, NVEU]}, headers=h(tok["officer"]))
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "authorizations[1].id"
+    bad = client.post("/v1/veu", json={"authorizations": [{**NVEU, "id": "X", "kind": "nope"}]}, headers=h(tok["officer"]))
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "authorizations[0].kind"
+    listed = client.get("/v1/veu", headers=h(tok["viewer"])).json()
+    assert [a["id"] for a in listed["items"]] == ["NVEU-VN-API"]
+    assert client.get("/v1/veu/NVEU-VN-API", headers=h(tok["viewer"])).json()["kind"] == "nveu"
+    assert client.get("/v1/veu/nope", headers=h(tok["viewer"])).status_code == 404
+    order = {"id": "S1", "date": "2025-06-02", "from": "US", "to": "VN", "quantity": 1,
+             "item": {"server": [{"chip": "H100 SXM", "count": 8}]},
+             "consignee": {"name": "Saigon Compute JSC", "country": "VN"}, "facts": {"veu_authorization": "NVEU-VN-API"}}
+    got = client.post("/v1/check", json={"transactions": [order]}, headers=h(tok["viewer"])).json()[0]
+    assert got["license_exception"] == "VEU" and "748.15(a)(2)(iii).NVEU" in got["rules"], got
+    revoke = {"on": "2025-06-02", "reason": "removed from Supp. No. 7 to Part 748"}
+    assert client.post("/v1/veu/NVEU-VN-API/revoke", json=revoke, headers=h(tok["analyst"])).status_code == 403
+    assert client.post("/v1/veu/NVEU-VN-API/revoke", json=revoke, headers=h(tok["officer"])).status_code == 200
+    assert client.post("/v1/veu/NVEU-VN-API/revoke", json=revoke, headers=h(tok["officer"])).status_code == 409
+    got = client.post("/v1/check", json={"transactions": [order]}, headers=h(tok["viewer"])).json()[0]
+    assert got["outcome"] == "LICENSE_REQUIRED" and "748.15.not-valid-on-date" in got["rules"], got

@@ -26,6 +26,8 @@ from aiexport.app.models import (
     HoldAction,
     ScreenRequest,
     UserRequest,
+    VeuLoadRequest,
+    VeuRevokeRequest,
 )
 from aiexport.auth import service as auth
 from aiexport.auth.service import Actor
@@ -173,6 +175,40 @@ def dispose(body: DispositionRequest, who: Who, led=Depends(ledger)) -> dict:
 
 
 # -- ledger
+
+# -- validated end users (15 CFR 748.15; issue 10)
+
+@v1.get("/veu", tags=["veu"])
+def veu_list(who: Who, limit: Limit = 100, offset: Offset = 0, led=Depends(ledger)) -> Page:
+    """The VEU authorizations on record, revoked ones included (with their revocation)."""
+    from aiexport.app import veu
+
+    return page(veu.list_authorizations(led), limit, offset)
+
+
+@v1.get("/veu/{veu_id}", tags=["veu"])
+def veu_show(veu_id: str, who: Who, led=Depends(ledger)) -> dict:
+    from aiexport.app import veu
+
+    return veu.show(led, veu_id)
+
+
+@v1.post("/veu", tags=["veu"], status_code=201)
+def veu_load(body: VeuLoadRequest, who: Who, led=Depends(ledger)) -> dict:
+    """Put VEU authorizations on record (officers only); each in the audit chain. An id already on
+    record with the same terms is left as it is; with other terms it is refused."""
+    from aiexport.app import veu
+
+    return veu.load_entries(led, who, body.authorizations)
+
+
+@v1.post("/veu/{veu_id}/revoke", tags=["veu"])
+def veu_revoke(veu_id: str, body: VeuRevokeRequest, who: Who, led=Depends(ledger)) -> dict:
+    """Revoke an authorization from a date (officers only)."""
+    from aiexport.app import veu
+
+    return veu.revoke(led, who, veu_id, body.on, body.reason)
+
 
 @v1.get("/ledger/accounts", tags=["ledger"])
 def accounts(who: Who, limit: Limit = 100, offset: Offset = 0, led=Depends(ledger)) -> Page:

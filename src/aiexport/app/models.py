@@ -85,3 +85,16 @@ class AdjustRequest(BaseModel):
 
     amount: str = Field(..., pattern=r"^-?[0-9]{1,12}(\.[0-9]{1,6})?$", description="Signed decimal, e.g. '-100'.")
     reason: str = Field(..., min_length=1, max_length=2000)
+
+
+class VeuLoadRequest(BaseModel):
+    """VEU authorizations to put on record (the terms of ``law.reach.veu.VeuAuthorization``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    authorizations: list[dict[str, Any]] = Field(..., min_length=1, max_length=1000)
+
+
+class VeuRevokeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    on: dt.date = Field(..., description="The first day the authorization no longer authorizes.")
+    reason: str = Field(..., min_length=1, max_length=2000)

@@ -148,12 +148,20 @@ def load_file(led, actor, path: Path) -> dict:
     """An officer loads a file of VEU authorizations (YAML/JSON). A bad file is refused whole
     (InputError naming file, entry and field); an id already on record with the same terms is
     left as it is; with other terms it is refused (revoke it and grant a new id)."""
-    from aiexport.errors import InputError
     from aiexport.law.reach.veu import load_authorizations
+
+    actor.require("officer", "loading VEU authorizations")
+    return load(led, actor, load_authorizations(Path(path)), str(path))
+
+
+def load(led, actor, auths: dict, source: str) -> dict:
+    """An officer puts validated authorizations (id -> ``VeuAuthorization``) on record: what
+    `veu load FILE` and `POST /v1/veu` do. Errors name SOURCE and the entry."""
+    from aiexport.errors import InputError
     from aiexport.ledger.service import append_audit, utcnow
 
     actor.require("officer", "loading VEU authorizations")
-    auths = load_authorizations(Path(path))
+    path = source
     for n, a in enumerate(auths.values(), start=1):
         if len(a.id) > 100 or not a.id.strip():
             raise InputError(str(path), n, "id", "an authorization id of 1 to 100 characters", a.id)
@@ -177,6 +185,29 @@ def load_file(led, actor, path: Path) -> dict:
         return {"file": str(path), "loaded": loaded, "unchanged": unchanged}
 
     return led._run(fn)
+
+
+def load_entries(led, actor, entries: list[dict], source: str = "request") -> dict:
+    """The same from a list of entries (the API's body): each validated as a file's entry is,
+    errors naming ``authorizations[N].field``; ids must be unique."""
+    from pydantic import ValidationError
+
+    from aiexport.errors import InputError
+    from aiexport.law.reach.veu import VeuAuthorization
+
+    actor.require("officer", "loading VEU authorizations")
+    auths: dict = {}
+    for n, e in enumerate(entries):
+        try:
+            a = VeuAuthorization.model_validate(e)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(x) for x in err["loc"])
+            raise InputError(source, n + 1, f"authorizations[{n}].{field}", err["msg"], err.get("input")) from None
+        if a.id in auths:
+            raise InputError(source, n + 1, f"authorizations[{n}].id", "a unique authorization id", a.id)
+        auths[a.id] = a
+    return load(led, actor, auths, source)
 
 
 def list_authorizations(led) -> list[dict]:
