@@ -8,7 +8,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from aiexport.app.errors import AppError, Conflict, Invalid, NotFound
+from aiexport.app.errors import AppError, Busy, Conflict, Invalid, NotFound
 from aiexport.app.models import (
     CheckRequest,
     ClassifyRequest,
@@ -240,7 +240,7 @@ def account(ledger, name: str) -> dict:
 def adjust(ledger, actor: Actor, name: str, amount: str, reason: str) -> dict:
     """Correct an account's drawn amount: an officer's act (an adjust plus a release could
     otherwise leave a licence over-drawn while it shows "drawn 0")."""
-    from aiexport.ledger import LedgerError, UnknownAccount
+    from aiexport.ledger import LedgerBusy, LedgerError, UnknownAccount
     from aiexport.ledger.amounts import AmountError
 
     actor.require("officer", "adjusting a ledger account")
@@ -250,18 +250,22 @@ def adjust(ledger, actor: Actor, name: str, amount: str, reason: str) -> dict:
         raise NotFound(f"no account {name!r}", field="account") from None
     except AmountError as exc:
         raise Invalid(f"amount: expected {exc}", field="amount") from None
+    except LedgerBusy as exc:  # a locked database is "retry later" (503 / exit 75), not a conflict
+        raise Busy(str(exc)) from None
     except (LedgerError, ValueError) as exc:
         raise Conflict(str(exc)) from None
 
 
 def release_draw(ledger, actor: Actor, name: str, ref: str, reason: str) -> dict:
-    from aiexport.ledger import LedgerError, UnknownAccount, UnknownReference
+    from aiexport.ledger import LedgerBusy, LedgerError, UnknownAccount, UnknownReference
 
     actor.require("officer", "releasing a draw")
     try:
         return json.loads(json.dumps(ledger.release(name, ref, reason, actor=actor.name), default=str))
     except (UnknownAccount, UnknownReference) as exc:
         raise NotFound(str(exc), field="ref") from None
+    except LedgerBusy as exc:
+        raise Busy(str(exc)) from None
     except (LedgerError, ValueError) as exc:
         raise Conflict(str(exc)) from None
 
@@ -281,13 +285,15 @@ def holds(ledger, status: str | None = "open") -> list[dict]:
 def resolve_hold(ledger, actor: Actor, hold_id: int, action: str, body: HoldAction) -> dict:
     """Only officers release or reject holds (the ledger checks it again in its own table)."""
     from aiexport.ledger import Conflict as LedgerConflict
-    from aiexport.ledger import NotPermitted, UnknownHold
+    from aiexport.ledger import LedgerBusy, NotPermitted, UnknownHold
 
     actor.require("officer", f"{action} of a hold")
     try:
         out = ledger.resolve_hold(hold_id, action, body.reason_code, body.reason, actor=actor.name)
     except UnknownHold:
         raise NotFound(f"no hold {hold_id}", field="hold_id") from None
+    except LedgerBusy as exc:
+        raise Busy(str(exc)) from None
     except LedgerConflict as exc:
         raise Conflict(str(exc)) from None
     except NotPermitted as exc:
