@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 
 import typer
 from typer.core import TyperGroup
@@ -102,30 +103,22 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-class _Notes:
+class _Notes(logging.Handler):
     """Prints the notes the lower layers log on ``aiexport.notes`` (e.g. "parties NOT screened")
     on stderr, as `note: ...`: the layers below the faces never print."""
 
-    installed = False
+    def emit(self, record: logging.LogRecord) -> None:
+        from aiexport.commands.common import err_console
+
+        err_console.print(f"[yellow]note:[/] {record.getMessage()}", highlight=False, soft_wrap=True)
 
     @classmethod
     def install(cls) -> None:
-        import logging
-
-        if cls.installed:
-            return
-
-        class Handler(logging.Handler):
-            def emit(self, record: logging.LogRecord) -> None:
-                from aiexport.commands.common import err_console
-
-                err_console.print(f"[yellow]note:[/] {record.getMessage()}", highlight=False, soft_wrap=True)
-
         log = logging.getLogger("aiexport.notes")
-        log.addHandler(Handler())
-        log.setLevel(logging.INFO)
-        log.propagate = False
-        cls.installed = True
+        if not any(isinstance(h, cls) for h in log.handlers):
+            log.addHandler(cls())
+            log.setLevel(logging.INFO)
+            log.propagate = False
 
 
 @app.callback()

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from aiexport.api import problems
 from aiexport.api.deps import actor, jobs, ledger
 from aiexport.app import usecases as uc
+from aiexport.app import veu
 from aiexport.app.models import (
     AdjustRequest,
     CheckRequest,
@@ -181,15 +182,11 @@ def dispose(body: DispositionRequest, who: Who, led=Depends(ledger)) -> dict:
 @v1.get("/veu", tags=["veu"])
 def veu_list(who: Who, limit: Limit = 100, offset: Offset = 0, led=Depends(ledger)) -> Page:
     """The VEU authorizations on record, revoked ones included (with their revocation)."""
-    from aiexport.app import veu
-
     return page(veu.list_authorizations(led), limit, offset)
 
 
 @v1.get("/veu/{veu_id}", tags=["veu"])
 def veu_show(veu_id: str, who: Who, led=Depends(ledger)) -> dict:
-    from aiexport.app import veu
-
     return veu.show(led, veu_id)
 
 
@@ -197,16 +194,12 @@ def veu_show(veu_id: str, who: Who, led=Depends(ledger)) -> dict:
 def veu_load(body: VeuLoadRequest, who: Who, led=Depends(ledger)) -> dict:
     """Put VEU authorizations on record (officers only); each in the audit chain. An id already on
     record with the same terms is left as it is; with other terms it is refused."""
-    from aiexport.app import veu
-
     return veu.load_entries(led, who, body.authorizations)
 
 
 @v1.post("/veu/{veu_id}/revoke", tags=["veu"])
 def veu_revoke(veu_id: str, body: VeuRevokeRequest, who: Who, led=Depends(ledger)) -> dict:
     """Revoke an authorization from a date (officers only)."""
-    from aiexport.app import veu
-
     return veu.revoke(led, who, veu_id, body.on, body.reason)
 
 

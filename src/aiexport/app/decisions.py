@@ -58,7 +58,7 @@ def decide_checked(txs, numbers, source: str, on: dt.date | None, posture: str, 
     from aiexport.screening.determination import annotate, overlay, screen_for_reach  # issues 8, 10
 
     if authorizations is None:
-        authorizations, balances = on_record_if_any()
+        authorizations, balances = on_record_if_any(transactions=txs)
         veu_lookup = veu_lookup or balances
     reach_txs, fills, _ = screen_for_reach(txs)
     frame = decide(reach_txs, on=on, posture=posture, source=source, rows=numbers, explain=explain,
@@ -150,7 +150,7 @@ def sequential_veu(frame, txs, numbers, on, source, notices, authorizations, veu
     the ledger gives plus what the earlier ones (date order) would draw, as LPP does, so a file
     never authorizes more than the installed base or the UVEU shares allow. The fixpoint of
     "decide all with the balances implied by the previous round's authorized set"."""
-    from aiexport.app.veu import draws
+    from aiexport.app.veu import _dest, accounts, draws
     from aiexport.law.decide import decide
     from aiexport.law.reach.facts import VEU_BALANCES
 
@@ -180,8 +180,6 @@ def sequential_veu(frame, txs, numbers, on, source, notices, authorizations, veu
                         used[d["account"]] += d["amount"]
 
         def lookup(t, vid, before=before):
-            from aiexport.app.veu import _dest, accounts
-
             base = veu_lookup(t, vid) or {}
             earlier = before.get(t.id, {})
             acc = accounts(authorizations[str(vid).strip()], _dest(t.to))
@@ -233,7 +231,7 @@ def explain_rows(t, n: int, source: str, on: dt.date | None, posture: str, notic
     from aiexport.screening.determination import annotate, overlay_row, screen_for_reach
 
     other_posture = "codified" if posture == "enforced" else "enforced"
-    auths, balances = veu or on_record_if_any()  # legal reach (issue 10): VEU on record, screening's reach facts
+    auths, balances = veu or on_record_if_any(transactions=[t])  # legal reach (issue 10): VEU on record, screening's reach facts
     [rt], fills, _ = screen_for_reach([t])
     frame = decide([rt], on=on, posture=posture, source=source, rows=[n], explain=True, notices=notices,
                    authorizations=auths, veu_lookup=balances)

@@ -58,7 +58,7 @@ def check(req: CheckRequest, ledger=None, on_record=None) -> list[dict]:
     if on_record is not None or ledger is not None:
         from aiexport.app.veu import on_record_if_any
 
-        auths, veu_lookup = on_record_if_any(ledger=on_record or ledger)
+        auths, veu_lookup = on_record_if_any(ledger=on_record or ledger, transactions=txs)
     frame = decide_checked(txs, numbers, SOURCE, req.on, req.posture, lpp_lookup=lookup, notices=_notices(req.notices),
                            authorizations=auths, veu_lookup=veu_lookup)
     return json.loads(json.dumps(records(frame), default=str))
@@ -86,7 +86,7 @@ def explain(req: ExplainRequest, on_record=None) -> dict:
     txs, numbers = parse_transactions([req.transaction])
     t, n = txs[0], numbers[0]
     notices = _notices(req.notices)
-    auths, balances = on_record_if_any(ledger=on_record)
+    auths, balances = on_record_if_any(ledger=on_record, transactions=[t])
     row, other = explain_rows(t, n, SOURCE, req.on, req.posture, notices, veu=(auths, balances))
     rec = records(decide_checked([t], [n], SOURCE, req.on, req.posture, notices=notices, authorizations=auths,
                                  veu_lookup=balances))[0]

@@ -273,14 +273,18 @@ def _drawn_by_decision(led, drawn: dict[str, Decimal]) -> dict[str, dict[str, De
     return out
 
 
-def on_record_if_any(url: str | None = None, ledger=None):
+def on_record_if_any(url: str | None = None, ledger=None, transactions=None):
     """(authorizations on record, a ``veu_lookup`` over the VEU balances as they stand now) when the
     ledger database exists — read once, the database closed again — else ({}, None). What `check`
     and `explain` decide with; `check --record` reads the balances inside its own transaction.
-    ``ledger``: an open ledger to read instead (the server's: no new connection per request)."""
+    ``ledger``: an open ledger to read instead (the server's: no new connection per request).
+    ``transactions``: when given and none states a ``veu_authorization``, nothing is read (the
+    VEU rules read only stated authorizations)."""
     from aiexport.ledger import Ledger
     from aiexport.ledger.db import NoLedger
 
+    if transactions is not None and not any((t.facts or {}).get("veu_authorization") for t in transactions):
+        return {}, None
     if ledger is not None:
         led = ledger
     else:

@@ -280,11 +280,9 @@ def _per_row(rows: pl.DataFrame, posture: str, on, source: str) -> tuple[pl.Data
     txs, errors, idx = parse(data, source)
     rejects = [(numbers[e.row - 1], None, e.column, e.expected, None if e.got is None else str(e.got)) for e in errors]
     accepted = [numbers[i - 1] for i in idx]
-    authorizations, veu_lookup = {}, None
-    if any(t.facts.get("veu_authorization") for t in txs):  # as check: the VEU authorizations on record
-        from aiexport.app.veu import on_record_if_any
+    from aiexport.app.veu import on_record_if_any
 
-        authorizations, veu_lookup = on_record_if_any()
+    authorizations, veu_lookup = on_record_if_any(transactions=txs)  # as check: the VEU authorizations on record
     decided = None
     while txs:
         try:

@@ -15,7 +15,7 @@ import polars as pl
 import pycountry
 
 from aiexport.io.transactions import _EXTRA_CODES, PARTY_FIELDS
-from aiexport.law.facts import NO, YES, registry
+from aiexport.law.facts import NO, YES
 from aiexport.law.facts import default as fact_default
 from aiexport.law.license import FACT_COLUMNS, fact_value
 
@@ -42,7 +42,7 @@ def known_facts() -> tuple[str, ...]:
     its row to check's per-row path, so no stated fact is dropped."""
     from aiexport.io.names import known_facts as check_facts
 
-    return tuple(dict.fromkeys([*FACT_COLUMNS, *OVERLAY_FACTS, *registry(), *sorted(check_facts())]))
+    return tuple(dict.fromkeys([*FACT_COLUMNS, *OVERLAY_FACTS, *sorted(check_facts())]))
 
 
 def known_columns() -> set[str]:

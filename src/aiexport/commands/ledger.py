@@ -77,8 +77,6 @@ DbOpt = Annotated[
         help="Database URL (default: $AIEXPORT_DATABASE_URL, else ./aiexport.db if present, else the user data dir).",
     ),
 ]
-_no_actor = no_actor  # who acts: commands/common.py (one definition for every CLI write)
-_who = acting_user
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 
 
@@ -262,9 +260,9 @@ def open_cmd(
         )
         if v
     }
-    _no_actor(actor)
+    no_actor(actor)
     with _ledger(db) as ledger:
-        actor = _who(ledger, "officer", "opening a ledger account")
+        actor = acting_user(ledger, "officer", "opening a ledger account")
         bal, created = ledger.open_account(
             account,
             limit_d,
@@ -305,9 +303,9 @@ def draw_cmd(
     on_d = parse_date(on, "--on") or dt.date.today()
     from aiexport.ledger.errors import DrawRefused
 
-    _no_actor(actor)
+    no_actor(actor)
     with _ledger(db) as ledger:
-        actor = _who(ledger, "analyst", "drawing from a ledger account")
+        actor = acting_user(ledger, "analyst", "drawing from a ledger account")
         try:
             r = ledger.draw(account, amount_d, ref, actor=actor, on=on_d)
         except DrawRefused as exc:
@@ -348,9 +346,9 @@ def release_cmd(
 ) -> None:
     """Return a draw's amount to the account (idempotent)."""
     _text(reason, "--reason")
-    _no_actor(actor)
+    no_actor(actor)
     with _ledger(db) as ledger:
-        actor = _who(ledger, "officer", "releasing a draw")
+        actor = acting_user(ledger, "officer", "releasing a draw")
         out = ledger.release(account, ref, reason, actor=actor)
     if format == Format.json:
         _emit(out)
@@ -372,9 +370,9 @@ def adjust_cmd(
     """Correct an account's drawn amount with a reason (recorded with the actor)."""
     amount_d = _amount(amount, "AMOUNT", nonzero=True)
     _text(reason, "--reason")
-    _no_actor(actor)
+    no_actor(actor)
     with _ledger(db) as ledger:
-        actor = _who(ledger, "officer", "adjusting a ledger account")
+        actor = acting_user(ledger, "officer", "adjusting a ledger account")
         out = ledger.adjust(account, amount_d, reason, actor=actor)
     if format == Format.json:
         _emit(out)
@@ -522,7 +520,7 @@ def _resolve(action: str, hold_id: int, reason_code: str, reason: str, actor, db
     if reason_code not in codes:
         _bad("--reason-code", "one of " + ", ".join(codes), reason_code)
     _text(reason, "--reason")
-    _no_actor(actor)
+    no_actor(actor)
     with _ledger(db) as ledger:
         from aiexport.auth.service import cli_actor, ensure_ledger_officer
 
