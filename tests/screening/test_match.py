@@ -96,3 +96,52 @@ def test_a_folded_spelling_is_a_potential_match_not_an_exact_one(real_index):
     assert m.explanation["same_spelling"] is False and not is_exact(m)
     m = real_index.screen("Huawei Technologies Dusseldorf GmbH", "DE")[0]
     assert m.explanation["same_spelling"] is True and is_exact(m)
+
+
+def _prefilter_keeps_every_pair_that_can_reach(ix: Index, queries: list[str], floor: float) -> tuple[int, int]:
+    """Every (query, candidate) pair whose aligned score reaches ``floor`` survives ``_prefilter``;
+    returns (pairs, pairs dropped) so a caller can check the filter did something."""
+    from aiexport.screening.normalize import matchable
+
+    qns = list(dict.fromkeys(q for q in (matchable(x) for x in queries) if q.tokens))
+    cands = ix.candidates_many(qns, 0.0, True)  # no bound: every candidate the blocking finds
+    kept = ix._prefilter(qns, cands, floor)
+    pairs = dropped = 0
+    for qn, cs, ks in zip(qns, cands, kept, strict=True):
+        q = qn.tokens
+        wq = [ix.weight(t) for t in q]
+        qcat = [(len(q[i]) + len(q[i + 1]), i, q[i] + q[i + 1]) for i in range(len(q) - 1)]
+        ks = set(ks)
+        for j in cs:
+            pairs += 1
+            dropped += j not in ks
+            if j not in ks:
+                score = ix._fast(q, wq, sum(wq), j, qcat)
+                assert score < floor, (qn.tokens, ix.names[j].norm.tokens, score)
+    return pairs, dropped
+
+
+def test_prefilter_bound_is_never_below_the_aligned_score():
+    ix = Index([
+        *_idx().entries,
+        ListEntry("SDN", "s2", "KUZNETSOV, Aleksandr Vladimirovich", entity_type="person"),
+        ListEntry("EL", "e5", "Zhong Ke Tian Long Photonics Holding"),
+        ListEntry("EL", "e6", "Novosibirsk Aviation Plant Chkalov"),
+    ])
+    queries = ["Zhongkexin", "ZhongKe Xin Electronic", "Zhong Ke Xin", "A. V. Kuznetsov", "Alex Kuznetsov",
+               "Kuznetsov Aleksandr", "Al Kuz", "TianLong Photonics", "Zhongke Tianlong Photonics",
+               "SMSC", "Huawei Dusseldorf", "Huawei Technologies Duesseldorf", "Acme Electronic",
+               "Novosibirskaviation Plant", "Novosibirsk Aviationplant Chkalov", "Petrov Ivan", "I. Petrov"]
+    for floor in (0.75, 0.6, 0.4):
+        pairs, dropped = _prefilter_keeps_every_pair_that_can_reach(ix, queries, floor)
+    assert pairs > 20 and dropped > 0
+
+
+def test_prefilter_bound_on_the_real_lists(real_index):
+    import csv
+
+    from .conftest import FIXTURES
+
+    names = [r["name"] for r in csv.DictReader((FIXTURES / "po_queries.csv").open())]
+    pairs, dropped = _prefilter_keeps_every_pair_that_can_reach(real_index, names, 0.75)
+    assert pairs > 1000 and dropped > pairs // 2

@@ -38,7 +38,8 @@ from functools import lru_cache
 
 import numpy as np
 from rapidfuzz import fuzz
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import Levenshtein, Prefix
+from rapidfuzz.process import cpdist
 from scipy import sparse
 
 from aiexport.screening.lists import ListEntry, country_code
@@ -61,6 +62,7 @@ COUNTRY_BONUS = 0.05
 ENTITY_PENALTY = 0.10  # a query with a legal form (a company) against a person's name
 RELATED = {"CN": {"HK", "MO"}, "HK": {"CN", "MO"}, "MO": {"CN", "HK"}}
 MAX_CANDIDATES = 24
+_MISS = round(100 * (1 - TOKEN_SIM))  # percent of the two lengths that insertions and deletions may take
 DF_CAP = 0.005  # a token in more than 0.5 % of names does not open candidates by itself
 
 
@@ -109,6 +111,23 @@ def strip_after_legal_form(query: str) -> str:
             if rest and not any(t in LEGAL_TOKENS for r in rest for t in r):
                 return ",".join(parts[: k + 1]).strip()
     return query
+
+
+def _seg_arange(lengths: np.ndarray) -> np.ndarray:
+    """[0, 1, .., l0-1, 0, 1, .., l1-1, ...]: the position inside each segment of the given lengths."""
+    total = int(lengths.sum())
+    starts = np.cumsum(lengths) - lengths
+    return np.arange(total, dtype=np.int64) - np.repeat(starts, lengths)
+
+
+def _letters(tok: str) -> int:
+    """The set of characters of a token as a bit mask (a-z, 0-9, anything else one bit): two tokens
+    whose masks differ in d bits are at least d insertions and deletions apart."""
+    m = 0
+    for ch in tok:
+        o = ord(ch)
+        m |= 1 << (o - 97 if 97 <= o <= 122 else o - 22 if 48 <= o <= 57 else 36)
+    return m
 
 
 def _deletes(tok: str) -> list[str]:
@@ -208,6 +227,38 @@ class Index:
         self.np_wsum = np.asarray(self.wsum)
         self.np_ntok = np.asarray(self.ntok)
         self.np_jlen = np.asarray(self.jlen)
+        self._build_prefilter()
+
+    def _build_prefilter(self) -> None:
+        """The names' tokens flattened (ids into a token vocabulary, lengths, IDF weights) and
+        each token joined to the next: what ``_prefilter`` needs to bound a pair's score on numpy arrays."""
+        vocab: dict[str, int] = {}
+        flat: list[int] = []
+        start = [0]
+        nxt: list[int] = []
+        cats: list[str] = []
+        for nm in self.names:
+            toks = nm.norm.tokens
+            ls = [len(t) for t in toks]
+            flat.extend(vocab.setdefault(t, len(vocab)) for t in toks)
+            start.append(len(flat))
+            cat = [ls[k] + ls[k + 1] for k in range(len(ls) - 1)]
+            cats.extend([*(toks[k] + toks[k + 1] for k in range(len(toks) - 1)), ""])
+            nxt.extend([*cat, 0])
+        self.pf_vocab = vocab
+        self.pf_str = np.asarray(list(vocab), dtype=object)
+        self.pf_len = np.asarray([len(t) for t in vocab], dtype=np.int64)
+        self.pf_mask = np.asarray([_letters(t) for t in vocab], dtype=np.int64)
+        self.pf_first = np.asarray([ord(t[0]) for t in vocab], dtype=np.int64)
+        self.pf_tok = np.asarray(flat, dtype=np.int64)
+        self.pf_start = np.asarray(start, dtype=np.int64)
+        self.pf_vw = np.asarray([self.idf.get(t, self.max_idf) for t in vocab])
+        self.pf_w = self.pf_vw[self.pf_tok]
+        self.pf_joined = np.asarray([nm.norm.joined for nm in self.names], dtype=object)
+        self.pf_next = np.asarray(nxt, dtype=np.int64)
+        self.pf_cat = np.asarray(cats, dtype=object)
+        self.pf_person = np.asarray([nm.person for nm in self.names], dtype=bool)
+        self.pf_acr = [acronym(nm.norm.tokens) if len(nm.norm.tokens) >= 3 else None for nm in self.names]
 
     def __getstate__(self):
         d = dict(self.__dict__)
@@ -220,6 +271,8 @@ class Index:
         self.__dict__.update(d)
         self._near = lru_cache(maxsize=500_000)(self._near_uncached)
         self._probes = {}
+        if "pf_tok" not in d:
+            self._build_prefilter()
 
     # -- candidates
 
@@ -526,6 +579,147 @@ class Index:
                 base = ACRONYM[len(q[0]) >= 4]
         return base
 
+    def _prefilter(self, qns: list[Normalized], cands: list[list[int]], floor: float) -> list[list[int]]:
+        """Drop the (query, name) pairs whose score cannot reach ``floor``, before ``_fast`` aligns
+        them one by one in Python. The bound, on numpy arrays for the whole batch: every query token
+        at its best similarity to any token of the name (identical 1; rapidfuzz ``ratio`` ≥ 0.80 by
+        one ``cpdist`` call; a person's prefix 1, or 0.85 for a short token; 0.95 where it and two
+        adjacent tokens of the other side, or two adjacent tokens of its side and one of the other,
+        have a Levenshtein similarity ≥ 0.9), every name token likewise, ignoring the one-to-one
+        constraint; then the joined similarity and the acronym exactly. It is never below ``_fast``'s score, so the
+        survivors' scores, and the results, are those of aligning every pair."""
+        n_pairs = sum(len(c) for c in cands)
+        if n_pairs == 0:
+            return cands
+        vocab = self.pf_vocab
+        flat_toks = [t for qn in qns for t in qn.tokens]
+        get = vocab.get
+        q_ids = [get(t, -1) for t in flat_toks]
+        q_start = np.cumsum([0, *(len(qn.tokens) for qn in qns)])
+        base = len(vocab)
+        extra = list(dict.fromkeys(t for t, v in zip(flat_toks, q_ids, strict=True) if v < 0))
+        if extra:
+            ex_id = {t: base + x for x, t in enumerate(extra)}
+            q_ids = [v if v >= 0 else ex_id[t] for t, v in zip(flat_toks, q_ids, strict=True)]
+            strs = np.concatenate([self.pf_str, np.asarray(extra, dtype=object)])
+            lens = np.concatenate([self.pf_len, np.asarray([len(t) for t in extra], dtype=np.int64)])
+            masks = np.concatenate([self.pf_mask, np.asarray([_letters(t) for t in extra], dtype=np.int64)])
+            first = np.concatenate([self.pf_first, np.asarray([ord(t[0]) for t in extra], dtype=np.int64)])
+        else:
+            strs, lens, masks, first = self.pf_str, self.pf_len, self.pf_mask, self.pf_first
+        qtok = np.asarray(q_ids, dtype=np.int64)
+        qst = np.asarray(q_start, dtype=np.int64)
+        qw = np.full(len(qtok), self.max_idf)
+        known = qtok < base
+        qw[known] = self.pf_vw[qtok[known]]
+        qlen = lens[qtok]
+        # per query token: the length of it joined to the next one (0 for the last)
+        qnext = np.zeros(len(qtok), dtype=np.int64)
+        inner = np.ones(len(qtok), dtype=bool)
+        inner[qst[1:] - 1] = False  # the last token of each query
+        idx = np.flatnonzero(inner)
+        qnext[idx] = qlen[idx] + qlen[idx + 1]
+        nq = np.diff(qst)
+        pq = np.repeat(np.arange(len(qns)), [len(c) for c in cands])
+        pj = np.fromiter((j for c in cands for j in c), dtype=np.int64, count=n_pairs)
+        lq = nq[pq]
+        ns = self.pf_start
+        lc = ns[pj + 1] - ns[pj]
+        size = lq * lc
+        off = np.concatenate([[0], np.cumsum(size)[:-1]])
+        rep = np.repeat(np.arange(n_pairs), size)
+        within = np.arange(len(rep)) - off[rep]
+        lcr = lc[rep]
+        i = within // lcr
+        k = within - i * lcr
+        qpos = qst[pq][rep] + i
+        npos = ns[pj][rep] + k
+        a = qtok[qpos]
+        b = self.pf_tok[npos]
+        la = lens[a]
+        lb = lens[b]
+        person = self.pf_person[pj][rep]
+        sim = (a == b).astype(np.float64)
+        long = (la > 3) & (lb > 3)
+        # ratio ≥ 0.80 needs the lengths close and few characters only on one side
+        cand = (sim == 0) & long & (2 * np.minimum(la, lb) >= TOKEN_SIM * (la + lb))
+        cand &= 100 * np.bitwise_count(masks[a] ^ masks[b]).astype(np.int64) <= _MISS * (la + lb)
+        sel = np.flatnonzero(cand)
+        if len(sel):  # each distinct token pair once
+            key, inv = np.unique(a[sel] * len(strs) + b[sel], return_inverse=True)
+            ua, ub_ = np.divmod(key, len(strs))
+            sim[sel] = (cpdist(strs[ua], strs[ub_], scorer=fuzz.ratio, score_cutoff=TOKEN_SIM * 100,
+                               dtype=np.float64) / 100)[inv]
+        psel = np.flatnonzero(person & (sim < 1.0) & (first[a] == first[b]))  # a prefix starts alike
+        if len(psel):
+            pre = cpdist(strs[a[psel]], strs[b[psel]], scorer=Prefix.similarity, dtype=np.int64)
+            lm = np.minimum(la[psel], lb[psel])
+            is_pre = (pre == lm) & (lm > 0)
+            val = np.where(long[psel], 1.0, 0.85)
+            sim[psel] = np.where(is_pre, np.maximum(sim[psel], val), sim[psel])
+        # concatenations (one token against two adjacent tokens of the other side, Levenshtein
+        # similarity ≥ 0.9 as in ``_align``): 0.95 for the three tokens involved
+        simq = sim
+        simc = sim
+        ncat = self.pf_next[npos]
+        sel = np.flatnonzero((la >= 5) & (ncat > 0) & (np.abs(la - ncat) <= 1))
+        if len(sel):
+            hit = sel[cpdist(strs[a[sel]], self.pf_cat[npos[sel]], scorer=Levenshtein.normalized_similarity,
+                             score_cutoff=0.9, dtype=np.float64) >= 0.9]
+            if len(hit):
+                simq, simc = sim.copy(), sim.copy()
+                simq[hit] = np.maximum(simq[hit], 0.95)
+                simc[hit] = np.maximum(simc[hit], 0.95)
+                simc[hit + 1] = np.maximum(simc[hit + 1], 0.95)  # (pair, i, k + 1)
+        qcat = qnext[qpos]
+        sel = np.flatnonzero((lb >= 5) & (qcat > 0) & (np.abs(lb - qcat) <= 1))
+        if len(sel):
+            qp = qpos[sel].tolist()
+            qcs = [flat_toks[x] + flat_toks[x + 1] for x in qp]
+            hit = sel[cpdist(qcs, strs[b[sel]], scorer=Levenshtein.normalized_similarity,
+                             score_cutoff=0.9, dtype=np.float64) >= 0.9]
+            if len(hit):
+                simq = simq.copy() if simq is sim else simq
+                simc = simc.copy() if simc is sim else simc
+                simq[hit] = np.maximum(simq[hit], 0.95)
+                simq[hit + lcr[hit]] = np.maximum(simq[hit + lcr[hit]], 0.95)  # (pair, i + 1, k)
+                simc[hit] = np.maximum(simc[hit], 0.95)
+        # query side: the best partner of each (pair, query token); name side: of each (pair, name token)
+        in_q = _seg_arange(lq)
+        in_c = _seg_arange(lc)
+        g_q = off[np.repeat(np.arange(n_pairs), lq)] + in_q * np.repeat(lc, lq)
+        s_q = np.maximum.reduceat(simq, g_q)
+        order = np.empty(len(rep), dtype=np.int64)
+        order[off[rep] + k * lq[rep] + i] = np.arange(len(rep))
+        g_c = off[np.repeat(np.arange(n_pairs), lc)] + in_c * np.repeat(lq, lc)
+        s_c = np.maximum.reduceat(simc[order], g_c)
+        qi = qst[np.repeat(pq, lq)] + in_q
+        ni = ns[np.repeat(pj, lc)] + in_c
+        wq_total = np.add.reduceat(qw, qst[:-1])
+        cq = np.add.reduceat(qw[qi] * s_q, np.concatenate([[0], np.cumsum(lq)[:-1]])) / wq_total[pq]
+        cc = np.add.reduceat(self.pf_w[ni] * s_c, np.concatenate([[0], np.cumsum(lc)[:-1]])) / self.np_wsum[pj]
+        ub = 0.65 * np.maximum(cq, cc) + 0.35 * np.minimum(cq, cc)
+        keep = ub >= floor - 1e-6
+        # the joined similarity (different token counts) and the acronym (a one-token query), exactly
+        qjl = np.asarray([len(qn.joined) for qn in qns], dtype=np.int64)[pq]
+        njl = self.np_jlen[pj]
+        maybe = np.flatnonzero(~keep & (lq != lc) & (20 * np.minimum(qjl, njl) >= 9 * (qjl + njl)))  # ratio ≥ 90
+        if len(maybe):
+            qj = np.asarray([qn.joined for qn in qns], dtype=object)[pq[maybe]]
+            jn = cpdist(qj, self.pf_joined[pj[maybe]], scorer=fuzz.ratio, score_cutoff=90, dtype=np.float64) / 100
+            keep[maybe[jn >= floor - 1e-6]] = True
+        acr = np.flatnonzero(~keep & (lq == 1) & (lc >= 3))
+        for x in acr.tolist():
+            if self.pf_acr[pj[x]] == qns[pq[x]].tokens[0]:
+                keep[x] = True
+        kl = keep.tolist()
+        out: list[list[int]] = []
+        pos = 0
+        for c in cands:
+            out.append([j for j, kk in zip(c, kl[pos : pos + len(c)], strict=True) if kk])
+            pos += len(c)
+        return out
+
     def _country(self, j: int, countries) -> float:
         ecs = self.ecountries[j]
         if not countries or not ecs:
@@ -549,7 +743,8 @@ class Index:
                 cache.clear()
             floor = threshold - COUNTRY_BONUS - 1e-9
             weight = self.weight
-            for qn, cands in zip(todo, self.candidates_many(todo, threshold, True), strict=True):
+            cand_lists = self._prefilter(todo, self.candidates_many(todo, threshold, True), floor)
+            for qn, cands in zip(todo, cand_lists, strict=True):
                 q = qn.tokens
                 wq = [weight(t) for t in q]
                 wq_total = sum(wq) or 1.0
