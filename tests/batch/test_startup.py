@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import os
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import typer
 from typer.testing import CliRunner
@@ -42,7 +45,12 @@ def test_help_imports_no_command_module():
     assert not {"polars", "sqlalchemy", "pydantic", "fastapi"} & loaded
 
 
-def _modules_after(args: list[str]) -> set[str]:
+def _modules_after(args: list[str], cwd: Path | None = None) -> set[str]:
+    """The top-level modules imported by the CLI with ARGS, with no database anywhere (a fresh
+    user data directory, no ./aiexport.db, no AIEXPORT_DATABASE_URL)."""
+    cwd = cwd or Path(tempfile.mkdtemp())
+    env = {k: v for k, v in os.environ.items() if k != "AIEXPORT_DATABASE_URL"}
+    env["XDG_DATA_HOME"] = str(cwd / "data")
     code = (
         "import sys\n"
         "from aiexport.cli import main\n"
@@ -50,7 +58,7 @@ def _modules_after(args: list[str]) -> set[str]:
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "print('\\n'.join(sorted(m for m in sys.modules if '.' not in m)), file=sys.stderr)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=cwd, env=env)
     return set(done.stderr.split())
 
 
@@ -64,6 +72,7 @@ def test_batch_does_not_import_sqlalchemy(tmp_path):
     from importlib import resources
 
     orders = str(resources.files("aiexport") / "examples" / "orders.csv")
-    loaded = _modules_after(["batch", orders, "-o", str(tmp_path / "out.parquet")])
+    # without a database there are no lists to screen against: SQLAlchemy is not needed
+    loaded = _modules_after(["batch", orders, "-o", str(tmp_path / "out.parquet")], cwd=tmp_path)
     assert (tmp_path / "out.parquet").exists()
     assert "polars" in loaded and "sqlalchemy" not in loaded

@@ -46,6 +46,43 @@ def load_transactions(path: Path, allow_extra_columns: bool = False, ignored: li
     return txs, numbers
 
 
+FAST_PATH_ROWS = 2_000  # a CSV order file at least this long is decided by the columnar batch path
+
+
+def check_file_fast(path: Path, on: dt.date | None, posture: str, *, allow_extra_columns: bool = False,
+                    min_rows: int | None = None) -> list[dict] | None:
+    """`check` on a long CSV order file (issue 11, item 6): the records of ``check --format json``,
+    decided by the columnar batch path (`batch.core.decide_chunk`, the same rule functions; lines
+    that need check's own logic, a restricted-party match among them, go through
+    `decide_checked`). None when the file is not eligible — not a CSV, shorter than
+    ``FAST_PATH_ROWS``, a repeated id, or any bad row: then check's own path reads it, so every
+    error is reported with check's messages, as before."""
+    if path.suffix.lower() != ".csv":
+        return None
+    from aiexport.batch.core import decide_chunk
+    from aiexport.batch.run import check_columns, duplicates, scan
+
+    try:
+        lf = scan(path)
+        extra = check_columns(lf, path, allow_extra_columns)
+        total, dups = duplicates(lf)
+    except InputError:
+        return None
+    if total < (FAST_PATH_ROWS if min_rows is None else min_rows) or dups:
+        return None
+    raw = lf.collect()
+    if extra:
+        raw = raw.drop(extra)
+    res = decide_chunk(raw, posture=posture, on=on, source=str(path), as_records=True)
+    if res.rejects.height:
+        return None
+    if res.screened == "not_screened" and not res.per_row:  # as check's overlay says it
+        import logging
+
+        logging.getLogger("aiexport.notes").info("parties NOT screened against restricted-party lists: %s", res.screening_note)
+    return res.records
+
+
 def decide_checked(txs, numbers, source: str, on: dt.date | None, posture: str, *, explain: bool = False,
                    lpp_lookup=None, notices=None, authorizations=None, veu_lookup=None) -> pl.DataFrame:
     """The decisions of `check`: decide, LPP in sequence when the ledger's consumption is read
@@ -76,19 +113,25 @@ def decide_checked(txs, numbers, source: str, on: dt.date | None, posture: str, 
 def refuse_overflow(frame: pl.DataFrame, source: str, rows: dict[str, int]) -> None:
     """An order whose total TPP (quantity x TPP of one unit) leaves exact integer arithmetic is
     refused, never decided on a wrapped-around number."""
-    from aiexport.law.metrics import product_overflows
-
     if "system_tpp" not in frame.columns:
         return
-    bad = frame.filter(product_overflows(pl.col("system_tpp"), pl.col("quantity")) | (pl.col("system_tpp") < 0))
+    bad = frame.filter(overflows())
     if bad.height:
-        raise InputErrors([
-            InputError(source, rows.get(r["id"]), "quantity",
-                       f"an order whose total TPP can be computed exactly ({r['quantity']:,} units x "
-                       f"{r['system_tpp'] / MICRO:,.0f} TPP is beyond any real order: check the quantity and the item's counts)",
-                       r["quantity"])
-            for r in bad.iter_rows(named=True)
-        ])
+        raise InputErrors([overflow_error(source, rows.get(r["id"]), r) for r in bad.iter_rows(named=True)])
+
+
+def overflows() -> pl.Expr:
+    """True for a decided row whose total TPP (system_tpp x quantity) leaves exact arithmetic."""
+    from aiexport.law.metrics import product_overflows
+
+    return product_overflows(pl.col("system_tpp"), pl.col("quantity")) | (pl.col("system_tpp") < 0).fill_null(False)
+
+
+def overflow_error(source: str, row: int | None, r: dict) -> InputError:
+    return InputError(source, row, "quantity",
+                      f"an order whose total TPP can be computed exactly ({r['quantity']:,} units x "
+                      f"{r['system_tpp'] / MICRO:,.0f} TPP is beyond any real order: check the quantity and the item's counts)",
+                      r["quantity"])
 
 
 def sequential_lpp(frame, txs, numbers, on, posture, source, lpp_lookup, notices=None, *, authorizations=None,

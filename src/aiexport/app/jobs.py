@@ -77,7 +77,9 @@ class Jobs:
         try:
             s = run(src, job.out, posture=job.posture, on=on, rejects_path=job.rejects, progress=tick)
             job.summary = {"rows_in": s.rows_in, "decided": s.decided, "rejected": s.rejected, "outcomes": s.outcomes,
-                           "seconds": round(s.seconds, 3)}
+                           "seconds": round(s.seconds, 3), "party_hits": s.party_hits,
+                           # "screened": the list versions; "not_screened": why the parties were not screened
+                           "screening": s.screening}
             job.done = job.total = s.rows_in
             if not job.rejects.exists():
                 job.rejects.write_text("row,field,expected,got\n", encoding="utf-8")

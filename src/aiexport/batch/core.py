@@ -10,7 +10,13 @@ each parameter epoch in which it appears, and joined back to its rows. The licen
 
 Rows whose item or facts need the per-row logic of `check` (model weights under 4E091, the
 foundry presumption, a stated datacenter override, a free-form ``facts`` cell) go through
-`check`'s own path (Pydantic + `decide`); they are counted as such.
+`check`'s own path (`app.decisions.decide_checked`); they are counted as such.
+
+Restricted parties (issue 8): each distinct party of the chunk (consignee, end user and their
+ultimate parents, by name) is screened once against the current lists with `check`'s own
+function (`screening.determination.screen_transactions`). A row whose parties have any match at
+or above the threshold goes through `check`'s own path, which overlays the screening exactly as
+`check` does; a row with no match is one the overlay leaves unchanged, so the fast path decides it.
 """
 
 from __future__ import annotations
@@ -56,6 +62,10 @@ class Result:
     rows_in: int
     per_row: int = 0  # rows decided by check's per-row path
     counts: dict = field(default_factory=dict)
+    screened: str = "not_screened"  # the restricted-party screening of this chunk: screened | not_screened | nothing
+    screening_note: str = ""  # why not screened, or the list versions screened against
+    party_hits: int = 0  # rows with a restricted-party match (decided by check's path, with the overlay)
+    records: list[dict] | None = None  # decide_chunk(as_records=True): check's JSON records, in row order
 
 
 @lru_cache(maxsize=4096)
@@ -166,8 +176,9 @@ def _route(good: pl.DataFrame) -> pl.Series:
 
 
 def decide_chunk(raw: pl.DataFrame, *, posture: str = "enforced", on: dt.date | None = None,
-                 source: str = "orders", duplicates: dict[int, int] | None = None) -> Result:
-    """Decide a chunk of string rows (with a 1-based ``row`` column)."""
+                 source: str = "orders", duplicates: dict[int, int] | None = None, as_records: bool = False) -> Result:
+    """Decide a chunk of string rows (with a 1-based ``row`` column). ``as_records``: also the JSON
+    records of `check` (``law.decide.records``), in row order, in ``Result.records``."""
     from aiexport.engine.params import default_store
     from aiexport.law import overlays
     from aiexport.law.classify import _epochs
@@ -184,7 +195,10 @@ def decide_chunk(raw: pl.DataFrame, *, posture: str = "enforced", on: dt.date | 
                 pl.col("id").alias("got"))])
             good = good.filter(~pl.col("row").is_in(list(duplicates)))
     slow = _route(good)
+    hits, screening = _screen(good)
+    slow = slow | hits
     per_row = good.filter(slow).select(raw.columns)
+    recs: list[tuple[int, dict]] = []
     good = good.filter(~slow)
     parts: list[pl.DataFrame] = []
 
@@ -203,6 +217,10 @@ def decide_chunk(raw: pl.DataFrame, *, posture: str = "enforced", on: dt.date | 
             frame = frame.join(bad.select(_KEY), on=_KEY, how="anti", nulls_equal=True)
         if frame.height:
             frame = frame.join(cls, on=_KEY, how="left", nulls_equal=True).drop("chip", "item")
+            frame, over = _refuse_overflow(frame, source)
+            if over.height:
+                rejects = pl.concat([rejects, over])
+        if frame.height:
             if "designer_hq_item" in frame.columns:  # a stated designer headquarters wins over the catalog's
                 frame = frame.with_columns(pl.coalesce("designer_hq_stated", "designer_hq_item").alias("designer_hq")).drop("designer_hq_item")
             # decide_frame on one epoch at a time: the same function, without the regrouping and
@@ -216,13 +234,92 @@ def decide_chunk(raw: pl.DataFrame, *, posture: str = "enforced", on: dt.date | 
             decided = reach_step.apply(decided, posture=posture)
             decided = _overlay(decided, good, posture, overlays)
             parts.append(decided.select(_output_exprs()))
+            if as_records:
+                recs += _records(decided)
     n_slow = per_row.height
     if n_slow:
-        d, r = _per_row(per_row, posture, on, source)
+        d, r = _per_row(per_row, posture, on, source, recs if as_records else None)
         parts.append(d)
         rejects = pl.concat([rejects, r])
     decided = pl.concat(parts, how="vertical_relaxed").sort("row") if parts else pl.DataFrame(schema=OUTPUT_SCHEMA)
-    return Result(decided.cast(OUTPUT_SCHEMA), rejects.cast(REJECT_SCHEMA).sort("row", maintain_order=True), n_in, n_slow)
+    return Result(decided.cast(OUTPUT_SCHEMA), rejects.cast(REJECT_SCHEMA).sort("row", maintain_order=True), n_in, n_slow,
+                  screened=screening.status, screening_note=_screening_note(screening), party_hits=int(hits.sum()),
+                  records=[r for _, r in sorted(recs, key=lambda x: x[0])] if as_records else None)
+
+
+def _records(frame: pl.DataFrame) -> list[tuple[int, dict]]:
+    """(row, the record of `check --format json`) for each row of a decided frame."""
+    from aiexport.law.decide import records
+
+    return list(zip(frame["row"].to_list(), records(frame), strict=True))
+
+
+def _refuse_overflow(frame: pl.DataFrame, source: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rows whose total TPP leaves exact arithmetic are rejected with check's message, never
+    decided on a wrapped-around number (`app.decisions.refuse_overflow`)."""
+    from aiexport.app.decisions import overflow_error, overflows
+
+    flag = frame.select(overflows().alias("o"))["o"]
+    if not flag.any():
+        return frame, pl.DataFrame(schema=REJECT_SCHEMA)
+    rows = []
+    for r in frame.filter(flag).select("row", "id", "quantity", "system_tpp").iter_rows(named=True):
+        e = overflow_error(source, r["row"], r)
+        rows.append((r["row"], r["id"], e.column, e.expected, str(e.got)))
+    return frame.filter(~flag), pl.DataFrame(rows, schema=REJECT_SCHEMA, orient="row")
+
+
+PARTY_COLUMNS = [f"{role}_{f}" for role in ("consignee", "end_user")
+                 for f in ("name", "country", "headquarters", "ultimate_parent_headquarters", "ultimate_parent")]
+
+
+def _screen(good: pl.DataFrame):
+    """(True for rows whose parties match a restricted-party list entry, Screening): each distinct
+    party tuple screened once, by `check`'s function, against the current lists."""
+    from types import SimpleNamespace
+
+    from pydantic import ValidationError
+
+    from aiexport.io.transactions import Party
+    from aiexport.screening.determination import Screening, current, screen_transactions
+
+    none = pl.Series("hit", [False] * good.height, dtype=pl.Boolean)
+    cols = [c for c in PARTY_COLUMNS if c in good.columns]
+    if good.height == 0:
+        return none, Screening("nothing", "no rows to screen")
+    if not any(c.endswith(("_name", "_ultimate_parent")) for c in cols):
+        return none, Screening("not_screened", "the order book names no party (consignee_name, end_user_name, *_ultimate_parent)")
+    index, ledger, info = current()
+    if ledger is not None:
+        ledger.close()
+    if index is None:
+        return none, info
+    strip = [pl.col(c).str.strip_chars().replace("", None).alias(c) for c in cols]
+    keys = good.select(strip).unique(maintain_order=True)
+    objs, unreadable = [], []
+    for r in keys.iter_rows(named=True):
+        parties = {}
+        try:
+            for role in ("consignee", "end_user"):
+                fields = {c[len(role) + 1:]: v for c, v in r.items() if c.startswith(role + "_") and v is not None}
+                parties[role] = Party(**fields) if fields else None
+        except ValidationError:  # check's path reports the bad party
+            unreadable.append(len(objs))
+            parties = {"consignee": None, "end_user": None}
+        objs.append(SimpleNamespace(**parties))
+    screens, info = screen_transactions(objs)
+    hit = [any(s.matches for s in ps) for ps in screens]
+    for i in unreadable:
+        hit[i] = True
+    keys = keys.with_columns(pl.Series("__hit", hit, dtype=pl.Boolean))
+    flags = good.select(strip).join(keys, on=cols, how="left", nulls_equal=True, maintain_order="left")["__hit"]
+    return flags.fill_null(True).alias("hit"), info
+
+
+def _screening_note(info) -> str:
+    if info.status == "screened":
+        return ", ".join(f"{v.get('source')} {v.get('published') or ''}".strip() for v in info.lists)
+    return info.reason
 
 
 def _overlay(decided: pl.DataFrame, good: pl.DataFrame, posture: str, overlays) -> pl.DataFrame:
@@ -270,30 +367,33 @@ def _output_exprs() -> list[pl.Expr]:
     ]
 
 
-def _per_row(rows: pl.DataFrame, posture: str, on, source: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """check's own path (Pydantic + decide) for the rows that need it."""
+def _per_row(rows: pl.DataFrame, posture: str, on, source: str, recs: list | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """check's own path (Pydantic + `app.decisions.decide_checked`: the VEU authorizations on record,
+    the restricted-party screening, the overflow refusal) for the rows that need it."""
+    from aiexport.app.decisions import decide_checked
+    from aiexport.errors import InputErrors
     from aiexport.io.transactions import _from_flat, parse
-    from aiexport.law.decide import decide
 
     numbers = rows["row"].to_list()
     data = [_from_flat({k: v for k, v in r.items() if k != "row"}) for r in rows.iter_rows(named=True)]
     txs, errors, idx = parse(data, source)
     rejects = [(numbers[e.row - 1], None, e.column, e.expected, None if e.got is None else str(e.got)) for e in errors]
     accepted = [numbers[i - 1] for i in idx]
-    from aiexport.app.veu import on_record_if_any
-
-    authorizations, veu_lookup = on_record_if_any(transactions=txs)  # as check: the VEU authorizations on record
     decided = None
     while txs:
         try:
-            frame = decide(txs, on=on, posture=posture, source=source, rows=accepted,
-                           authorizations=authorizations, veu_lookup=veu_lookup)
-            decided = frame.with_columns(pl.Series("row", accepted, dtype=pl.Int64)).select(_output_exprs())
+            frame = decide_checked(txs, accepted, source, on, posture).with_columns(pl.Series("row", accepted, dtype=pl.Int64))
+            decided = frame.select(_output_exprs())
+            if recs is not None:
+                recs += _records(frame)
             break
-        except InputError as e:
-            k = accepted.index(e.row)
-            rejects.append((e.row, txs[k].id, e.column, e.expected, None if e.got is None else str(e.got)))
-            del txs[k], accepted[k]
+        except (InputError, InputErrors) as exc:
+            for e in exc.errors if isinstance(exc, InputErrors) else [exc]:
+                if e.row not in accepted:
+                    raise
+                k = accepted.index(e.row)
+                rejects.append((e.row, txs[k].id, e.column, e.expected, None if e.got is None else str(e.got)))
+                del txs[k], accepted[k]
     rej = pl.DataFrame(rejects, schema=REJECT_SCHEMA, orient="row")
     if decided is None:
         decided = pl.DataFrame(schema=OUTPUT_SCHEMA)

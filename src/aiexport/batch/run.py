@@ -33,12 +33,17 @@ class Summary:
     per_row: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    party_hits: int = 0  # lines whose parties matched a restricted-party list entry
+    screening: dict[str, str] = field(default_factory=dict)  # status -> list versions, or why not screened
 
     def add(self, other: Summary) -> None:
         self.rows_in += other.rows_in
         self.decided += other.decided
         self.rejected += other.rejected
         self.per_row += other.per_row
+        self.party_hits += other.party_hits
+        for k, v in other.screening.items():
+            self.screening.setdefault(k, v)
         for k, v in other.outcomes.items():
             self.outcomes[k] = self.outcomes.get(k, 0) + v
 
@@ -153,7 +158,9 @@ def process(raw: pl.DataFrame, part: Path, *, posture: str, on: dt.date | None, 
     else:
         res.decided.write_parquet(part)
     outcomes = dict(res.decided["outcome"].value_counts().iter_rows())
-    s = Summary(res.rows_in, res.decided.height, res.rejects["row"].n_unique(), res.per_row, outcomes)
+    s = Summary(res.rows_in, res.decided.height, res.rejects["row"].n_unique(), res.per_row, outcomes,
+                party_hits=res.party_hits,
+                screening={res.screened: res.screening_note} if res.screened != "nothing" else {})
     return s, res.rejects
 
 

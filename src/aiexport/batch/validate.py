@@ -14,7 +14,7 @@ from functools import cache
 import polars as pl
 import pycountry
 
-from aiexport.io.transactions import _EXTRA_CODES, PARTY_FIELDS
+from aiexport.io.transactions import _EXTRA_CODES, MAX_QUANTITY, PARTY_FIELDS
 from aiexport.law.facts import NO, YES
 from aiexport.law.facts import default as fact_default
 from aiexport.law.license import FACT_COLUMNS, fact_value
@@ -52,6 +52,12 @@ def known_columns() -> set[str]:
 def unknown_columns(columns: list[str]) -> list[str]:
     known = known_columns()
     return [c for c in columns if c not in known and c != "row"]
+
+
+def _thousands(n: pl.Expr) -> pl.Expr:
+    """An integer with thousands separators, as Python's ``f"{n:,}"``."""
+    digits = n.cast(pl.String)
+    return digits.str.reverse().str.replace_all(r"(\d{3})", "$1,").str.reverse().str.strip_prefix(",")
 
 
 @dataclass
@@ -150,6 +156,10 @@ def checks(columns: list[str]) -> list[Check]:
         n = q.cast(pl.Int64, strict=False)
         out.append(Check("quantity", q.is_not_null() & n.is_null(), "a valid integer", pl.col("quantity")))
         out.append(Check("quantity", n < 1, "an integer greater than or equal to 1", pl.col("quantity")))
+        # check's limit (io.transactions.MAX_QUANTITY), with its message
+        too_many = pl.format("at most {} units in one order line (is {} a value in dollars, or TPP?)",
+                             pl.lit(f"{MAX_QUANTITY:,}"), _thousands(n))
+        out.append(Check("quantity", n > MAX_QUANTITY, "", pl.col("quantity"), too_many))
     if not has("chip") and not has("item"):
         out.append(Check("item", pl.lit(True), "a chip (chip column) or an item (item column)", pl.lit(None, pl.String)))
     else:

@@ -82,11 +82,16 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"{posture.value} posture; {summary.seconds:.2f} s ({rate:,.0f} lines/s); decisions: {out}"
             + (f"; rejects: {rejects_path}" if summary.rejected else "")
-            + (f"; {summary.per_row:,} lines took check's per-row path (model weights, foundry role, datacenter override or a facts cell)" if summary.per_row else ""),
+            + (f"; {summary.per_row:,} lines took check's per-row path (model weights, foundry role, datacenter override, a facts cell or a restricted-party match)" if summary.per_row else ""),
             highlight=False,
         )
-        err_console.print("[yellow]note:[/] batch does not screen parties against restricted-party lists "
-                          "(`check` does when lists are loaded): run `aiexport screen` on the same book", highlight=False)
+        if "screened" in summary.screening:
+            console.print(f"parties screened against {summary.screening['screened']}: {summary.party_hits:,} line(s) with a "
+                          "restricted-party match, decided with the screening overlay of `check`", highlight=False)
+        if "not_screened" in summary.screening:
+            err_console.print(f"[yellow]note:[/] parties NOT screened against restricted-party lists"
+                              f"{' in some chunks' if 'screened' in summary.screening else ''}: "
+                              f"{summary.screening['not_screened']}", highlight=False)
         if not summary.reconciles:
             raise typer.Exit(70)
         if summary.rejected:

@@ -181,6 +181,21 @@ def _busy_status(file: Path):
     return err_console.status(f"reading and deciding {file.name} …")
 
 
+def _fast(file: Path, day, posture: str, allow_extra_columns: bool) -> list[dict] | None:
+    """A long CSV file through the columnar path (`app.decisions.check_file_fast`), or None."""
+    from aiexport.app.decisions import check_file_fast
+
+    recs = check_file_fast(file, day, posture, allow_extra_columns=allow_extra_columns)
+    if recs is not None and allow_extra_columns:
+        from aiexport.batch.validate import unknown_columns
+        from aiexport.commands.common import err_console
+
+        extra = unknown_columns(pl.read_csv(file, n_rows=0).columns)
+        if extra:
+            err_console.print(f"{file.name}: columns left out (--allow-extra-columns): {', '.join(extra)}", highlight=False)
+    return recs
+
+
 def _notices(ids: list[str] | None, path: Path | None) -> list:
     from dataclasses import replace
 
@@ -220,7 +235,9 @@ def register(app: typer.Typer) -> None:
                                     allow_extra_columns=allow_extra_columns)
         else:
             with _busy_status(file):
-                recs = records(run_check(file, day, posture.value, notices=enabled, allow_extra_columns=allow_extra_columns)[0])
+                recs = None if enabled else _fast(file, day, posture.value, allow_extra_columns)
+                if recs is None:
+                    recs = records(run_check(file, day, posture.value, notices=enabled, allow_extra_columns=allow_extra_columns)[0])
         before = [r["id"] for r in recs if str(r.get("rule_set") or "").startswith("R0:")]
         if before:
             from aiexport.commands.common import err_console

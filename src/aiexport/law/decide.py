@@ -207,9 +207,20 @@ def decide(
     return routing.merge(parts)
 
 
+RECORD_COLUMNS = (
+    "id", "date", "outcome", "eccn", "paragraph", "item_name", "quantity", "system_tpp", "from", "to_stated",
+    "license_exception", "review_policy", "obligations", "needs_facts", "rules", "posture", "rule_set",
+    # the reach part (law.reach.memo.record)
+    "subject_to_ear", "subject_rules", "reach_requirement_rules", "reach_policy", "veu_authorized", "veu_rules",
+    "reach_obligations", "reach_flags", "reach_needs_facts", "reach_fact_sources",
+)
+
+
 def records(frame: pl.DataFrame) -> list[dict]:
     """The JSON contract of `aiexport check`."""
     out = []
+    # only the columns read here: a decided frame has hundreds (the classification's reasons among them)
+    frame = frame.select([c for c in RECORD_COLUMNS if c in frame.columns])
     for r in frame.iter_rows(named=True):
         total = None if r.get("system_tpp") is None else r["system_tpp"] * r["quantity"] / MICRO
         out.append(

@@ -123,26 +123,26 @@ class Screening:
 
 
 def _db_exists() -> bool:
-    from sqlalchemy.engine import make_url
-
-    from aiexport.ledger import db
-
-    url = db.resolve_url(None) if (os.environ.get(db.ENV_URL) or Path("aiexport.db").exists()) else None
-    if url is None:
+    """Is there a database to read lists from? Answered without importing SQLAlchemy when there is
+    none (no URL in the environment, no ./aiexport.db, no database in the user data directory)."""
+    if not (os.environ.get("AIEXPORT_DATABASE_URL") or Path("aiexport.db").exists()):
         import platformdirs
 
         p = Path(platformdirs.user_data_dir("aiexport", appauthor=False)) / "aiexport.db"
         return p.exists()
-    u = make_url(url)
+    from sqlalchemy.engine import make_url
+
+    from aiexport.ledger import db
+
+    u = make_url(db.resolve_url(None))
     return u.get_backend_name() != "sqlite" or bool(u.database and Path(u.database).exists())
 
 
 def current(db_url: str | None = None):
     """(index, ledger-less disposition map, Screening) for the current lists, or (None, {}, not_screened)."""
-    from aiexport.screening import store
-
     if db_url is None and not _db_exists():
         return None, None, Screening("not_screened", "no database with restricted-party lists (run `aiexport lists load FILE`)")
+    from aiexport.screening import store
     ledger = store.shared_ledger(db_url)  # one handle per database and process (close() keeps it)
     try:
         try:
