@@ -183,6 +183,7 @@ def list_code(source: str) -> str:
 
 
 _COUNTRY_NAMES: dict[str, str] = {}
+_COUNTRY_LOOKUP: dict[str, str] = {}
 
 
 @lru_cache(maxsize=100_000)
@@ -210,13 +211,22 @@ def country_code(text: str | None) -> str | None:
             "united kingdom": "GB", "uk": "GB", "united states": "US", "usa": "US", "uae": "AE",
             "brunei": "BN", "cote d'ivoire": "CI", "ivory coast": "CI", "cape verde": "CV",
         })
+        # what pycountry.countries.lookup matches (every indexed field, then the non-indexed ones,
+        # case-insensitive, first hit wins) as one dict: a miss costs a dict probe, not a scan
+        db = pycountry.countries
+        db.lookup("us")  # loads the database and its indices
+        for key in db.indices:
+            for value, obj in db.indices[key].items():
+                _COUNTRY_LOOKUP.setdefault(value, obj.alpha_2)
+        for obj in db:
+            for k in getattr(db, "no_index", ()):
+                v = obj._fields.get(k)
+                if v is not None:
+                    _COUNTRY_LOOKUP.setdefault(v.lower(), obj.alpha_2)
     low = t.lower()
     if low in _COUNTRY_NAMES:
         return _COUNTRY_NAMES[low]
-    try:
-        return pycountry.countries.lookup(t).alpha_2
-    except LookupError:
-        return None
+    return _COUNTRY_LOOKUP.get(low)
 
 
 def fix_hong_kong(text: str, country: str | None) -> str | None:
