@@ -64,15 +64,17 @@ def test_a_user_row_changed_outside_aiexport_breaks_audit_verify(led, tamper):
 def test_cli_actor_needs_a_token_and_the_role(led, monkeypatch, tmp_path):
     import typer
 
+    from aiexport.commands.common import cli_actor
+
     token = auth.init_admin(led, "ada")
     _, viewer = auth.add_user(led, auth.Actor("ada", "admin"), "vic", "viewer")
     monkeypatch.setenv("AIEXPORT_TOKEN_FILE", str(tmp_path / "none"))
     monkeypatch.delenv("AIEXPORT_TOKEN", raising=False)
     with pytest.raises(typer.Exit) as exc:
-        auth.cli_actor(led, "officer", "releasing a hold")
+        cli_actor(led, "officer", "releasing a hold")
     assert exc.value.exit_code == 77
     monkeypatch.setenv("AIEXPORT_TOKEN", viewer)
     with pytest.raises(typer.Exit):
-        auth.cli_actor(led, "officer", "releasing a hold")
+        cli_actor(led, "officer", "releasing a hold")
     monkeypatch.setenv("AIEXPORT_TOKEN", token)
-    assert auth.cli_actor(led, "officer", "releasing a hold") == auth.Actor("ada", "admin")
+    assert cli_actor(led, "officer", "releasing a hold") == auth.Actor("ada", "admin")

@@ -216,13 +216,13 @@ def account(name: str, who: Who, led=Depends(ledger)) -> dict:
 @v1.post("/ledger/accounts/{name}/adjust", tags=["ledger"])
 def adjust(name: str, body: AdjustRequest, who: Who, led=Depends(ledger)) -> dict:
     """Officers only."""
-    return uc.adjust(led, who, name, body.amount, body.reason)
+    return uc.plain(uc.adjust(led, who, name, body.amount, body.reason))
 
 
 @v1.post("/ledger/accounts/{name}/release", tags=["ledger"])
 def release_draw(name: str, body: ReleaseDraw, who: Who, led=Depends(ledger)) -> dict:
     """Give a draw back. Officers only."""
-    return uc.release_draw(led, who, name, body.ref, body.reason)
+    return uc.plain(uc.release_draw(led, who, name, body.ref, body.reason))
 
 
 @v1.get("/holds", tags=["holds"])
@@ -234,13 +234,13 @@ def holds(who: Who, status: Literal["open", "released", "rejected", "superseded"
 @v1.post("/holds/{hold_id}/release", tags=["holds"])
 def release_hold(hold_id: Annotated[int, PathParam(ge=1, le=2**62)], body: HoldAction, who: Who, led=Depends(ledger)) -> dict:
     """Officers only."""
-    return uc.resolve_hold(led, who, hold_id, "release", body)
+    return uc.plain(uc.resolve_hold(led, who, hold_id, "release", body))
 
 
 @v1.post("/holds/{hold_id}/reject", tags=["holds"])
 def reject_hold(hold_id: Annotated[int, PathParam(ge=1, le=2**62)], body: HoldAction, who: Who, led=Depends(ledger)) -> dict:
     """Officers only."""
-    return uc.resolve_hold(led, who, hold_id, "reject", body)
+    return uc.plain(uc.resolve_hold(led, who, hold_id, "reject", body))
 
 
 @v1.get("/audit/verify", tags=["audit"])

@@ -237,17 +237,18 @@ def account(ledger, name: str) -> dict:
     return json.loads(json.dumps({"balance": bal, "history": hist}, default=str))
 
 
-def adjust(ledger, actor: Actor, name: str, amount: str, reason: str) -> dict:
+def adjust(ledger, actor: Actor, name: str, amount, reason: str) -> dict:
     """Correct an account's drawn amount: an officer's act (an adjust plus a release could
-    otherwise leave a licence over-drawn while it shows "drawn 0")."""
+    otherwise leave a licence over-drawn while it shows "drawn 0"). Returns the balance (amounts as
+    Decimal; `plain` for JSON), as `release_draw` and `resolve_hold` do."""
     from aiexport.ledger import LedgerBusy, LedgerError, UnknownAccount
     from aiexport.ledger.amounts import AmountError
 
     actor.require("officer", "adjusting a ledger account")
     try:
-        return json.loads(json.dumps(ledger.adjust(name, amount, reason, actor=actor.name), default=str))
-    except UnknownAccount:
-        raise NotFound(f"no account {name!r}", field="account") from None
+        return ledger.adjust(name, amount, reason, actor=actor.name)
+    except UnknownAccount as exc:
+        raise NotFound(str(exc), field="account") from None
     except AmountError as exc:
         raise Invalid(f"amount: expected {exc}", field="amount") from None
     except LedgerBusy as exc:  # a locked database is "retry later" (503 / exit 75), not a conflict
@@ -261,7 +262,7 @@ def release_draw(ledger, actor: Actor, name: str, ref: str, reason: str) -> dict
 
     actor.require("officer", "releasing a draw")
     try:
-        return json.loads(json.dumps(ledger.release(name, ref, reason, actor=actor.name), default=str))
+        return ledger.release(name, ref, reason, actor=actor.name)
     except (UnknownAccount, UnknownReference) as exc:
         raise NotFound(str(exc), field="ref") from None
     except LedgerBusy as exc:
@@ -284,14 +285,16 @@ def holds(ledger, status: str | None = "open") -> list[dict]:
 
 def resolve_hold(ledger, actor: Actor, hold_id: int, action: str, body: HoldAction) -> dict:
     """Only officers release or reject holds (the ledger checks it again in its own table)."""
+    from aiexport.auth.service import ensure_ledger_officer
     from aiexport.ledger import Conflict as LedgerConflict
     from aiexport.ledger import LedgerBusy, NotPermitted, UnknownHold
 
     actor.require("officer", f"{action} of a hold")
     try:
+        ensure_ledger_officer(ledger, actor)  # the local admin (no user row) in the ledger's officer table
         out = ledger.resolve_hold(hold_id, action, body.reason_code, body.reason, actor=actor.name)
-    except UnknownHold:
-        raise NotFound(f"no hold {hold_id}", field="hold_id") from None
+    except UnknownHold as exc:
+        raise NotFound(str(exc), field="hold_id") from None
     except LedgerBusy as exc:
         raise Busy(str(exc)) from None
     except LedgerConflict as exc:
@@ -303,7 +306,12 @@ def resolve_hold(ledger, actor: Actor, hold_id: int, action: str, body: HoldActi
     except ValueError as exc:
         field, _, expected = str(exc).partition(": ")
         raise InputError(SOURCE, None, "reason_code" if "code" in field else "reason", expected, body.reason_code) from None
-    return json.loads(json.dumps(out, default=str))
+    return out
+
+
+def plain(obj):
+    """Data as JSON would carry it (amounts and dates as text): what the REST API answers."""
+    return json.loads(json.dumps(obj, default=str))
 
 
 def audit_verify(ledger) -> dict:

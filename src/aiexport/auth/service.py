@@ -311,19 +311,3 @@ def ensure_ledger_officer(led, actor: Actor) -> None:
     if actor.name.startswith(LOCAL_PREFIX) and actor.can("officer"):
         if actor.name not in {u["name"] for u in led.officers()}:
             led.grant(actor.name, actor=actor.name)
-
-
-def cli_actor(led, role: str, what: str) -> Actor:
-    """For a CLI command that writes: the CLI's identity (`cli_identity`) holding at least ROLE,
-    else a one-line error and exit 77 (EX_NOPERM). Replaces `--actor NAME`, which proved nothing."""
-    import typer
-
-    from aiexport.app.errors import AppError
-
-    try:
-        a = cli_identity(led)
-        a.require(role, what)
-        return a
-    except AppError as exc:
-        typer.echo(f"error: {exc.detail}", err=True)
-        raise typer.Exit(exc.exit_code) from None

@@ -103,8 +103,29 @@ def no_actor(actor: str | None) -> None:
                          actor)])
 
 
+def cli_actor(ledger, role: str, what: str):
+    """For a CLI command that writes: the CLI's identity (`auth.service.cli_identity`) holding at
+    least ROLE, else a one-line error and exit 77 (EX_NOPERM). Replaces `--actor NAME`, which
+    proved nothing."""
+    from aiexport.app.errors import AppError
+    from aiexport.auth.service import cli_identity
+
+    try:
+        a = cli_identity(ledger)
+        a.require(role, what)
+        return a
+    except AppError as exc:
+        app_fail(exc)
+
+
 def acting_user(ledger, role: str, what: str) -> str:
     """The authenticated actor's audit name (exit 77 with one line when the role is too low)."""
-    from aiexport.auth.service import cli_actor
-
     return cli_actor(ledger, role, what).name
+
+
+def app_fail(exc) -> typer.Exit:
+    """An application-layer error (`app.errors.AppError`) as one line on stderr and its exit code
+    (2 invalid / not found, 3 conflict, 75 busy, 77 not permitted)."""
+    label = {3: "refused", 75: "busy", 77: "not permitted"}.get(exc.exit_code, "error")
+    err_console.print(f"[bold red]{label}:[/] {exc.detail}", highlight=False, soft_wrap=True)
+    raise typer.Exit(exc.exit_code) from None

@@ -25,6 +25,8 @@ from aiexport.commands.common import (
     ActorOpt,
     Format,
     acting_user,
+    app_fail,
+    cli_actor,
     console,
     emit_csv,
     err_console,
@@ -139,6 +141,18 @@ def _ledger(db: str | None, read_only: bool = False) -> Iterator[Ledger]:
         _bad(field, expected)
     finally:
         ledger.close()
+
+
+def _use(name: str, *args):
+    """The application use case NAME (`aiexport.app.usecases`), its errors rendered as one line
+    with their exit code — the same function the REST API calls."""
+    from aiexport.app import usecases
+    from aiexport.app.errors import AppError
+
+    try:
+        return getattr(usecases, name)(*args)
+    except AppError as exc:
+        app_fail(exc)
 
 
 def _emit(obj: object) -> None:
@@ -348,8 +362,7 @@ def release_cmd(
     _text(reason, "--reason")
     no_actor(actor)
     with _ledger(db) as ledger:
-        actor = acting_user(ledger, "officer", "releasing a draw")
-        out = ledger.release(account, ref, reason, actor=actor)
+        out = _use("release_draw", ledger, cli_actor(ledger, "officer", "releasing a draw"), account, ref, reason)
     if format == Format.json:
         _emit(out)
     else:
@@ -372,8 +385,7 @@ def adjust_cmd(
     _text(reason, "--reason")
     no_actor(actor)
     with _ledger(db) as ledger:
-        actor = acting_user(ledger, "officer", "adjusting a ledger account")
-        out = ledger.adjust(account, amount_d, reason, actor=actor)
+        out = _use("adjust", ledger, cli_actor(ledger, "officer", "adjusting a ledger account"), account, amount_d, reason)
     if format == Format.json:
         _emit(out)
     else:
@@ -522,11 +534,17 @@ def _resolve(action: str, hold_id: int, reason_code: str, reason: str, actor, db
     _text(reason, "--reason")
     no_actor(actor)
     with _ledger(db) as ledger:
-        from aiexport.auth.service import cli_actor, ensure_ledger_officer
+        from pydantic import ValidationError
 
+        from aiexport.app.models import HoldAction
+
+        try:
+            body = HoldAction(reason_code=reason_code, reason=reason)
+        except ValidationError as exc:
+            e = exc.errors()[0]
+            _bad("--reason-code" if e["loc"][0] == "reason_code" else "--reason", e["msg"].lower(), e.get("input"))
         who = cli_actor(ledger, "officer", f"{action} of a hold")
-        ensure_ledger_officer(ledger, who)
-        out = ledger.resolve_hold(hold_id, action, reason_code, reason, actor=who.name)
+        out = _use("resolve_hold", ledger, who, hold_id, action, body)
     if format == Format.json:
         _emit(out)
     else:

@@ -31,7 +31,7 @@ def check_and_record(path: Path, on: dt.date | None, posture: str, notices=None,
     )
 
     from aiexport.app.record import open_ledger
-    from aiexport.auth.service import cli_actor
+    from aiexport.commands.common import cli_actor
 
     txs, numbers = load_transactions(path, allow_extra_columns)
     bar = Progress(TextColumn("recording"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

@@ -24,8 +24,9 @@ def _fail(exc) -> None:
     from aiexport.app.errors import AppError
 
     if isinstance(exc, AppError):
-        err_console.print(f"[bold red]error:[/] {exc.detail}", highlight=False)
-        raise typer.Exit(exc.exit_code)
+        from aiexport.commands.common import app_fail
+
+        app_fail(exc)
     raise exc
 
 

@@ -24,14 +24,13 @@ def _ledger(db: str | None, read_only: bool = False):
 
 def _fail(exc) -> None:
     from aiexport.app.errors import AppError
-    from aiexport.commands.common import fail
+    from aiexport.commands.common import app_fail, fail
     from aiexport.errors import InputError
 
     if isinstance(exc, InputError):  # exit 2 naming file, entry and field
         fail([exc])
     if isinstance(exc, AppError):
-        err_console.print(f"[bold red]error:[/] {exc.detail}", highlight=False)
-        raise typer.Exit(exc.exit_code)
+        app_fail(exc)
     raise exc
 
 
@@ -58,7 +57,7 @@ def register(app: typer.Typer) -> None:
         """Load VEU authorizations (officers). A bad file is refused whole, naming entry and field."""
         from aiexport.app import veu as uc
         from aiexport.app.errors import AppError
-        from aiexport.auth.service import cli_actor
+        from aiexport.commands.common import cli_actor
         from aiexport.errors import InputError
 
         with _ledger(db) as led:
@@ -108,7 +107,7 @@ def register(app: typer.Typer) -> None:
         """Revoke an authorization from a date (officers)."""
         from aiexport.app import veu as uc
         from aiexport.app.errors import AppError
-        from aiexport.auth.service import cli_actor
+        from aiexport.commands.common import cli_actor
         from aiexport.errors import InputError
 
         day = parse_date(on)
