@@ -20,7 +20,7 @@ CHUNK = DEFAULT_CHUNK  # decisions per database transaction (tests make it small
 def check_and_record(path: Path, on: dt.date | None, posture: str, notices=None,
                      allow_extra_columns: bool = False) -> list[dict]:
     """Decide and record the orders of a file as the CLI's authenticated identity (an analyst or
-    higher, `aiexport.auth.service.cli_actor`); prints what was recorded on stderr and returns
+    higher, `aiexport.commands.common.cli_actor`); prints what was recorded on stderr and returns
     the records for stdout."""
     from rich.progress import (
         BarColumn,
