@@ -145,3 +145,53 @@ def test_prefilter_bound_on_the_real_lists(real_index):
     names = [r["name"] for r in csv.DictReader((FIXTURES / "po_queries.csv").open())]
     pairs, dropped = _prefilter_keeps_every_pair_that_can_reach(real_index, names, 0.75)
     assert pairs > 1000 and dropped > pairs // 2
+
+
+def test_institutional_phrases_are_read_before_the_spelling_variants():
+    # 'scientific' is also a spelling variant ('science'): the phrase must be recognised first
+    want = ("npp", "polyot")
+    assert normalize("JOINT STOCK COMPANY SCIENTIFIC AND PRODUCTION ENTERPRISE POLYOT").tokens == want
+    assert normalize("Nauchno-Proizvodstvennoe Predpriyatie Polyot").tokens == want
+    assert normalize("NPP Polyot").tokens == want
+    assert normalize("Institute of Chinese Academy of Sciences").tokens == ("institute", "cas")
+    assert normalize("Scientific Instruments").tokens == ("science", "instruments")  # the variant still applies
+
+
+def test_folds_reach_the_letters_of_a_token_with_digits():
+    from aiexport.screening.normalize import fold_token, matchable
+
+    assert fold_token("address05") == "adres05"
+    assert matchable("Address05").tokens == (matchable("Address 05").joined,)
+    assert fold_token("1100") == "1100" and fold_token("dmcc7") == "dmcc7"  # digits and codes as written
+
+
+def test_a_glued_company_or_corporation_is_a_legal_form():
+    from aiexport.screening.normalize import matchable
+
+    assert matchable("ALCARDINAL PETROLEUMCOMPANY LIMITED").tokens == ("alcardinal", "petroleum")
+    assert matchable("Zenith HoldingCorporation").tokens == ("zenith", "holding")
+    assert matchable("Company").raw == ("company",)  # a name that is only the legal form keeps it
+
+
+def test_three_letter_acronym_needs_an_agreeing_country():
+    ix = Index([ListEntry("EL", "a1", "Sanatorium Ay Petri", addresses=[Address("Yalta", "UA")]),
+                ListEntry("EL", "a2", "Moscow Aviation Institute Kuznetsov", addresses=[Address("Moscow", "RU")])])
+    assert ix.screen("SAP") == [] and ix.screen("SAP", "DE") == []
+    m = ix.screen("SAP", "UA")
+    assert m and m[0].entry.uid == "a1" and m[0].features["acronym"] == 0.78
+    assert ix.screen("MAIK")[0].entry.uid == "a2"  # four letters: enough by itself
+
+
+def test_only_common_words_and_countries_agreeing_is_not_a_match(real_index):
+    # 'technology' is in many names and leads few; 'russia' is a country: neither says which entity
+    assert "technologi" in real_index.weak and "rusia" in real_index.weak
+    assert "huavei" not in real_index.weak  # in many names too, but it leads them: a name, not a kind
+    assert real_index.screen("Technology Russia", "RU") == []
+    from aiexport.screening.normalize import matchable
+
+    radio = next(n for n in real_index.names if n.text.startswith("OAO All-Russia Research Institute of Radio"))
+    m = real_index.score(matchable("Technology Russia"), radio, {"RU"}, explain=True)
+    cq, cc = m.explanation["coverage"]["query"], m.explanation["coverage"]["name"]
+    assert m.explanation["only_common_words_agree"] and cq > cc
+    assert m.features["token_overlap"] == pytest.approx(0.35 * cq + 0.65 * cc, abs=1e-3) and m.score < THRESHOLD
+    assert real_index.screen("Huawei Technologies Russia", "RU")  # a leading distinctive word agrees

@@ -55,9 +55,9 @@ from aiexport.screening.normalize import (
     without_parentheticals,
 )
 
-SCORE_VERSION = "aiexport-screen-5"
+SCORE_VERSION = "aiexport-screen-6"
 THRESHOLD = 0.80
-ACRONYM = {True: 0.90, False: 0.82}  # by "four letters or more"
+ACRONYM = {True: 0.90, False: 0.78}  # by "four letters or more"; three needs an agreeing country
 TOKEN_SIM = 0.80
 COUNTRY_BONUS = 0.05
 ENTITY_PENALTY = 0.10  # a query with a legal form (a company) against a person's name
@@ -195,6 +195,17 @@ class Index:
         self.cpos = [({t: k for k, t in enumerate(n.norm.tokens)} if len(set(n.norm.tokens)) == len(n.norm.tokens) else None)
                      for n in self.names]
         self.df_cap = max(50, int(DF_CAP * total))
+        # words that say what kind of entity, not which one: those in more than DF_CAP of the names
+        # that lead fewer than half of them (technology, group, institute, bank; not huawei or
+        # beijing, which lead most names they are in), and country names ('russia', 'germany';
+        # judged on the spelling before the folds)
+        lead: dict[str, int] = defaultdict(int)
+        for n in self.names:
+            lead[n.norm.tokens[0]] += 1
+        self.weak = frozenset(
+            {t for t, p in self.post.items() if len(p) > self.df_cap and 2 * lead.get(t, 0) < len(set(p))}
+            | {f for n in self.names for f, r in zip(n.norm.tokens, n.norm.raw or n.norm.tokens, strict=True)
+               if len(r) >= 4 and r.isalpha() and country_code(r)})
         dels: dict[str, list[str]] = defaultdict(list)
         for t in self.post:
             if len(t) >= 5:
@@ -336,7 +347,7 @@ class Index:
         """``candidates`` for a batch of queries: the postings are summed by one sparse product
         (queries × tokens) · (tokens × names), the score bound is computed on numpy arrays; only
         the per-query probe lists (near tokens) and the few survivors are handled in Python."""
-        post, cid = self.post, self.cid
+        post, cid, weight = self.post, self.cid, self.weight
         n = len(qns)
         counts: list[int] = []
         q_cols: list[int] = []
@@ -466,6 +477,14 @@ class Index:
             if len(got) > MAX_CANDIDATES:
                 # every name with the query's words (in any order, or without spaces) stays; the
                 # others are cut to the best MAX_CANDIDATES by their similarity-weighted overlap
+                # plus the weight of the query's words they hold as written (a near variant of a
+                # common word, 'technologic' for 'technology', must not push out a name that holds
+                # the query's own words: 'Huawei Russia' for 'Huawei Technologies Russia')
+                qw = [(t, weight(t)) for t in set(qns[i].tokens)]
+                tokset = self.tokset
+                for j in got:
+                    ts = tokset[j]
+                    got[j] += sum(w for t, w in qw if t in ts)
                 ranked = sorted(got, key=got.__getitem__, reverse=True)
                 n_sure = sum(1 for j in ranked if j in sure[i])
                 out.append(ranked[: max(MAX_CANDIDATES, n_sure)])
@@ -581,7 +600,10 @@ class Index:
         for k, sim in used_c.items():
             cc += idf.get(c[k], mx) * sim
         cc /= self.wsum[j]
-        if name.kind == "abbreviation":  # an abbreviation is the query, not a word inside it
+        weak = self.weak
+        if used_c and all(c[k] in weak for k in used_c):  # only common words and countries agree
+            base = 0.35 * cq + 0.65 * cc if cq > cc else 0.35 * cc + 0.65 * cq
+        elif name.kind == "abbreviation":  # an abbreviation is the query, not a word inside it
             base = 0.65 * cq + 0.35 * cc
         else:
             base = 0.65 * cq + 0.35 * cc if cq > cc else 0.65 * cc + 0.35 * cq
@@ -844,7 +866,12 @@ class Index:
         wc = [self.weight(t) for t in c]
         cq = sum(w * used_q.get(i, 0) for i, w in enumerate(wq)) / (sum(wq) or 1)
         cc = sum(w * used_c.get(k, 0) for k, w in enumerate(wc)) / (sum(wc) or 1)
-        if name.kind == "abbreviation":  # an abbreviation is the query, not a word inside it
+        # when the only words that agree are common ones and country names ('Technology Russia'
+        # against 'All-Russia Research Institute of Radio Technology'), the name's coverage leads
+        weak_only = bool(used_c) and all(c[k] in self.weak for k in used_c)
+        if weak_only:
+            token_overlap = 0.35 * max(cq, cc) + 0.65 * min(cq, cc)
+        elif name.kind == "abbreviation":  # an abbreviation is the query, not a word inside it
             token_overlap = 0.65 * cq + 0.35 * cc
         else:
             token_overlap = 0.65 * max(cq, cc) + 0.35 * min(cq, cc)
@@ -890,6 +917,7 @@ class Index:
                 "query_only": [t for i, t in enumerate(q) if i not in used_q],
                 "name_only": [t for k, t in enumerate(c) if k not in used_c],
                 "coverage": {"query": round(cq, 4), "name": round(cc, 4)},
+                "only_common_words_agree": weak_only,
                 "features": features,
                 "decisive_feature": decisive,
                 "person_name": person,

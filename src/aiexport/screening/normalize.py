@@ -118,11 +118,12 @@ def basic(name: str) -> str:
 
 @lru_cache(maxsize=200_000)
 def normalize(name: str) -> Normalized:
-    toks = basic(name).split()
+    # the institutional phrases first, as written ('Scientific Production Enterprise' → npp): the
+    # spelling variants below rewrite some of their words ('scientific' → 'science')
+    toks = _phrases(basic(name).split())
     toks = [VARIANTS.get(t, t) for t in toks]
     # VARIANTS may map to two tokens ("hongkong" -> "hong kong")
     toks = [x for t in toks for x in t.split()]
-    toks = _phrases(toks)
     legal: list[str] = []
     out: list[str] = []
     i = 0
@@ -156,9 +157,15 @@ _DOUBLE = re.compile(r"(\w)\1+")
 _VOWEL = re.compile(r"[aeiou]")
 
 
+_LETTERS = re.compile(r"[a-z]+")
+
+
 @lru_cache(maxsize=200_000)
 def fold_token(tok: str) -> str:
-    if not tok.isalpha() or not _VOWEL.search(tok):
+    if not tok.isalpha():
+        # letters and digits ('address05', 'cetc28'): each run of letters folded, the digits kept
+        return _LETTERS.sub(lambda m: fold_token(m[0]), tok) if tok.isalnum() and _VOWEL.search(tok) else tok
+    if not _VOWEL.search(tok):
         return tok  # codes and acronyms (DMCC) stay as written
     head, rest = tok[0], tok[1:]  # the first letter stays: acronyms and initials are made of it
     for a, b in _FOLDS:
@@ -168,7 +175,8 @@ def fold_token(tok: str) -> str:
 
 # Legal forms that a missing space glues onto the name ('DeutschlandGmbH', 'AlabugaLLC'): long or
 # distinctive enough never to be the end of an ordinary word of four letters or more.
-GLUED_LEGAL = ("gmbh", "llc", "ltd", "limited", "jsc", "pjsc", "ojsc", "cjsc", "plc", "fze", "fzco", "fzllc", "bhd")
+GLUED_LEGAL = ("gmbh", "llc", "ltd", "limited", "company", "corporation", "jsc", "pjsc", "ojsc", "cjsc", "plc", "fze",
+               "fzco", "fzllc", "bhd")
 
 
 def _unglue(tok: str) -> tuple[str, str | None]:
