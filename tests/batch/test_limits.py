@@ -48,3 +48,19 @@ def test_batch_rejects_what_check_rejects_with_its_messages(tmp_path, monkeypatc
     c = runner.invoke(app, ["check", str(g), "--format", "json"])
     assert c.exit_code == 2 and "row 2" in c.output
     assert rejects["OVERFLOW"]["expected"] in " ".join(c.output.split())
+
+
+def test_an_unreadable_file_is_bad_input_naming_it(tmp_path):
+    """A ragged line or bytes that are not UTF-8: exit 2 naming the file, for batch and for check
+    (whose columnar path for long files hands such a file to check's own reader)."""
+    header = b"id,date,kind,from,to,chip,quantity,consignee_country\n"
+    cases = {"ragged.csv": header + b"A,2025-09-01,export,US,DE,H100 SXM,8,DE,EXTRA\n",
+             "latin1.csv": header + "B,2025-09-01,export,US,DE,H100 SXM,8,DE\nC,2025-09-01,export,US,DE,Ä\xff,8,DE\n".encode("latin-1")}
+    for name, data in cases.items():
+        f = tmp_path / name
+        f.write_bytes(data)
+        r = runner.invoke(app, ["batch", str(f), "-o", str(tmp_path / "out.parquet")])
+        assert r.exit_code == 2, (name, r.output)
+        assert name in r.output and "internal error" not in r.output
+        c = runner.invoke(app, ["check", str(f)])
+        assert c.exit_code == 2 and "internal error" not in c.output, (name, c.output)

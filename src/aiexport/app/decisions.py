@@ -65,12 +65,12 @@ def check_file_fast(path: Path, on: dt.date | None, posture: str, *, allow_extra
     try:
         lf = scan(path)
         extra = check_columns(lf, path, allow_extra_columns)
-        total, dups = duplicates(lf)
-    except InputError:
+        total, dups = duplicates(lf, path)
+        if total < (FAST_PATH_ROWS if min_rows is None else min_rows) or dups:
+            return None
+        raw = lf.collect()
+    except (InputError, pl.exceptions.PolarsError, OSError):  # check's own reader names the problem
         return None
-    if total < (FAST_PATH_ROWS if min_rows is None else min_rows) or dups:
-        return None
-    raw = lf.collect()
     if extra:
         raw = raw.drop(extra)
     res = decide_chunk(raw, posture=posture, on=on, source=str(path), as_records=True)

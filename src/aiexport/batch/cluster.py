@@ -14,7 +14,16 @@ from pathlib import Path
 
 import polars as pl
 
-from aiexport.batch.run import Summary, check_columns, duplicates, finish, parts_dir, process, scan
+from aiexport.batch.run import (
+    Summary,
+    check_columns,
+    duplicates,
+    finish,
+    parts_dir,
+    process,
+    scan,
+    unreadable,
+)
 
 
 def partitions(total: int, size: int) -> list[tuple[int, int]]:
@@ -25,7 +34,10 @@ def partitions(total: int, size: int) -> list[tuple[int, int]]:
 def work(path: str, offset: int, length: int, part: str, posture: str, on: dt.date | None,
          dups: dict[int, int], extra: list[str]) -> tuple[Summary, pl.DataFrame]:
     """One partition, on a worker: read its rows, decide them, write the part file."""
-    raw = scan(Path(path)).slice(offset, length).collect()
+    try:
+        raw = scan(Path(path)).slice(offset, length).collect()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise unreadable(path, exc) from None
     return process(raw, Path(part), posture=posture, on=on, source=path, dups=dups, extra=extra)
 
 
@@ -38,7 +50,7 @@ def run_dask(path: Path, out: Path, *, posture: str = "enforced", on: dt.date | 
     path, out = path.resolve(), out.resolve()
     lf = scan(path)
     extra = check_columns(lf, path, allow_extra)
-    total, dups = duplicates(lf)
+    total, dups = duplicates(lf, path)
     tmp = parts_dir(out)
     ext = ".csv" if out.suffix.lower() == ".csv" else ".parquet"
     cluster = None if scheduler else LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,

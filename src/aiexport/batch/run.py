@@ -123,11 +123,22 @@ def check_columns(lf: pl.LazyFrame, path: Path, allow_extra: bool) -> list[str]:
     return extra
 
 
-def duplicates(lf: pl.LazyFrame) -> tuple[int, dict[int, int]]:
+def unreadable(path, exc: Exception) -> InputError:
+    """A file Polars cannot read to the end (ragged lines, bytes that are not UTF-8, …): bad input
+    naming the file (exit 2), not an internal error."""
+    fmt = FORMATS.get(Path(str(path)).suffix.lower(), "order book")
+    msg = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+    return InputError(str(path), None, None, f"a readable {fmt} file (UTF-8, every line with the header's columns)", msg)
+
+
+def duplicates(lf: pl.LazyFrame, path: Path | None = None) -> tuple[int, dict[int, int]]:
     """(rows in the file, {row: first row with the same id}) — one pass over the id column."""
-    if "id" not in lf.collect_schema().names():
-        return lf.select(pl.len()).collect().item(), {}
-    ids = lf.select("row", pl.col("id").str.strip_chars()).collect()
+    try:
+        if "id" not in lf.collect_schema().names():
+            return lf.select(pl.len()).collect().item(), {}
+        ids = lf.select("row", pl.col("id").str.strip_chars()).collect()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise unreadable(path or "order book", exc) from None
     d = ids.filter(pl.col("id").is_not_null() & pl.col("id").is_duplicated())
     if d.height == 0:
         return ids.height, {}
@@ -164,8 +175,16 @@ def process(raw: pl.DataFrame, part: Path, *, posture: str, on: dt.date | None, 
     return s, res.rejects
 
 
-def chunks(lf: pl.LazyFrame, size: int) -> Iterator[pl.DataFrame]:
-    yield from lf.collect_batches(chunk_size=size)
+def chunks(lf: pl.LazyFrame, size: int, path: Path | None = None) -> Iterator[pl.DataFrame]:
+    it = iter(lf.collect_batches(chunk_size=size))
+    while True:
+        try:
+            raw = next(it)
+        except StopIteration:
+            return
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise unreadable(path or "order book", exc) from None
+        yield raw
 
 
 def finish(parts: list[Path], out: Path, rejects: list[pl.DataFrame], rejects_path: Path) -> None:
@@ -206,13 +225,13 @@ def run(path: Path, out: Path, *, posture: str = "enforced", on: dt.date | None 
     t0 = time.perf_counter()
     lf = scan(path)
     extra = check_columns(lf, path, allow_extra)
-    total, dups = duplicates(lf)
+    total, dups = duplicates(lf, path)
     rejects_path = rejects_path or default_rejects(out)
     tmp = parts_dir(out)
     summary, parts, rejects = Summary(), [], []
     ext = ".csv" if out.suffix.lower() == ".csv" else ".parquet"
     try:
-        for k, raw in enumerate(chunks(lf, chunk_size)):
+        for k, raw in enumerate(chunks(lf, chunk_size, path)):
             part = tmp / f"part-{k:05d}{ext}"
             s, rej = process(raw, part, posture=posture, on=on, source=str(path), dups=dups, extra=extra)
             summary.add(s)

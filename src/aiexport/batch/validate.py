@@ -14,7 +14,15 @@ from functools import cache
 import polars as pl
 import pycountry
 
-from aiexport.io.transactions import _EXTRA_CODES, MAX_QUANTITY, PARTY_FIELDS
+from aiexport.io.transactions import (
+    _EXTRA_CODES,
+    BLANK_EXPECTED,
+    DATE_EXPECTED,
+    DATE_PATTERN,
+    MAX_QUANTITY,
+    PARTY_FIELDS,
+    REQUIRED_CELLS,
+)
 from aiexport.law.facts import NO, YES
 from aiexport.law.facts import default as fact_default
 from aiexport.law.license import FACT_COLUMNS, fact_value
@@ -134,16 +142,19 @@ def checks(columns: list[str]) -> list[Check]:
     out: list[Check] = []
 
     def required(c: str, field: str, expected: str) -> None:
-        if has(c):
-            out.append(Check(field, _s(c).is_null(), expected, pl.lit(None, pl.String)))
+        if has(c):  # a blank cell is not a value (check's REQUIRED_CELLS): a blank quantity is not 1 unit
+            out.append(Check(c, _s(c).is_null(), BLANK_EXPECTED, pl.lit("", pl.String)))
         else:
             out.append(Check(field, pl.lit(True), expected + " (the column is missing)", pl.lit(None, pl.String)))
 
+    for c in REQUIRED_CELLS:  # present, blank -> refused; absent -> check's default (kind export, 1 unit)
+        if c in ("kind", "quantity") and has(c):
+            required(c, c, "")
     required("id", "id", "a value (Field required)")
     required("date", "date", "a date YYYY-MM-DD")
     if has("date"):
-        out.append(Check("date", _s("date").is_not_null() & _s("date").str.to_date("%Y-%m-%d", strict=False).is_null(),
-                         "a valid date YYYY-MM-DD", pl.col("date")))
+        bad_date = ~_s("date").str.contains(DATE_PATTERN) | _s("date").str.to_date("%Y-%m-%d", strict=False).is_null()
+        out.append(Check("date", _s("date").is_not_null() & bad_date, DATE_EXPECTED, pl.col("date")))
     if has("kind"):
         out.append(Check("kind", _s("kind").is_not_null() & ~pl.col("kind").is_in(KINDS),
                          "'export', 'reexport' or 'transfer'", pl.col("kind")))

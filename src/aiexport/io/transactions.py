@@ -24,6 +24,27 @@ MAX_QUANTITY = 10_000_000
 MAX_STATED_TPP = 10**12
 
 
+DATE_EXPECTED = "a valid date YYYY-MM-DD"
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _date(value: Any) -> dt.date:
+    """A calendar date written YYYY-MM-DD (or a YAML date). Pydantic's lax reading would take
+    "0" as 1970-01-01 and "2025-09-01T00:00:00" as a date; an order's date is never guessed."""
+    import re
+
+    if isinstance(value, dt.datetime):
+        raise ValueError(DATE_EXPECTED)
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and re.fullmatch(DATE_PATTERN, value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(DATE_EXPECTED)
+
+
 def _yaml_norway(value: Any) -> Any:
     # YAML 1.1 reads an unquoted NO (Norway) as false; no other country code reads as a boolean.
     return "NO" if value is False else value
@@ -84,7 +105,7 @@ class Transaction(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     id: Annotated[str, AfterValidator(_id)]
-    date: dt.date
+    date: Annotated[dt.date, BeforeValidator(_date)]
     kind: Literal["export", "reexport", "transfer"] = "export"
     from_: Country = Field(alias="from")
     to: Country
@@ -101,6 +122,7 @@ TRANSACTION_FIELDS = ("id", "date", "kind", "from", "to", "item", "quantity", "c
 # CSV columns whose blank cell is an error for that row (a blank is not a value: a blank
 # quantity must not become 1 unit). Blank party details and facts mean "not stated".
 REQUIRED_CELLS = ("id", "date", "kind", "from", "to", "quantity", "consignee_country")
+BLANK_EXPECTED = "a value (this cell is required and blank)"
 BLANK = "__blank__"
 
 
@@ -123,7 +145,7 @@ def _from_flat(row: dict[str, str]) -> dict:
     if blank:
         out[BLANK] = blank
     for key, value in row.items():
-        if value is None or value == "":
+        if value is None or (isinstance(value, str) and not value.strip()):  # a blank cell (spaces too) states nothing
             continue
         if key == "chip":
             out["item"] = {"chip": value}
@@ -235,7 +257,7 @@ def parse(rows: list[Any], source: str) -> tuple[list[Transaction], list[InputEr
         if blank:
             raw = {k: v for k, v in raw.items() if k != BLANK}
             for col in blank:
-                errors.append(InputError(source, n, col, "a value (this cell is required and blank)", ""))
+                errors.append(InputError(source, n, col, BLANK_EXPECTED, ""))
         try:
             t = Transaction.model_validate(raw)
         except ValidationError as exc:
