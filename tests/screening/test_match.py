@@ -195,3 +195,35 @@ def test_only_common_words_and_countries_agreeing_is_not_a_match(real_index):
     assert m.explanation["only_common_words_agree"] and cq > cc
     assert m.features["token_overlap"] == pytest.approx(0.35 * cq + 0.65 * cc, abs=1e-3) and m.score < THRESHOLD
     assert real_index.screen("Huawei Technologies Russia", "RU")  # a leading distinctive word agrees
+
+
+def test_misspelt_institutional_phrases_and_the_long_form_of_a_listed_name():
+    assert normalize("JOINT STOCK COMPANY SCEINTIFIC AND PRODUCTION ENTERPRISE POLYOT").tokens == ("npp", "polyot")
+    assert normalize("LLC Scientific and Production Asscociation Naukasoft").tokens == ("npo", "naukasoft")
+    assert normalize("Scientific Industry Enterprise Kontakt").tokens == ("science", "industry", "enterprise", "kontakt")
+    ix = Index([ListEntry("EL", "n1", "Scientific-Production Enterprise Salyut JSC", addresses=[Address("Moscow", "RU")]),
+                ListEntry("EL", "n2", "Salyut Trading House", addresses=[Address("Moscow", "RU")])])
+    for q in ("NPP Salyut", "Scientific Production Enterprise Salyut", "Scientific-Production EnterpriseSalyut JSC",
+              "Enterprise Scientific-Production Salyut"):  # abbreviated, as listed, glued, reordered
+        hits = ix.screen(q, "RU")
+        assert hits and hits[0].entry.uid == "n1", q
+    assert ix.pair_score("Scientific-Production EnterpriseSalyut", "Scientific-Production Enterprise Salyut JSC") >= THRESHOLD
+
+
+def test_what_follows_a_legal_form_is_a_place_only_without_digits_or_parentheses(real_index):
+    from aiexport.screening.match import strip_after_legal_form
+
+    assert strip_after_legal_form("REXFORD LTD., Dubai") == "REXFORD LTD."
+    cetc = "China Electronics Technology Group Corp., 7th Research Institute (CETC-7)"
+    assert strip_after_legal_form(cetc) == cetc
+    hits = real_index.screen(cetc, "CN")
+    assert hits and "7th Research Institute" in hits[0].entry.name
+
+
+def test_an_ordinal_starts_an_address_only_before_an_address_word():
+    from aiexport.screening.normalize import strip_address
+
+    assert strip_address("Alexander Ivjenko, 7150 Rue Chouinard, Montreal") == "Alexander Ivjenko"
+    assert strip_address("Acme Ltd., 17th Floor, Tower 2, Kowloon") == "Acme Ltd"
+    keep = "China Electronics Technology Group Corp., 7th Research Institute (CETC-7)"
+    assert strip_address(keep) == keep

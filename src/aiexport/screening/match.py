@@ -50,6 +50,7 @@ from aiexport.screening.normalize import (
     acronym,
     basic,
     matchable,
+    matchable_long,
     parentheticals,
     strip_address,
     without_parentheticals,
@@ -75,6 +76,7 @@ class Name:
     norm: Normalized
     person: bool
     derived: bool = False  # the name with its parenthetical left out: weaker than the name as written
+    long: bool = False  # the institutional phrases left as written: a second form, not counted in the IDF
 
 
 @dataclass
@@ -103,11 +105,15 @@ def strip_place(query: str) -> tuple[str, str | None]:
 
 def strip_after_legal_form(query: str) -> str:
     """'REXFORD LTD., Dubai' -> 'REXFORD LTD.': on a purchase order a company name ends with its legal
-    form; comma-separated words after it (that hold no legal form themselves) are its place."""
+    form; comma-separated words after it (that hold no legal form, digit or parenthesis) are its
+    place."""
     parts = query.split(",")
     for k in range(len(parts) - 1):
         last = basic(parts[k]).split()
         if last and last[-1] in LEGAL_TOKENS and len(last) > 1 or (k > 0 and last and all(t in LEGAL_TOKENS for t in last)):
+            tail = ",".join(parts[k + 1 :])
+            if any(ch.isdigit() or ch == "(" for ch in tail):
+                continue  # '…Group Corp., 7th Research Institute (CETC-7)': more name, not a place
             rest = [basic(x).split() for x in parts[k + 1 :]]
             if rest and not any(t in LEGAL_TOKENS for r in rest for t in r):
                 return ",".join(parts[: k + 1]).strip()
@@ -146,16 +152,18 @@ class Index:
                 variants = [(text, kind, False), (without_parentheticals(text), kind, True)]
                 variants += [(p, "abbreviation", False) for p in parentheticals(text)]
                 for t, k, derived in variants:
-                    n = matchable(t)
-                    if not n.tokens or n.tokens in seen:
-                        continue
-                    seen.add(n.tokens)
-                    self.names.append(Name(i, t, k, n, person, derived))
+                    # the name with its institutional phrases abbreviated (what a query is read as)
+                    # and as written (for a query whose phrase is misspelt, glued or reordered)
+                    for n, long in ((matchable(t), False), (matchable_long(t), True)):
+                        if not n.tokens or n.tokens in seen:
+                            continue
+                        seen.add(n.tokens)
+                        self.names.append(Name(i, t, k, n, person, derived, long))
         # a parenthetical made only of words that many list names use ('(Hangzhou)', '(Hong Kong)',
         # '(HK)') is a place qualifier, not a name of its own: it is not indexed as an abbreviation
         df: dict[str, int] = defaultdict(int)
         for nm in self.names:
-            if nm.kind != "abbreviation":
+            if nm.kind != "abbreviation" and not nm.long:
                 for t in set(nm.norm.tokens):
                     df[t] += 1
         cap = max(50, int(DF_CAP * len(self.names)))
@@ -183,8 +191,12 @@ class Index:
         self.joined = dict(joined)
         self.bag = dict(bag)
         self.acr = dict(acr)
-        total = max(len(self.names), 1)
-        self.idf = {t: math.log(1 + total / len(p)) for t, p in self.post.items()}
+        # document frequencies over the names as first read (a second, long form of a name would
+        # count its phrase words twice); a token found only in long forms counts those
+        total = max(sum(1 for n in self.names if not n.long), 1)
+        longs = {j for j, n in enumerate(self.names) if n.long}
+        self.df = {t: (sum(1 for j in p if j not in longs) or len(p)) if longs else len(p) for t, p in self.post.items()}
+        self.idf = {t: math.log(1 + total / self.df[t]) for t in self.post}
         self.max_idf = math.log(1 + total)
         self.wsum = [sum(self.idf[t] for t in n.norm.tokens) or 1.0 for n in self.names]
         self.ecountries = [frozenset(self.entries[n.entry].countries) for n in self.names]
@@ -201,9 +213,10 @@ class Index:
         # judged on the spelling before the folds)
         lead: dict[str, int] = defaultdict(int)
         for n in self.names:
-            lead[n.norm.tokens[0]] += 1
+            if not n.long:
+                lead[n.norm.tokens[0]] += 1
         self.weak = frozenset(
-            {t for t, p in self.post.items() if len(p) > self.df_cap and 2 * lead.get(t, 0) < len(set(p))}
+            {t for t, d in self.df.items() if d > self.df_cap and 2 * lead.get(t, 0) < d}
             | {f for n in self.names for f, r in zip(n.norm.tokens, n.norm.raw or n.norm.tokens, strict=True)
                if len(r) >= 4 and r.isalpha() and country_code(r)})
         dels: dict[str, list[str]] = defaultdict(list)
@@ -223,12 +236,12 @@ class Index:
         token only adds to the bound of a name that is already a candidate)."""
         n = len(self.names)
         self.vid = {t: k for k, t in enumerate(self.post)}
-        common = [t for t, p in self.post.items() if len(p) > self.df_cap]
+        common = [t for t, d in self.df.items() if d > self.df_cap]
         self.cid = {t: k for k, t in enumerate(common)}
         rows: list[int] = []
         cols: list[int] = []
         for t, p in self.post.items():
-            if len(p) <= self.df_cap:
+            if self.df[t] <= self.df_cap:
                 rows.extend([self.vid[t]] * len(p))
                 cols.extend(p)
         # duplicates are summed (a name reached twice by one token counts twice, as in the postings)
@@ -601,7 +614,7 @@ class Index:
             cc += idf.get(c[k], mx) * sim
         cc /= self.wsum[j]
         weak = self.weak
-        if used_c and all(c[k] in weak for k in used_c):  # only common words and countries agree
+        if 0 < len(used_c) <= 2 and all(c[k] in weak for k in used_c):  # only two common words agree
             base = 0.35 * cq + 0.65 * cc if cq > cc else 0.35 * cc + 0.65 * cq
         elif name.kind == "abbreviation":  # an abbreviation is the query, not a word inside it
             base = 0.65 * cq + 0.35 * cc
@@ -866,9 +879,10 @@ class Index:
         wc = [self.weight(t) for t in c]
         cq = sum(w * used_q.get(i, 0) for i, w in enumerate(wq)) / (sum(wq) or 1)
         cc = sum(w * used_c.get(k, 0) for k, w in enumerate(wc)) / (sum(wc) or 1)
-        # when the only words that agree are common ones and country names ('Technology Russia'
-        # against 'All-Russia Research Institute of Radio Technology'), the name's coverage leads
-        weak_only = bool(used_c) and all(c[k] in self.weak for k in used_c)
+        # when the only words that agree are one or two common ones and country names ('Technology
+        # Russia' against 'All-Russia Research Institute of Radio Technology'), the name's coverage
+        # leads (more common words in a row, 'China Electronics Technology Group', make a name)
+        weak_only = 0 < len(used_c) <= 2 and all(c[k] in self.weak for k in used_c)
         if weak_only:
             token_overlap = 0.35 * max(cq, cc) + 0.65 * min(cq, cc)
         elif name.kind == "abbreviation":  # an abbreviation is the query, not a word inside it
@@ -961,9 +975,10 @@ class Index:
             return 0.0
         best = 0.0
         for c in {candidate, without_parentheticals(candidate), *parentheticals(candidate)}:
-            n = Name(-1, c, "primary", matchable(c), person)
-            if n.norm.tokens:
-                best = max(best, self._score_name(qn, n))
+            for norm in {matchable(c), matchable_long(c)}:  # as the index holds it: both forms
+                n = Name(-1, c, "primary", norm, person)
+                if n.norm.tokens:
+                    best = max(best, self._score_name(qn, n))
         return best
 
     def best_score(self, query: str, country: str | None = None) -> float:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from anyascii import anyascii
+from rapidfuzz import fuzz
 
 CJK_LEGAL = ["股份有限公司", "有限责任公司", "有限公司", "集团", "公司", "株式会社", "有限會社", "有限會司", "股份公司"]
 # Multi-token legal forms first (longest first), as normalised token sequences.
@@ -118,9 +119,15 @@ def basic(name: str) -> str:
 
 @lru_cache(maxsize=200_000)
 def normalize(name: str) -> Normalized:
+    return _normalize(name, True)
+
+
+def _normalize(name: str, phrases: bool) -> Normalized:
     # the institutional phrases first, as written ('Scientific Production Enterprise' → npp): the
     # spelling variants below rewrite some of their words ('scientific' → 'science')
-    toks = _phrases(basic(name).split())
+    toks = basic(name).split()
+    if phrases:
+        toks = _phrases(toks)
     toks = [VARIANTS.get(t, t) for t in toks]
     # VARIANTS may map to two tokens ("hongkong" -> "hong kong")
     toks = [x for t in toks for x in t.split()]
@@ -180,6 +187,8 @@ GLUED_LEGAL = ("gmbh", "llc", "ltd", "limited", "company", "corporation", "jsc",
 
 
 def _unglue(tok: str) -> tuple[str, str | None]:
+    if not tok.endswith(GLUED_LEGAL):
+        return tok, None
     for suffix in GLUED_LEGAL:
         if tok.endswith(suffix) and len(tok) - len(suffix) >= 4 and tok[: -len(suffix)].isalpha():
             return tok[: -len(suffix)], suffix
@@ -190,7 +199,16 @@ def _unglue(tok: str) -> tuple[str, str | None]:
 def matchable(name: str) -> Normalized:
     """``normalize``, a legal form glued to the last word split off, then the spelling folds: what
     the matcher compares."""
-    n = normalize(name)
+    return _matchable(normalize(name))
+
+
+def matchable_long(name: str) -> Normalized:
+    """``matchable`` without the institutional phrases abbreviated (a list name is indexed in both
+    forms, so a query whose phrase is misspelt, glued or reordered still finds the long one)."""
+    return _matchable(_normalize(name, False))
+
+
+def _matchable(n: Normalized) -> Normalized:
     toks, legal = list(n.tokens), list(n.legal)
     if len(toks) > 1:
         toks[-1], glued = _unglue(toks[-1])
@@ -199,17 +217,38 @@ def matchable(name: str) -> Normalized:
     return Normalized(tuple(fold_token(t) for t in toks), tuple(legal), tuple(toks))
 
 
+def _word_is(tok: str, word: str) -> bool:
+    """A phrase word as written, or misspelt (rapidfuzz ratio ≥ 0.80, same first letter) when it is
+    long enough for a typo to be told from another word ('sceintific', 'asciation')."""
+    if tok == word:
+        return True
+    return (len(word) >= 6 and tok[:1] == word[:1] and abs(len(tok) - len(word)) <= 2
+            and fuzz.ratio(tok, word, score_cutoff=80) > 0)
+
+
+_PHRASE_FIRST: dict[str, list[str]] = {}  # first letter → the phrases' first words (six letters or more)
+for _w in sorted(_VARIANT_BY_FIRST):
+    if len(_w) >= 6:
+        _PHRASE_FIRST.setdefault(_w[0], []).append(_w)
+
+
 def _phrases(toks: list[str]) -> list[str]:
     out: list[str] = []
     i = 0
     while i < len(toks):
-        for ph, abbr in _VARIANT_BY_FIRST.get(toks[i], ()):
-            if tuple(toks[i : i + len(ph)]) == ph:
+        t = toks[i]
+        cands = _VARIANT_BY_FIRST.get(t)
+        if cands is None and len(t) >= 5 and t[0] in _PHRASE_FIRST:  # a misspelt first word
+            lt = len(t)
+            cands = [c for w in _PHRASE_FIRST[t[0]] if -2 <= lt - len(w) <= 2 and _word_is(t, w)
+                     for c in _VARIANT_BY_FIRST[w]]
+        for ph, abbr in cands or ():
+            if len(toks) - i >= len(ph) and all(_word_is(a, b) for a, b in zip(toks[i : i + len(ph)], ph, strict=True)):
                 out.append(abbr)
                 i += len(ph)
                 break
         else:
-            out.append(toks[i])
+            out.append(t)
             i += 1
     return out
 
@@ -222,7 +261,11 @@ def without_parentheticals(name: str) -> str:
     return re.sub(r"\s*\([^()]*\)", " ", name).strip()
 
 
-_QUERY_ADDRESS = re.compile(r"[.,;]\s+(?:and\s+)?\d+[\w/⁄-]*\s+\w")
+# a house number starts the address; an ordinal does too when an address word follows it (17th Floor,
+# 5th Avenue), not when it is part of the name (7th Research Institute)
+_ADDRESS_WORDS = "floor|fl|flr|street|str|st|avenue|ave|road|rd|lane|ln|block|blk|building|bldg|tower|km|line|district|mile"
+_QUERY_ADDRESS = re.compile(
+    r"[.,;]\s+(?:and\s+)?\d+(?!\d|(?:st|nd|rd|th)\s+(?!(?:" + _ADDRESS_WORDS + r")\b))[\w/⁄-]*\s+\w", re.I)
 
 
 def strip_address(query: str) -> str:
