@@ -34,6 +34,7 @@ import math
 import os
 import re
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -493,11 +494,11 @@ class Index:
                 # plus the weight of the query's words they hold as written (a near variant of a
                 # common word, 'technologic' for 'technology', must not push out a name that holds
                 # the query's own words: 'Huawei Russia' for 'Huawei Technologies Russia')
-                qw = [(t, weight(t)) for t in set(qns[i].tokens)]
+                qset = frozenset(qns[i].tokens)
                 tokset = self.tokset
                 for j in got:
-                    ts = tokset[j]
-                    got[j] += sum(w for t, w in qw if t in ts)
+                    for t in qset & tokset[j]:
+                        got[j] += weight(t)
                 ranked = sorted(got, key=got.__getitem__, reverse=True)
                 n_sure = sum(1 for j in ranked if j in sure[i])
                 out.append(ranked[: max(MAX_CANDIDATES, n_sure)])
@@ -840,18 +841,10 @@ class Index:
 
     def screen_raw_many(self, queries: list[tuple[str, str | None]], threshold: float = THRESHOLD,
                         limit: int = 10, batch: int = 4000) -> list[tuple[Normalized | None, set[str], list[tuple[float, int]]]]:
-        """``screen_raw`` for many queries: candidates in batches (one sparse product each). The cyclic
-        garbage collector is paused for a large batch: it allocates millions of small tuples, lists
-        and dicts, none in a reference cycle, and the collector's passes over them cost a fifth of
-        the time; it is resumed afterwards (and collects then if there is anything to collect)."""
-        pause = len(queries) >= 200 and gc.isenabled()
-        if pause:
-            gc.disable()
-        try:
+        """``screen_raw`` for many queries: candidates in batches (one sparse product each), with the
+        cyclic garbage collector paused for a large batch (``gc_paused``)."""
+        with gc_paused(len(queries) >= 200):
             return self._screen_raw_many(queries, threshold, limit, batch)
-        finally:
-            if pause:
-                gc.enable()
 
     def _screen_raw_many(self, queries: list[tuple[str, str | None]], threshold: float, limit: int,
                          batch: int) -> list[tuple[Normalized | None, set[str], list[tuple[float, int]]]]:
@@ -991,24 +984,47 @@ class Index:
 _WORKER_INDEX: Index | None = None
 
 
+@contextmanager
+def gc_paused(pause: bool = True):
+    """The cyclic garbage collector paused: screening a batch allocates millions of small tuples,
+    lists and dicts, none in a reference cycle, and the collector's passes over them and over the
+    index and its caches cost a fifth of the time. Resumed afterwards (and it collects then if
+    there is anything to collect)."""
+    pause = pause and gc.isenabled()
+    if pause:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if pause:
+            gc.enable()
+
+
 def _work(args):
     chunk, threshold = args
     idx = _WORKER_INDEX
     assert idx is not None
     names = idx.names
-    return [[(names[j].entry, names[j].text, sc) for sc, j in ranked]
-            for _, _, ranked in idx.screen_raw_many(chunk, threshold, limit=10)]
+    with gc_paused(len(chunk) >= 200):
+        return [[(names[j].entry, names[j].text, sc) for sc, j in ranked]
+                for _, _, ranked in idx.screen_raw_many(chunk, threshold, limit=10)]
 
 
 def screen_many(index: Index, queries: list[tuple[str, str | None]], threshold: float = THRESHOLD,
                 workers: int | None = None) -> list[list[tuple[int, str, float]]]:
     """Screen many (name, country) pairs; returns, per query, (entry position, matched name, score)
     best first. Uses every core (fork) for large batches; one process for small ones."""
+    with gc_paused(len(queries) >= 200):
+        return _screen_many(index, queries, threshold, workers)
+
+
+def _screen_many(index: Index, queries: list[tuple[str, str | None]], threshold: float,
+                 workers: int | None) -> list[list[tuple[int, str, float]]]:
     global _WORKER_INDEX
     # the same (name, country) twice is screened once (order books repeat their parties)
     uniq = list(dict.fromkeys(queries))
     if len(uniq) < len(queries):
-        res_u = screen_many(index, uniq, threshold, workers)
+        res_u = _screen_many(index, uniq, threshold, workers)
         by = dict(zip(uniq, res_u, strict=True))
         return [by[q] for q in queries]
     workers = workers or os.cpu_count() or 1
