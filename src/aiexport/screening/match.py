@@ -226,6 +226,7 @@ class Index:
                 for d in _deletes(t):
                     dels[d].append(t)
         self.dels = dict(dels)
+        self._build_reach()
         self._near = lru_cache(maxsize=500_000)(self._near_uncached)
         self._probes: dict = {}
         self._build_matrices()
@@ -254,6 +255,19 @@ class Index:
         self.np_ntok = np.asarray(self.ntok)
         self.np_jlen = np.asarray(self.jlen)
         self._build_prefilter()
+
+    def _build_reach(self) -> None:
+        """Per deletion string: the list token it is (five letters or more) and the tokens it is a
+        deletion of, in that order: what a query token's own deletions reach (``_near``)."""
+        reach: dict[str, list[str]] = {d: [] for d in self.dels}
+        for t in self.post:
+            if len(t) >= 5:
+                reach.setdefault(t, [])
+        for d, lst in reach.items():
+            if d in self.post and len(d) >= 5:
+                lst.append(d)
+            lst.extend(self.dels.get(d, ()))
+        self.reach = {d: tuple(lst) for d, lst in reach.items() if lst}
 
     def _build_prefilter(self) -> None:
         """The names' tokens flattened (ids into a token vocabulary, lengths, IDF weights) and
@@ -299,6 +313,8 @@ class Index:
         self._probes = {}
         if "pf_tok" not in d:
             self._build_prefilter()
+        if "reach" not in d:
+            self._build_reach()
 
     # -- candidates
 
@@ -313,10 +329,9 @@ class Index:
             ratio = fuzz.ratio
             for v in self.dels.get(q, ()):  # q is a deletion of v
                 out.setdefault(v, ratio(q, v) / 100)
+            reach = self.reach
             for d in _deletes(q):
-                if d in self.post and len(d) >= 5 and d not in out:
-                    out[d] = ratio(q, d) / 100
-                for v in self.dels.get(d, ()):
+                for v in reach.get(d, ()):
                     if v not in out:
                         out[v] = ratio(q, v) / 100
         return tuple(out.items())
@@ -751,11 +766,12 @@ class Index:
         ub = 0.65 * np.maximum(cq, cc) + 0.35 * np.minimum(cq, cc)
         keep = ub >= floor - 1e-6
         # the joined similarity (different token counts) and the acronym (a one-token query), exactly
-        qjl = np.asarray([len(qn.joined) for qn in qns], dtype=np.int64)[pq]
+        qjoined = [qn.joined for qn in qns]
+        qjl = np.asarray([len(x) for x in qjoined], dtype=np.int64)[pq]
         njl = self.np_jlen[pj]
         maybe = np.flatnonzero(~keep & (lq != lc) & (20 * np.minimum(qjl, njl) >= 9 * (qjl + njl)))  # ratio ≥ 90
         if len(maybe):
-            qj = np.asarray([qn.joined for qn in qns], dtype=object)[pq[maybe]]
+            qj = np.asarray(qjoined, dtype=object)[pq[maybe]]
             jn = cpdist(qj, self.pf_joined[pj[maybe]], scorer=fuzz.ratio, score_cutoff=90, dtype=np.float64) / 100
             keep[maybe[jn >= floor - 1e-6]] = True
         acr = np.flatnonzero(~keep & (lq == 1) & (lc >= 3))

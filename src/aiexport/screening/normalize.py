@@ -111,10 +111,11 @@ def basic(name: str) -> str:
         s = anyascii(_CJK.sub(r" \1 ", s))
     s = s.lower()
     s = s.replace("&", " and ").replace("+", " and ")
-    s = _ABBR.sub(lambda m: m[0].replace(".", ""), s)
+    if "." in s:
+        s = _ABBR.sub(lambda m: m[0].replace(".", ""), s)
     s = s.replace("'", "").replace("’", "").replace("`", "")
     s = _PUNCT.sub(" ", s).replace("_", " ")
-    return _SPACE.sub(" ", s).strip()
+    return " ".join(s.split())
 
 
 @lru_cache(maxsize=200_000)
