@@ -5,20 +5,23 @@ abbreviation of every entry, normalised (``normalize.py``); an inverted index to
 deletion-neighbourhood index (all one-character deletions of every token, SymSpell style) so a
 query token finds list tokens one edit away without comparing against the whole vocabulary; the
 concatenations of adjacent tokens (missing spaces: ``Zhongkexin`` ↔ ``Zhong Ke Xin``); the
-space-less form of every name; acronyms of names of three or more tokens.
+space-less form of every name; acronyms of names of three or more tokens. A name with an
+institutional phrase (Scientific Production Enterprise → NPP) is indexed in both forms.
 
 Score (``SCORE_VERSION``): for a query and one list name,
 
 * ``token_overlap`` — tokens are aligned one-to-one by similarity (rapidfuzz ``ratio`` ≥ 0.80,
   exact for tokens of three characters or fewer, prefix for a person's given names); each side's
   coverage is the IDF-weighted share of its tokens that found a partner (rare tokens count more
-  than ``technology`` or ``shenzhen``); ``token_overlap`` = 0.65·max + 0.35·min of the coverages;
+  than ``technology`` or ``shenzhen``); ``token_overlap`` = 0.65·max + 0.35·min of the coverages,
+  or 0.35·max + 0.65·min when the only tokens that agree are one or two common words (many names,
+  leading few) or country names (``weak``);
 * ``joined_similarity`` — rapidfuzz ``ratio`` of the space-less forms (missing spaces, word
   splits), counted only when it is ≥ 0.90 and the two sides have different token counts (with the
   same count, a differing distinctive token must not hide inside a long shared string);
 * ``acronym`` — when a one-token query equals the initials of a name of three or more tokens: 0.90
-  for four letters or more, 0.82 for three (three-letter acronyms collide often — SAP, AEC — so
-  a differing country takes them below the threshold and an agreeing one keeps them);
+  for four letters or more, 0.78 for three (three-letter acronyms collide often — SAP, AEC — so
+  only an agreeing or related country takes them to the threshold);
 * ``country`` — +0.05 when a country of the query is among the entry's address countries (CN,
   HK and MO count as related: +0.025), −0.05 when the entry has countries and none agrees, 0 when
   either side has none. A qualifier, never a filter.
