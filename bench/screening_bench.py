@@ -60,7 +60,13 @@ class LogicV2:
     def entity(self, entry):
         key = id(entry)
         if key not in self._cache:
-            schema = "Person" if entry.entity_type == "person" else "LegalEntity" if entry.list_code == "SDN" else "Company"
+            schema = (
+                "Person"
+                if entry.entity_type == "person"
+                else "LegalEntity"
+                if entry.list_code == "SDN"
+                else "Company"
+            )
             e = self.model.make_entity(schema)
             e.id = f"r{len(self._cache)}"
             e.add("name", entry.name)
@@ -112,8 +118,10 @@ def eval_pairs(index: Index, nk: LogicV2 | None):
     if nk:
         from aiexport.screening.lists import ListEntry
 
-        theirs = [nk.score(nk.query(r["query"]), nk.entity(ListEntry("EL", str(i), r["candidate"])))
-                  for i, r in enumerate(rows)]
+        theirs = [
+            nk.score(nk.query(r["query"]), nk.entity(ListEntry("EL", str(i), r["candidate"])))
+            for i, r in enumerate(rows)
+        ]
         t_best = best_threshold(theirs, labels)
         out["logic_v2"] = pair_metrics(theirs, labels, NK_THRESHOLD)
         out["logic_v2_best"] = (t_best, pair_metrics(theirs, labels, t_best))
@@ -135,12 +143,17 @@ def eval_queries(index: Index, nk: LogicV2 | None, path: Path = PO, halves: bool
         exp = r["expected"]
         got = {"ours": {m.entry.name for m in index.screen(r["name"], cc, explain=False)}}
         if nk:
-            cands = {id(m.entry): m.entry for m in index.screen(r["name"], cc, threshold=0.0, explain=False, limit=10)}
+            cands = {
+                id(m.entry): m.entry
+                for m in index.screen(r["name"], cc, threshold=0.0, explain=False, limit=10)
+            }
             for e in index.entries:
                 if exp and e.name == exp:
                     cands[id(e)] = e
             q = nk.query(r["name"], cc)
-            got["logic_v2"] = {e.name for e in cands.values() if nk.score(q, nk.entity(e)) >= NK_THRESHOLD}
+            got["logic_v2"] = {
+                e.name for e in cands.values() if nk.score(q, nk.entity(e)) >= NK_THRESHOLD
+            }
         found[r["id"]] = got
     parts: tuple = (("all", rows),)
     if halves:
@@ -160,7 +173,9 @@ def _tally(acc, names: set[str], expected: str):
     if expected:
         if expected in names:
             acc[0] += 1
-            acc[1] += len(names) > 1 and 0  # other listed entries flagged beside the right one are not errors
+            acc[1] += (
+                len(names) > 1 and 0
+            )  # other listed entries flagged beside the right one are not errors
         else:
             acc[2] += 1
             acc[1] += bool(names)
@@ -186,7 +201,11 @@ def quality(fresh: bool = False) -> None:
         f"| {label} ({n}) | {k} | {m[0]:.3f} | {m[1]:.3f} | {m[2]:.3f} | "
         + (f"{m[2] - res['logic_v2'][2]:+.3f} |" if k == "aiexport" and "logic_v2" in res else " |")
         for label, (n, res) in qs.items()
-        for k, m in (("aiexport", res["ours"]), *((("logic-v2 " + str(NK_THRESHOLD), res["logic_v2"]),) if "logic_v2" in res else ())))
+        for k, m in (
+            ("aiexport", res["ours"]),
+            *((("logic-v2 " + str(NK_THRESHOLD), res["logic_v2"]),) if "logic_v2" in res else ()),
+        )
+    )
     body = f"""Machine: {machine()}. `bench/screening_bench.py quality{" fresh" if fresh else ""}`; lists: the BIS CSL of 2026-07-09
 (EL, MEU, DPL) and the OFAC SDN of 2024-05-03; aiexport threshold {THRESHOLD}, logic-v2 at yente's
 default {NK_THRESHOLD} (and, for the pairs, at the threshold that is best for logic-v2 on this very set,
@@ -247,7 +266,12 @@ def speed(n: int) -> None:
         wall = time.perf_counter() - t0
         r1 = resource.getrusage(resource.RUSAGE_SELF)
         c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (r1.ru_utime - r0.ru_utime) + (c1.ru_utime - c0.ru_utime) + (r1.ru_stime - r0.ru_stime) + (c1.ru_stime - c0.ru_stime)
+        cpu = (
+            (r1.ru_utime - r0.ru_utime)
+            + (c1.ru_utime - c0.ru_utime)
+            + (r1.ru_stime - r0.ru_stime)
+            + (c1.ru_stime - c0.ru_stime)
+        )
         return res, wall, cpu
 
     loads = [os.getloadavg()[0]]

@@ -19,13 +19,42 @@ def test_normalisation_legal_forms_scripts_and_abbreviations():
 
 
 def _idx():
-    return Index([
-        ListEntry("EL", "e1", "Huawei Technologies Dusseldorf GmbH", addresses=[Address("Dusseldorf, DE", "DE")]),
-        ListEntry("EL", "e2", "Beijing Zhongke Xin Electronic Equipment", aliases=["Zhongkexin"], addresses=[Address("Beijing, CN", "CN")]),
-        ListEntry("EL", "e3", "Semiconductor Manufacturing South China Corporation", addresses=[Address("Shenzhen, CN", "CN")]),
-        ListEntry("SDN", "s1", "PETROV, Ivan Sergeyevich", entity_type="person", addresses=[Address("Moscow", "RU")]),
-        ListEntry("EL", "e4", "Acme Electronics (HK) Co., Limited", addresses=[Address("Kowloon, Hong Kong, CN", "HK")]),
-    ])
+    return Index(
+        [
+            ListEntry(
+                "EL",
+                "e1",
+                "Huawei Technologies Dusseldorf GmbH",
+                addresses=[Address("Dusseldorf, DE", "DE")],
+            ),
+            ListEntry(
+                "EL",
+                "e2",
+                "Beijing Zhongke Xin Electronic Equipment",
+                aliases=["Zhongkexin"],
+                addresses=[Address("Beijing, CN", "CN")],
+            ),
+            ListEntry(
+                "EL",
+                "e3",
+                "Semiconductor Manufacturing South China Corporation",
+                addresses=[Address("Shenzhen, CN", "CN")],
+            ),
+            ListEntry(
+                "SDN",
+                "s1",
+                "PETROV, Ivan Sergeyevich",
+                entity_type="person",
+                addresses=[Address("Moscow", "RU")],
+            ),
+            ListEntry(
+                "EL",
+                "e4",
+                "Acme Electronics (HK) Co., Limited",
+                addresses=[Address("Kowloon, Hong Kong, CN", "HK")],
+            ),
+        ]
+    )
 
 
 def test_match_explained_with_features_and_country_as_qualifier():
@@ -79,7 +108,12 @@ def test_real_lists_ai_chip_parties(real_index):
 
 def test_transliteration_variants_fold_to_one_spelling(real_index):
     # Aleksandr / Alexander, Sergeyevich / Sergeevich: one sound, two transliteration systems
-    assert real_index.pair_score("Aleksandr Sergeyevich Petrov", "Alexander Sergeevich Petrov", person=True) >= 0.95
+    assert (
+        real_index.pair_score(
+            "Aleksandr Sergeyevich Petrov", "Alexander Sergeevich Petrov", person=True
+        )
+        >= 0.95
+    )
     # a code without vowels is not folded (DMCC is not DMC); the first letter stays (ITEP's P-hysics)
     from aiexport.screening.normalize import fold_token
 
@@ -92,13 +126,18 @@ def test_a_folded_spelling_is_a_potential_match_not_an_exact_one(real_index):
 
     # a tripled letter folds to the listed spelling: the same tokens compared, not the same words
     m = real_index.screen("Huawei Technologies Dussseldorf GmbH", "DE")[0]
-    assert all(a["similarity"] == 1.0 for a in m.explanation["agreed"]) and not m.explanation["name_only"]
+    assert (
+        all(a["similarity"] == 1.0 for a in m.explanation["agreed"])
+        and not m.explanation["name_only"]
+    )
     assert m.explanation["same_spelling"] is False and not is_exact(m)
     m = real_index.screen("Huawei Technologies Dusseldorf GmbH", "DE")[0]
     assert m.explanation["same_spelling"] is True and is_exact(m)
 
 
-def _prefilter_keeps_every_pair_that_can_reach(ix: Index, queries: list[str], floor: float) -> tuple[int, int]:
+def _prefilter_keeps_every_pair_that_can_reach(
+    ix: Index, queries: list[str], floor: float
+) -> tuple[int, int]:
     """Every (query, candidate) pair whose aligned score reaches ``floor`` survives ``_prefilter``;
     returns (pairs, pairs dropped) so a caller can check the filter did something."""
     from aiexport.screening.normalize import matchable
@@ -122,16 +161,33 @@ def _prefilter_keeps_every_pair_that_can_reach(ix: Index, queries: list[str], fl
 
 
 def test_prefilter_bound_is_never_below_the_aligned_score():
-    ix = Index([
-        *_idx().entries,
-        ListEntry("SDN", "s2", "KUZNETSOV, Aleksandr Vladimirovich", entity_type="person"),
-        ListEntry("EL", "e5", "Zhong Ke Tian Long Photonics Holding"),
-        ListEntry("EL", "e6", "Novosibirsk Aviation Plant Chkalov"),
-    ])
-    queries = ["Zhongkexin", "ZhongKe Xin Electronic", "Zhong Ke Xin", "A. V. Kuznetsov", "Alex Kuznetsov",
-               "Kuznetsov Aleksandr", "Al Kuz", "TianLong Photonics", "Zhongke Tianlong Photonics",
-               "SMSC", "Huawei Dusseldorf", "Huawei Technologies Duesseldorf", "Acme Electronic",
-               "Novosibirskaviation Plant", "Novosibirsk Aviationplant Chkalov", "Petrov Ivan", "I. Petrov"]
+    ix = Index(
+        [
+            *_idx().entries,
+            ListEntry("SDN", "s2", "KUZNETSOV, Aleksandr Vladimirovich", entity_type="person"),
+            ListEntry("EL", "e5", "Zhong Ke Tian Long Photonics Holding"),
+            ListEntry("EL", "e6", "Novosibirsk Aviation Plant Chkalov"),
+        ]
+    )
+    queries = [
+        "Zhongkexin",
+        "ZhongKe Xin Electronic",
+        "Zhong Ke Xin",
+        "A. V. Kuznetsov",
+        "Alex Kuznetsov",
+        "Kuznetsov Aleksandr",
+        "Al Kuz",
+        "TianLong Photonics",
+        "Zhongke Tianlong Photonics",
+        "SMSC",
+        "Huawei Dusseldorf",
+        "Huawei Technologies Duesseldorf",
+        "Acme Electronic",
+        "Novosibirskaviation Plant",
+        "Novosibirsk Aviationplant Chkalov",
+        "Petrov Ivan",
+        "I. Petrov",
+    ]
     for floor in (0.75, 0.6, 0.4):
         pairs, dropped = _prefilter_keeps_every_pair_that_can_reach(ix, queries, floor)
     assert pairs > 20 and dropped > 0
@@ -150,11 +206,16 @@ def test_prefilter_bound_on_the_real_lists(real_index):
 def test_institutional_phrases_are_read_before_the_spelling_variants():
     # 'scientific' is also a spelling variant ('science'): the phrase must be recognised first
     want = ("npp", "polyot")
-    assert normalize("JOINT STOCK COMPANY SCIENTIFIC AND PRODUCTION ENTERPRISE POLYOT").tokens == want
+    assert (
+        normalize("JOINT STOCK COMPANY SCIENTIFIC AND PRODUCTION ENTERPRISE POLYOT").tokens == want
+    )
     assert normalize("Nauchno-Proizvodstvennoe Predpriyatie Polyot").tokens == want
     assert normalize("NPP Polyot").tokens == want
     assert normalize("Institute of Chinese Academy of Sciences").tokens == ("institute", "cas")
-    assert normalize("Scientific Instruments").tokens == ("science", "instruments")  # the variant still applies
+    assert normalize("Scientific Instruments").tokens == (
+        "science",
+        "instruments",
+    )  # the variant still applies
 
 
 def test_folds_reach_the_letters_of_a_token_with_digits():
@@ -162,7 +223,9 @@ def test_folds_reach_the_letters_of_a_token_with_digits():
 
     assert fold_token("address05") == "adres05"
     assert matchable("Address05").tokens == (matchable("Address 05").joined,)
-    assert fold_token("1100") == "1100" and fold_token("dmcc7") == "dmcc7"  # digits and codes as written
+    assert (
+        fold_token("1100") == "1100" and fold_token("dmcc7") == "dmcc7"
+    )  # digits and codes as written
 
 
 def test_a_glued_company_or_corporation_is_a_legal_form():
@@ -174,8 +237,17 @@ def test_a_glued_company_or_corporation_is_a_legal_form():
 
 
 def test_three_letter_acronym_needs_an_agreeing_country():
-    ix = Index([ListEntry("EL", "a1", "Sanatorium Ay Petri", addresses=[Address("Yalta", "UA")]),
-                ListEntry("EL", "a2", "Moscow Aviation Institute Kuznetsov", addresses=[Address("Moscow", "RU")])])
+    ix = Index(
+        [
+            ListEntry("EL", "a1", "Sanatorium Ay Petri", addresses=[Address("Yalta", "UA")]),
+            ListEntry(
+                "EL",
+                "a2",
+                "Moscow Aviation Institute Kuznetsov",
+                addresses=[Address("Moscow", "RU")],
+            ),
+        ]
+    )
     assert ix.screen("SAP") == [] and ix.screen("SAP", "DE") == []
     m = ix.screen("SAP", "UA")
     assert m and m[0].entry.uid == "a1" and m[0].features["acronym"] == 0.78
@@ -185,29 +257,69 @@ def test_three_letter_acronym_needs_an_agreeing_country():
 def test_only_common_words_and_countries_agreeing_is_not_a_match(real_index):
     # 'technology' is in many names and leads few; 'russia' is a country: neither says which entity
     assert "technologi" in real_index.weak and "rusia" in real_index.weak
-    assert "huavei" not in real_index.weak  # in many names too, but it leads them: a name, not a kind
+    assert (
+        "huavei" not in real_index.weak
+    )  # in many names too, but it leads them: a name, not a kind
     assert real_index.screen("Technology Russia", "RU") == []
     from aiexport.screening.normalize import matchable
 
-    radio = next(n for n in real_index.names if n.text.startswith("OAO All-Russia Research Institute of Radio"))
+    radio = next(
+        n
+        for n in real_index.names
+        if n.text.startswith("OAO All-Russia Research Institute of Radio")
+    )
     m = real_index.score(matchable("Technology Russia"), radio, {"RU"}, explain=True)
     cq, cc = m.explanation["coverage"]["query"], m.explanation["coverage"]["name"]
     assert m.explanation["only_common_words_agree"] and cq > cc
-    assert m.features["token_overlap"] == pytest.approx(0.35 * cq + 0.65 * cc, abs=1e-3) and m.score < THRESHOLD
-    assert real_index.screen("Huawei Technologies Russia", "RU")  # a leading distinctive word agrees
+    assert (
+        m.features["token_overlap"] == pytest.approx(0.35 * cq + 0.65 * cc, abs=1e-3)
+        and m.score < THRESHOLD
+    )
+    assert real_index.screen(
+        "Huawei Technologies Russia", "RU"
+    )  # a leading distinctive word agrees
 
 
 def test_misspelt_institutional_phrases_and_the_long_form_of_a_listed_name():
-    assert normalize("JOINT STOCK COMPANY SCEINTIFIC AND PRODUCTION ENTERPRISE POLYOT").tokens == ("npp", "polyot")
-    assert normalize("LLC Scientific and Production Asscociation Naukasoft").tokens == ("npo", "naukasoft")
-    assert normalize("Scientific Industry Enterprise Kontakt").tokens == ("science", "industry", "enterprise", "kontakt")
-    ix = Index([ListEntry("EL", "n1", "Scientific-Production Enterprise Salyut JSC", addresses=[Address("Moscow", "RU")]),
-                ListEntry("EL", "n2", "Salyut Trading House", addresses=[Address("Moscow", "RU")])])
-    for q in ("NPP Salyut", "Scientific Production Enterprise Salyut", "Scientific-Production EnterpriseSalyut JSC",
-              "Enterprise Scientific-Production Salyut"):  # abbreviated, as listed, glued, reordered
+    assert normalize("JOINT STOCK COMPANY SCEINTIFIC AND PRODUCTION ENTERPRISE POLYOT").tokens == (
+        "npp",
+        "polyot",
+    )
+    assert normalize("LLC Scientific and Production Asscociation Naukasoft").tokens == (
+        "npo",
+        "naukasoft",
+    )
+    assert normalize("Scientific Industry Enterprise Kontakt").tokens == (
+        "science",
+        "industry",
+        "enterprise",
+        "kontakt",
+    )
+    ix = Index(
+        [
+            ListEntry(
+                "EL",
+                "n1",
+                "Scientific-Production Enterprise Salyut JSC",
+                addresses=[Address("Moscow", "RU")],
+            ),
+            ListEntry("EL", "n2", "Salyut Trading House", addresses=[Address("Moscow", "RU")]),
+        ]
+    )
+    for q in (
+        "NPP Salyut",
+        "Scientific Production Enterprise Salyut",
+        "Scientific-Production EnterpriseSalyut JSC",
+        "Enterprise Scientific-Production Salyut",
+    ):  # abbreviated, as listed, glued, reordered
         hits = ix.screen(q, "RU")
         assert hits and hits[0].entry.uid == "n1", q
-    assert ix.pair_score("Scientific-Production EnterpriseSalyut", "Scientific-Production Enterprise Salyut JSC") >= THRESHOLD
+    assert (
+        ix.pair_score(
+            "Scientific-Production EnterpriseSalyut", "Scientific-Production Enterprise Salyut JSC"
+        )
+        >= THRESHOLD
+    )
 
 
 def test_what_follows_a_legal_form_is_a_place_only_without_digits_or_parentheses(real_index):

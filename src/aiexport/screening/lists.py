@@ -48,15 +48,50 @@ SOURCE_CODES = {
     "non-sdn palestinian legislative council": "PLC",
 }
 CSL_COLUMNS_28 = [
-    "source", "entity_number", "type", "programs", "name", "title", "addresses",
-    "federal_register_notice", "start_date", "end_date", "standard_order", "license_requirement",
-    "license_policy", "call_sign", "vessel_type", "gross_tonnage", "gross_registered_tonnage",
-    "vessel_flag", "vessel_owner", "remarks", "source_list_url", "alt_names", "citizenships",
-    "dates_of_birth", "nationalities", "places_of_birth", "source_information_url", "ids",
+    "source",
+    "entity_number",
+    "type",
+    "programs",
+    "name",
+    "title",
+    "addresses",
+    "federal_register_notice",
+    "start_date",
+    "end_date",
+    "standard_order",
+    "license_requirement",
+    "license_policy",
+    "call_sign",
+    "vessel_type",
+    "gross_tonnage",
+    "gross_registered_tonnage",
+    "vessel_flag",
+    "vessel_owner",
+    "remarks",
+    "source_list_url",
+    "alt_names",
+    "citizenships",
+    "dates_of_birth",
+    "nationalities",
+    "places_of_birth",
+    "source_information_url",
+    "ids",
 ]
 CSL_COLUMNS_29 = ["_id", *CSL_COLUMNS_28]
-SDN_COLUMNS = ["ent_num", "sdn_name", "sdn_type", "program", "title", "call_sign", "vess_type",
-               "tonnage", "grt", "vess_flag", "vess_owner", "remarks"]
+SDN_COLUMNS = [
+    "ent_num",
+    "sdn_name",
+    "sdn_type",
+    "program",
+    "title",
+    "call_sign",
+    "vess_type",
+    "tonnage",
+    "grt",
+    "vess_flag",
+    "vess_owner",
+    "remarks",
+]
 OFAC_NULL = "-0-"
 PERSON_TYPES = {"individual", "person"}
 
@@ -75,7 +110,9 @@ _FOOTNOTE_RE = re.compile(r"(?:(?<=[\),])|(?<=\)\s)|(?<=[A-Za-z]\s))([1-5])(?=\s
 _COUNTRY_TAIL = re.compile(r",\s*([A-Z]{2})\s*$")
 _ADDRESS_WORDS = re.compile(
     r"\b(street|st|road|rd|avenue|ave|office|unit|apt|ulitsa|ul|building|bldg|floor|room|rm\.|district|suite|box|"
-    r"no\.|lane|blvd|boulevard|province|city|industrial|park|tower)(?!\w)", re.I)
+    r"no\.|lane|blvd|boulevard|province|city|industrial|park|tower)(?!\w)",
+    re.I,
+)
 _AKA_RE = re.compile(r"""\b(?:a\.k\.a\.|f\.k\.a\.|n\.k\.a\.)\s*['‘’"]([^'’"]+)['’"]""", re.I)
 
 
@@ -130,7 +167,9 @@ class ListEntry:
         """The entry's version: what a disposition is tied to (any change brings the match back)."""
         d = self.as_dict()
         d.pop("uid", None)
-        return hashlib.sha256(json.dumps(d, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        return hashlib.sha256(
+            json.dumps(d, sort_keys=True, ensure_ascii=False).encode()
+        ).hexdigest()
 
 
 @dataclass
@@ -201,16 +240,46 @@ def country_code(text: str | None) -> str | None:
             for n in (c.name, getattr(c, "common_name", None), getattr(c, "official_name", None)):
                 if n:
                     _COUNTRY_NAMES[n.lower()] = c.alpha_2
-        _COUNTRY_NAMES.update({
-            "russia": "RU", "iran": "IR", "syria": "SY", "burma": "MM", "north korea": "KP",
-            "korea, north": "KP", "korea, south": "KR", "south korea": "KR", "vietnam": "VN",
-            "taiwan": "TW", "venezuela": "VE", "bolivia": "BO", "tanzania": "TZ", "laos": "LA",
-            "moldova": "MD", "macau": "MO", "macao": "MO", "hong kong": "HK", "czech republic": "CZ",
-            "the netherlands": "NL", "turkey": "TR", "congo, democratic republic of the": "CD",
-            "west bank": "PS", "gaza": "PS", "palestinian": "PS", "kosovo": "XK", "region: crimea": "UA",
-            "united kingdom": "GB", "uk": "GB", "united states": "US", "usa": "US", "uae": "AE",
-            "brunei": "BN", "cote d'ivoire": "CI", "ivory coast": "CI", "cape verde": "CV",
-        })
+        _COUNTRY_NAMES.update(
+            {
+                "russia": "RU",
+                "iran": "IR",
+                "syria": "SY",
+                "burma": "MM",
+                "north korea": "KP",
+                "korea, north": "KP",
+                "korea, south": "KR",
+                "south korea": "KR",
+                "vietnam": "VN",
+                "taiwan": "TW",
+                "venezuela": "VE",
+                "bolivia": "BO",
+                "tanzania": "TZ",
+                "laos": "LA",
+                "moldova": "MD",
+                "macau": "MO",
+                "macao": "MO",
+                "hong kong": "HK",
+                "czech republic": "CZ",
+                "the netherlands": "NL",
+                "turkey": "TR",
+                "congo, democratic republic of the": "CD",
+                "west bank": "PS",
+                "gaza": "PS",
+                "palestinian": "PS",
+                "kosovo": "XK",
+                "region: crimea": "UA",
+                "united kingdom": "GB",
+                "uk": "GB",
+                "united states": "US",
+                "usa": "US",
+                "uae": "AE",
+                "brunei": "BN",
+                "cote d'ivoire": "CI",
+                "ivory coast": "CI",
+                "cape verde": "CV",
+            }
+        )
         # what pycountry.countries.lookup matches (every indexed field, then the non-indexed ones,
         # case-insensitive, first hit wins) as one dict: a miss costs a dict probe, not a scan
         db = pycountry.countries
@@ -261,7 +330,7 @@ def clean_alias(alias: str, primary: str) -> str | None:
     if re.match(r"^and\s", a, re.I) and (re.search(r"\d", a) or _ADDRESS_WORDS.search(a)):
         return None  # the tail of an address list ('and 5440 Queen Mary St, …')
     m = re.search(r"[.,]\s+\d+[\w-]*\s+\w", a)
-    if m and _ADDRESS_WORDS.search(a[m.start():]):
+    if m and _ADDRESS_WORDS.search(a[m.start() :]):
         a = a[: m.start()].strip(" ,.")
         if len(a) < 2:
             return None
@@ -319,13 +388,20 @@ def _csl_entry(rec: dict, file: str, row: int) -> ListEntry:
     if not name:
         raise InputError(file, row, "name", "a party name")
     if not source:
-        raise InputError(file, row, "source", "the list's name (e.g. 'Entity List (EL) - Bureau of Industry and Security')")
+        raise InputError(
+            file,
+            row,
+            "source",
+            "the list's name (e.g. 'Entity List (EL) - Bureau of Industry and Security')",
+        )
     code = list_code(source)
     addresses = rec.get("addresses") or ""
     if isinstance(addresses, list):  # the JSON envelope
         addrs = []
         for a in addresses:
-            text = ", ".join(str(a.get(k)) for k in ("address", "city", "state", "postal_code") if a.get(k))
+            text = ", ".join(
+                str(a.get(k)) for k in ("address", "city", "state", "postal_code") if a.get(k)
+            )
             cc = country_code(a.get("country"))
             addrs.append(Address(text, fix_hong_kong(text, cc)))
     else:
@@ -334,16 +410,33 @@ def _csl_entry(rec: dict, file: str, row: int) -> ListEntry:
     aliases = alt if isinstance(alt, list) else _split_multi(alt)
     programs = rec.get("programs") or ""
     programs = programs if isinstance(programs, list) else _split_multi(programs)
-    uid = (rec.get("_id") or rec.get("id") or "").strip() if isinstance(rec.get("_id") or rec.get("id") or "", str) else ""
+    uid = (
+        (rec.get("_id") or rec.get("id") or "").strip()
+        if isinstance(rec.get("_id") or rec.get("id") or "", str)
+        else ""
+    )
     if not uid:
         num = str(rec.get("entity_number") or "").strip()
-        uid = f"{code}:{num}" if num else _uid(code, name, addresses if isinstance(addresses, str) else json.dumps(addresses))
+        uid = (
+            f"{code}:{num}"
+            if num
+            else _uid(
+                code, name, addresses if isinstance(addresses, str) else json.dumps(addresses)
+            )
+        )
     e = ListEntry(
-        list_code=code, uid=uid, name=name, addresses=addrs, entity_type=_entry_type(rec.get("type") or ""),
-        programs=programs, federal_register=(rec.get("federal_register_notice") or "").strip(),
+        list_code=code,
+        uid=uid,
+        name=name,
+        addresses=addrs,
+        entity_type=_entry_type(rec.get("type") or ""),
+        programs=programs,
+        federal_register=(rec.get("federal_register_notice") or "").strip(),
         license_requirement=(rec.get("license_requirement") or "").strip(),
-        license_policy=(rec.get("license_policy") or "").strip(), start_date=(rec.get("start_date") or "").strip(),
-        remarks=(rec.get("remarks") or "").strip(), source_url=(rec.get("source_list_url") or "").strip(),
+        license_policy=(rec.get("license_policy") or "").strip(),
+        start_date=(rec.get("start_date") or "").strip(),
+        remarks=(rec.get("remarks") or "").strip(),
+        source_url=(rec.get("source_list_url") or "").strip(),
     )
     return _finish(e, aliases)
 
@@ -359,8 +452,13 @@ def load_csl_csv(path: Path) -> ListFile:
     if header not in (CSL_COLUMNS_29, CSL_COLUMNS_28):
         missing = [c for c in CSL_COLUMNS_28 if c not in header]
         if missing:
-            raise InputError(str(path), 1, missing[0],
-                             "the trade.gov CSL header (29 columns with _id, or the older 28)", ",".join(header[:6]) + "…")
+            raise InputError(
+                str(path),
+                1,
+                missing[0],
+                "the trade.gov CSL header (29 columns with _id, or the older 28)",
+                ",".join(header[:6]) + "…",
+            )
     entries = []
     for i, row in enumerate(reader, start=1):
         if not any(c.strip() for c in row):
@@ -375,10 +473,14 @@ def load_csl_json(path: Path) -> ListFile:
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise InputError(str(path), None, None, f"valid JSON ({exc.msg} at line {exc.lineno})") from None
+        raise InputError(
+            str(path), None, None, f"valid JSON ({exc.msg} at line {exc.lineno})"
+        ) from None
     results = doc.get("results") if isinstance(doc, dict) else doc
     if not isinstance(results, list):
-        raise InputError(str(path), None, "results", "the CSL JSON envelope {\"total\": n, \"results\": [...]}")
+        raise InputError(
+            str(path), None, "results", 'the CSL JSON envelope {"total": n, "results": [...]}'
+        )
     entries = []
     for i, rec in enumerate(results, start=1):
         if not isinstance(rec, dict):
@@ -390,7 +492,9 @@ def load_csl_json(path: Path) -> ListFile:
             v = doc.get(k)
             if isinstance(v, str) and re.match(r"\d{4}-\d\d-\d\d", v):
                 published = v[:10]
-    return ListFile("csl", str(path), sha256_file(path), published or file_date(Path(path)), entries)
+    return ListFile(
+        "csl", str(path), sha256_file(path), published or file_date(Path(path)), entries
+    )
 
 
 # ----------------------------------------------------------------------------- OFAC
@@ -402,13 +506,17 @@ def _ofac(v: str) -> str:
 
 
 def _read_headerless(path: Path, ncols: int, what: str) -> list[list[str]]:
-    text = Path(path).read_text(encoding="latin-1" if b"\xe9" in Path(path).read_bytes()[:0] else "utf-8", errors="replace")
+    text = Path(path).read_text(
+        encoding="latin-1" if b"\xe9" in Path(path).read_bytes()[:0] else "utf-8", errors="replace"
+    )
     rows = []
     for i, row in enumerate(csv.reader(io.StringIO(text)), start=1):
         if not row or (len(row) == 1 and not row[0].strip()) or row[0].strip() == "\x1a":
             continue
         if len(row) != ncols:
-            raise InputError(str(path), i, None, f"{ncols} columns of OFAC {what}", f"{len(row)} columns")
+            raise InputError(
+                str(path), i, None, f"{ncols} columns of OFAC {what}", f"{len(row)} columns"
+            )
         rows.append(row)
     return rows
 
@@ -422,26 +530,38 @@ def load_ofac_sdn_csv(path: Path, add: Path | None = None, alt: Path | None = No
     path = Path(path)
     d = path.parent
     stem = path.stem
-    suffix = stem[len("sdn"):] if stem.lower().startswith("sdn") else ""
+    suffix = stem[len("sdn") :] if stem.lower().startswith("sdn") else ""
     if add is None:
-        for cand in (d / f"add{suffix}.csv", d / f"{stem.replace('sdn', 'add')}.csv", d / "add.csv"):
+        for cand in (
+            d / f"add{suffix}.csv",
+            d / f"{stem.replace('sdn', 'add')}.csv",
+            d / "add.csv",
+        ):
             if cand.is_file():
                 add = cand
                 break
     if alt is None:
-        for cand in (d / f"alt{suffix}.csv", d / f"{stem.replace('sdn', 'alt')}.csv", d / "alt.csv"):
+        for cand in (
+            d / f"alt{suffix}.csv",
+            d / f"{stem.replace('sdn', 'alt')}.csv",
+            d / "alt.csv",
+        ):
             if cand.is_file():
                 alt = cand
                 break
     addresses: dict[str, list[Address]] = {}
     if add:
-        for r in _read_headerless(add, 6, "add.csv (ent_num, add_num, address, city/state/zip, country, remarks)"):
+        for r in _read_headerless(
+            add, 6, "add.csv (ent_num, add_num, address, city/state/zip, country, remarks)"
+        ):
             text = ", ".join(x for x in (_ofac(r[2]), _ofac(r[3]), _ofac(r[4])) if x)
             cc = country_code(_ofac(r[4]))
             addresses.setdefault(r[0].strip(), []).append(Address(text, fix_hong_kong(text, cc)))
     aliases: dict[str, list[str]] = {}
     if alt:
-        for r in _read_headerless(alt, 5, "alt.csv (ent_num, alt_num, alt_type, alt_name, remarks)"):
+        for r in _read_headerless(
+            alt, 5, "alt.csv (ent_num, alt_num, alt_type, alt_name, remarks)"
+        ):
             if _ofac(r[3]):
                 aliases.setdefault(r[0].strip(), []).append(_ofac(r[3]))
     entries = []
@@ -454,10 +574,14 @@ def load_ofac_sdn_csv(path: Path, add: Path | None = None, alt: Path | None = No
         remarks = _ofac(r[11])
         al = list(aliases.get(num, [])) + _AKA_RE.findall(remarks)
         e = ListEntry(
-            list_code="SDN", uid=f"SDN:{num}", name=name, addresses=addresses.get(num, []),
+            list_code="SDN",
+            uid=f"SDN:{num}",
+            name=name,
+            addresses=addresses.get(num, []),
             entity_type=_entry_type(_ofac(r[2]) or "organization"),
             programs=[p.strip("[] ") for p in _ofac(r[3]).split("] [") if p.strip("[] ")],
-            remarks=remarks, source_url="https://sanctionslist.ofac.treas.gov/",
+            remarks=remarks,
+            source_url="https://sanctionslist.ofac.treas.gov/",
         )
         entries.append(_finish(e, al))
     files = [p for p in (path, add, alt) if p]
@@ -500,16 +624,35 @@ def load_ofac_sdn_xml(path: Path) -> ListFile:
                 aliases.append(f"{al}, {af}" if af else al)
         addrs = []
         for a in el.iter(ns + "address"):
-            text = ", ".join(x for x in (t(a, "address1"), t(a, "city"), t(a, "stateOrProvince"), t(a, "postalCode"), t(a, "country")) if x)
+            text = ", ".join(
+                x
+                for x in (
+                    t(a, "address1"),
+                    t(a, "city"),
+                    t(a, "stateOrProvince"),
+                    t(a, "postalCode"),
+                    t(a, "country"),
+                )
+                if x
+            )
             cc = country_code(t(a, "country"))
             addrs.append(Address(text, fix_hong_kong(text, cc)))
         programs = [p.text.strip() for p in el.iter(ns + "program") if p.text]
         remarks = t(el, "remarks")
-        e = ListEntry(list_code="SDN", uid=f"SDN:{uid}", name=name, addresses=addrs,
-                      entity_type=_entry_type(t(el, "sdnType")), programs=programs, remarks=remarks,
-                      source_url="https://sanctionslist.ofac.treas.gov/")
+        e = ListEntry(
+            list_code="SDN",
+            uid=f"SDN:{uid}",
+            name=name,
+            addresses=addrs,
+            entity_type=_entry_type(t(el, "sdnType")),
+            programs=programs,
+            remarks=remarks,
+            source_url="https://sanctionslist.ofac.treas.gov/",
+        )
         entries.append(_finish(e, aliases + _AKA_RE.findall(remarks)))
-    return ListFile("ofac-sdn", str(path), sha256_file(path), published or file_date(Path(path)), entries)
+    return ListFile(
+        "ofac-sdn", str(path), sha256_file(path), published or file_date(Path(path)), entries
+    )
 
 
 # ----------------------------------------------------------------------------- dispatch
@@ -529,9 +672,13 @@ def detect_format(path: Path) -> str:
         return "csl-csv"
     if len(first) == 12 and first[0].strip().isdigit():
         return "ofac-sdn-csv"
-    raise InputError(str(path), 1, None,
-                     "a trade.gov CSL CSV (header starting _id or source), a CSL JSON envelope, OFAC sdn.csv (12 columns) or sdn.xml",
-                     ",".join(first[:4]))
+    raise InputError(
+        str(path),
+        1,
+        None,
+        "a trade.gov CSL CSV (header starting _id or source), a CSL JSON envelope, OFAC sdn.csv (12 columns) or sdn.xml",
+        ",".join(first[:4]),
+    )
 
 
 def load_list(path: Path) -> ListFile:

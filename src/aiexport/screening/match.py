@@ -68,7 +68,9 @@ COUNTRY_BONUS = 0.05
 ENTITY_PENALTY = 0.10  # a query with a legal form (a company) against a person's name
 RELATED = {"CN": {"HK", "MO"}, "HK": {"CN", "MO"}, "MO": {"CN", "HK"}}
 MAX_CANDIDATES = 24
-_MISS = round(100 * (1 - TOKEN_SIM))  # percent of the two lengths that insertions and deletions may take
+_MISS = round(
+    100 * (1 - TOKEN_SIM)
+)  # percent of the two lengths that insertions and deletions may take
 DF_CAP = 0.005  # a token in more than 0.5 % of names does not open candidates by itself
 
 
@@ -79,8 +81,12 @@ class Name:
     kind: str  # primary | alias | abbreviation
     norm: Normalized
     person: bool
-    derived: bool = False  # the name with its parenthetical left out: weaker than the name as written
-    long: bool = False  # the institutional phrases left as written: a second form, not counted in the IDF
+    derived: bool = (
+        False  # the name with its parenthetical left out: weaker than the name as written
+    )
+    long: bool = (
+        False  # the institutional phrases left as written: a second form, not counted in the IDF
+    )
 
 
 @dataclass
@@ -114,7 +120,12 @@ def strip_after_legal_form(query: str) -> str:
     parts = query.split(",")
     for k in range(len(parts) - 1):
         last = basic(parts[k]).split()
-        if last and last[-1] in LEGAL_TOKENS and len(last) > 1 or (k > 0 and last and all(t in LEGAL_TOKENS for t in last)):
+        if (
+            last
+            and last[-1] in LEGAL_TOKENS
+            and len(last) > 1
+            or (k > 0 and last and all(t in LEGAL_TOKENS for t in last))
+        ):
             tail = ",".join(parts[k + 1 :])
             if any(ch.isdigit() or ch == "(" for ch in tail):
                 continue  # '…Group Corp., 7th Research Institute (CETC-7)': more name, not a place
@@ -171,8 +182,12 @@ class Index:
                 for t in set(nm.norm.tokens):
                     df[t] += 1
         cap = max(50, int(DF_CAP * len(self.names)))
-        self.names = [nm for nm in self.names if nm.kind != "abbreviation" or not (
-            country_code(nm.text) or all(df.get(t, 0) > cap for t in nm.norm.tokens))]
+        self.names = [
+            nm
+            for nm in self.names
+            if nm.kind != "abbreviation"
+            or not (country_code(nm.text) or all(df.get(t, 0) > cap for t in nm.norm.tokens))
+        ]
         post: dict[str, list[int]] = defaultdict(list)
         joined: dict[str, list[int]] = defaultdict(list)
         bag: dict[tuple[str, ...], list[int]] = defaultdict(list)  # the same words in any order
@@ -190,8 +205,11 @@ class Index:
         self.post = dict(post)
         self.ntok = [len(n.norm.tokens) for n in self.names]
         self.jlen = [len(n.norm.joined) for n in self.names]
-        self.tokset = [frozenset(n.norm.tokens) | frozenset(a + b for a, b in zip(n.norm.tokens, n.norm.tokens[1:], strict=False))
-                       for n in self.names]
+        self.tokset = [
+            frozenset(n.norm.tokens)
+            | frozenset(a + b for a, b in zip(n.norm.tokens, n.norm.tokens[1:], strict=False))
+            for n in self.names
+        ]
         self.joined = dict(joined)
         self.bag = dict(bag)
         self.acr = dict(acr)
@@ -199,17 +217,28 @@ class Index:
         # count its phrase words twice); a token found only in long forms counts those
         total = max(sum(1 for n in self.names if not n.long), 1)
         longs = {j for j, n in enumerate(self.names) if n.long}
-        self.df = {t: (sum(1 for j in p if j not in longs) or len(p)) if longs else len(p) for t, p in self.post.items()}
+        self.df = {
+            t: (sum(1 for j in p if j not in longs) or len(p)) if longs else len(p)
+            for t, p in self.post.items()
+        }
         self.idf = {t: math.log(1 + total / self.df[t]) for t in self.post}
         self.max_idf = math.log(1 + total)
         self.wsum = [sum(self.idf[t] for t in n.norm.tokens) or 1.0 for n in self.names]
         self.ecountries = [frozenset(self.entries[n.entry].countries) for n in self.names]
-        self.ccat = [[(len(t[k]) + len(t[k + 1]), k, t[k] + t[k + 1]) for k in range(len(t) - 1)]
-                     for t in (n.norm.tokens for n in self.names)]
+        self.ccat = [
+            [(len(t[k]) + len(t[k + 1]), k, t[k] + t[k + 1]) for k in range(len(t) - 1)]
+            for t in (n.norm.tokens for n in self.names)
+        ]
         self._cache: dict = {}
         # token → position, for names whose tokens are all different (the alignment's exact pass)
-        self.cpos = [({t: k for k, t in enumerate(n.norm.tokens)} if len(set(n.norm.tokens)) == len(n.norm.tokens) else None)
-                     for n in self.names]
+        self.cpos = [
+            (
+                {t: k for k, t in enumerate(n.norm.tokens)}
+                if len(set(n.norm.tokens)) == len(n.norm.tokens)
+                else None
+            )
+            for n in self.names
+        ]
         self.df_cap = max(50, int(DF_CAP * total))
         # words that say what kind of entity, not which one: those in more than DF_CAP of the names
         # that lead fewer than half of them (technology, group, institute, bank; not huawei or
@@ -221,8 +250,13 @@ class Index:
                 lead[n.norm.tokens[0]] += 1
         self.weak = frozenset(
             {t for t, d in self.df.items() if d > self.df_cap and 2 * lead.get(t, 0) < d}
-            | {f for n in self.names for f, r in zip(n.norm.tokens, n.norm.raw or n.norm.tokens, strict=True)
-               if len(r) >= 4 and r.isalpha() and country_code(r)})
+            | {
+                f
+                for n in self.names
+                for f, r in zip(n.norm.tokens, n.norm.raw or n.norm.tokens, strict=True)
+                if len(r) >= 4 and r.isalpha() and country_code(r)
+            }
+        )
         dels: dict[str, list[str]] = defaultdict(list)
         for t in self.post:
             if len(t) >= 5:
@@ -251,7 +285,9 @@ class Index:
                 cols.extend(p)
         # duplicates are summed (a name reached twice by one token counts twice, as in the postings)
         self.rare = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(self.post), n))
-        self.common_of = np.zeros((n, len(common) + 1), dtype=bool)  # last column: padding, never set
+        self.common_of = np.zeros(
+            (n, len(common) + 1), dtype=bool
+        )  # last column: padding, never set
         for t, c in self.cid.items():
             self.common_of[list(set(self.post[t])), c] = True
         self.np_wsum = np.asarray(self.wsum)
@@ -301,7 +337,9 @@ class Index:
         self.pf_next = np.asarray(nxt, dtype=np.int64)
         self.pf_cat = np.asarray(cats, dtype=object)
         self.pf_person = np.asarray([nm.person for nm in self.names], dtype=bool)
-        self.pf_acr = [acronym(nm.norm.tokens) if len(nm.norm.tokens) >= 3 else None for nm in self.names]
+        self.pf_acr = [
+            acronym(nm.norm.tokens) if len(nm.norm.tokens) >= 3 else None for nm in self.names
+        ]
 
     def __getstate__(self):
         d = dict(self.__dict__)
@@ -345,7 +383,9 @@ class Index:
         the blocking weights: every near token counted as a full match)."""
         return self.candidates_many([qn], threshold, bool(countries))[0]
 
-    def _probe(self, t: str, exact: bool = False) -> tuple[list[int], list[complex], list[tuple[int, float]], float, float]:
+    def _probe(
+        self, t: str, exact: bool = False
+    ) -> tuple[list[int], list[complex], list[tuple[int, float]], float, float]:
         """What one query token adds to the blocking, cached per token: the vocabulary columns of its
         near tokens with their weights (real: max of the two IDFs; imaginary: that times the
         similarity), the common tokens it reaches, its allowance in the bound and its own weight."""
@@ -375,7 +415,9 @@ class Index:
         self._probes[key] = hit = (cols, vals, com, u, wq)
         return hit
 
-    def candidates_many(self, qns: list[Normalized], threshold: float = 0.0, country: bool = True) -> list[list[int]]:
+    def candidates_many(
+        self, qns: list[Normalized], threshold: float = 0.0, country: bool = True
+    ) -> list[list[int]]:
         """``candidates`` for a batch of queries: the postings are summed by one sparse product
         (queries × tokens) · (tokens × names), the score bound is computed on numpy arrays; only
         the per-query probe lists (near tokens) and the few survivors are handled in Python."""
@@ -434,7 +476,9 @@ class Index:
         wq_total = np.asarray(wq_total)
         # real part: the bound's weights (a near token counted as a full match); imaginary part:
         # the same weighted by the token similarity, to rank the candidates when there are too many
-        q = sparse.csr_matrix((np.asarray(q_vals, dtype=complex), (q_rows, q_cols)), shape=(n, len(self.post)))
+        q = sparse.csr_matrix(
+            (np.asarray(q_vals, dtype=complex), (q_rows, q_cols)), shape=(n, len(self.post))
+        )
         acc = (q @ self.rare).tocsr()
         acc.sum_duplicates()
         indptr = acc.indptr
@@ -465,13 +509,21 @@ class Index:
                 # each pair gets the weights of its query's common tokens that its name holds: one
                 # pass over (pair, common token of its query), not max-commons passes over all pairs
                 off = np.concatenate([[0], np.cumsum(cnt)[:-1]])
-                ctok = np.fromiter((c for com in commons for c, _ in com), dtype=np.int64, count=int(cnt.sum()))
-                cwt = np.fromiter((w for com in commons for _, w in com), dtype=float, count=int(cnt.sum()))
+                ctok = np.fromiter(
+                    (c for com in commons for c, _ in com), dtype=np.int64, count=int(cnt.sum())
+                )
+                cwt = np.fromiter(
+                    (w for com in commons for _, w in com), dtype=float, count=int(cnt.sum())
+                )
                 pc = cnt[rows]
                 rep = np.repeat(np.arange(len(rows)), pc)
                 within = np.arange(len(rep)) - np.repeat(np.cumsum(pc) - pc, pc)
                 flat = off[rows[rep]] + within
-                add = np.bincount(rep, weights=cwt[flat] * self.common_of[cols[rep], ctok[flat]], minlength=len(rows))
+                add = np.bincount(
+                    rep,
+                    weights=cwt[flat] * self.common_of[cols[rep], ctok[flat]],
+                    minlength=len(rows),
+                )
                 a = a + add
                 rank = rank + add
             a = a + unmatched[rows]
@@ -485,7 +537,11 @@ class Index:
             nq = np.asarray([len(qn.tokens) for qn in qns])[rows]
             lj = np.asarray([len(qn.joined) for qn in qns])[rows]
             jl = self.np_jlen[cols]
-            ok = (est >= floor) | ((nq != self.np_ntok[cols]) & (cc >= 0.5) & (2 * np.minimum(lj, jl) >= 0.9 * (lj + jl)))
+            ok = (est >= floor) | (
+                (nq != self.np_ntok[cols])
+                & (cc >= 0.5)
+                & (2 * np.minimum(lj, jl) >= 0.9 * (lj + jl))
+            )
             rows, cols, rank = rows[ok], cols[ok], rank[ok]
         out: list[list[int]] = []
         bounds = np.searchsorted(rows, np.arange(n + 1)) if not extra_r else None
@@ -502,7 +558,9 @@ class Index:
                 continue
             got: dict[int, float] = {}
             for j, r in zip(cl[bl[i] : bl[i + 1]], al[bl[i] : bl[i + 1]], strict=True):
-                if r > got.get(j, -1.0):  # a name both reached by a token and held by the common ones
+                if r > got.get(
+                    j, -1.0
+                ):  # a name both reached by a token and held by the common ones
                     got[j] = r
             for j, extra in sure[i].items():
                 got[j] = got.get(j, 0.0) + extra
@@ -526,7 +584,9 @@ class Index:
 
     # -- scoring
 
-    def _align(self, q: tuple[str, ...], c: tuple[str, ...], person: bool, ccat=None, qcat=None, cpos=None):
+    def _align(
+        self, q: tuple[str, ...], c: tuple[str, ...], person: bool, ccat=None, qcat=None, cpos=None
+    ):
         """One-to-one alignment of tokens, best pairs first: identical tokens, then similar ones
         (ratio ≥ 0.80; prefixes and initials for people), then one token against two adjacent ones.
         ``cpos``: token → position for a name whose tokens are all different (precomputed)."""
@@ -616,7 +676,9 @@ class Index:
             agreed.append((" ".join(q[x] for x in qi), " ".join(c[x] for x in ck), round(sim, 3)))
         return used_q, used_c, agreed
 
-    def _fast(self, q: tuple[str, ...], wq: list[float], wq_total: float, j: int, qcat=None) -> float:
+    def _fast(
+        self, q: tuple[str, ...], wq: list[float], wq_total: float, j: int, qcat=None
+    ) -> float:
         """The name score of name j before the country adjustment, without building a Match."""
         name = self.names[j]
         c = name.norm.tokens
@@ -633,7 +695,9 @@ class Index:
             cc += idf.get(c[k], mx) * sim
         cc /= self.wsum[j]
         weak = self.weak
-        if 0 < len(used_c) <= 2 and all(c[k] in weak for k in used_c):  # only two common words agree
+        if 0 < len(used_c) <= 2 and all(
+            c[k] in weak for k in used_c
+        ):  # only two common words agree
             base = 0.35 * cq + 0.65 * cc if cq > cc else 0.35 * cc + 0.65 * cq
         elif name.kind == "abbreviation":  # an abbreviation is the query, not a word inside it
             base = 0.65 * cq + 0.35 * cc
@@ -643,11 +707,18 @@ class Index:
             jn = fuzz.ratio("".join(q), name.norm.joined, score_cutoff=90) / 100
             if jn > base:
                 base = jn
-            if len(q) == 1 and len(c) >= 3 and base < ACRONYM[len(q[0]) >= 4] and q[0] == acronym(c):
+            if (
+                len(q) == 1
+                and len(c) >= 3
+                and base < ACRONYM[len(q[0]) >= 4]
+                and q[0] == acronym(c)
+            ):
                 base = ACRONYM[len(q[0]) >= 4]
         return base
 
-    def _prefilter(self, qns: list[Normalized], cands: list[list[int]], floor: float) -> list[list[int]]:
+    def _prefilter(
+        self, qns: list[Normalized], cands: list[list[int]], floor: float
+    ) -> list[list[int]]:
         """Drop the (query, name) pairs whose score cannot reach ``floor``, before ``_fast`` aligns
         them one by one in Python. The bound, on numpy arrays for the whole batch: every query token
         at its best similarity to any token of the name (identical 1; rapidfuzz ``ratio`` ≥ 0.80 by
@@ -670,9 +741,15 @@ class Index:
             ex_id = {t: base + x for x, t in enumerate(extra)}
             q_ids = [v if v >= 0 else ex_id[t] for t, v in zip(flat_toks, q_ids, strict=True)]
             strs = np.concatenate([self.pf_str, np.asarray(extra, dtype=object)])
-            lens = np.concatenate([self.pf_len, np.asarray([len(t) for t in extra], dtype=np.int64)])
-            masks = np.concatenate([self.pf_mask, np.asarray([_letters(t) for t in extra], dtype=np.int64)])
-            first = np.concatenate([self.pf_first, np.asarray([ord(t[0]) for t in extra], dtype=np.int64)])
+            lens = np.concatenate(
+                [self.pf_len, np.asarray([len(t) for t in extra], dtype=np.int64)]
+            )
+            masks = np.concatenate(
+                [self.pf_mask, np.asarray([_letters(t) for t in extra], dtype=np.int64)]
+            )
+            first = np.concatenate(
+                [self.pf_first, np.asarray([ord(t[0]) for t in extra], dtype=np.int64)]
+            )
         else:
             strs, lens, masks, first = self.pf_str, self.pf_len, self.pf_mask, self.pf_first
         qtok = np.asarray(q_ids, dtype=np.int64)
@@ -716,9 +793,19 @@ class Index:
         if len(sel):  # each distinct token pair once
             key, inv = np.unique(a[sel] * len(strs) + b[sel], return_inverse=True)
             ua, ub_ = np.divmod(key, len(strs))
-            sim[sel] = (cpdist(strs[ua], strs[ub_], scorer=fuzz.ratio, score_cutoff=TOKEN_SIM * 100,
-                               dtype=np.float64) / 100)[inv]
-        psel = np.flatnonzero(person & (sim < 1.0) & (first[a] == first[b]))  # a prefix starts alike
+            sim[sel] = (
+                cpdist(
+                    strs[ua],
+                    strs[ub_],
+                    scorer=fuzz.ratio,
+                    score_cutoff=TOKEN_SIM * 100,
+                    dtype=np.float64,
+                )
+                / 100
+            )[inv]
+        psel = np.flatnonzero(
+            person & (sim < 1.0) & (first[a] == first[b])
+        )  # a prefix starts alike
         if len(psel):
             pre = cpdist(strs[a[psel]], strs[b[psel]], scorer=Prefix.similarity, dtype=np.int64)
             lm = np.minimum(la[psel], lb[psel])
@@ -732,8 +819,16 @@ class Index:
         ncat = self.pf_next[npos]
         sel = np.flatnonzero((la >= 5) & (ncat > 0) & (np.abs(la - ncat) <= 1))
         if len(sel):
-            hit = sel[cpdist(strs[a[sel]], self.pf_cat[npos[sel]], scorer=Levenshtein.normalized_similarity,
-                             score_cutoff=0.9, dtype=np.float64) >= 0.9]
+            hit = sel[
+                cpdist(
+                    strs[a[sel]],
+                    self.pf_cat[npos[sel]],
+                    scorer=Levenshtein.normalized_similarity,
+                    score_cutoff=0.9,
+                    dtype=np.float64,
+                )
+                >= 0.9
+            ]
             if len(hit):
                 simq, simc = sim.copy(), sim.copy()
                 simq[hit] = np.maximum(simq[hit], 0.95)
@@ -744,8 +839,16 @@ class Index:
         if len(sel):
             qp = qpos[sel].tolist()
             qcs = [flat_toks[x] + flat_toks[x + 1] for x in qp]
-            hit = sel[cpdist(qcs, strs[b[sel]], scorer=Levenshtein.normalized_similarity,
-                             score_cutoff=0.9, dtype=np.float64) >= 0.9]
+            hit = sel[
+                cpdist(
+                    qcs,
+                    strs[b[sel]],
+                    scorer=Levenshtein.normalized_similarity,
+                    score_cutoff=0.9,
+                    dtype=np.float64,
+                )
+                >= 0.9
+            ]
             if len(hit):
                 simq = simq.copy() if simq is sim else simq
                 simc = simc.copy() if simc is sim else simc
@@ -765,17 +868,31 @@ class Index:
         ni = ns[np.repeat(pj, lc)] + in_c
         wq_total = np.add.reduceat(qw, qst[:-1])
         cq = np.add.reduceat(qw[qi] * s_q, np.concatenate([[0], np.cumsum(lq)[:-1]])) / wq_total[pq]
-        cc = np.add.reduceat(self.pf_w[ni] * s_c, np.concatenate([[0], np.cumsum(lc)[:-1]])) / self.np_wsum[pj]
+        cc = (
+            np.add.reduceat(self.pf_w[ni] * s_c, np.concatenate([[0], np.cumsum(lc)[:-1]]))
+            / self.np_wsum[pj]
+        )
         ub = 0.65 * np.maximum(cq, cc) + 0.35 * np.minimum(cq, cc)
         keep = ub >= floor - 1e-6
         # the joined similarity (different token counts) and the acronym (a one-token query), exactly
         qjoined = [qn.joined for qn in qns]
         qjl = np.asarray([len(x) for x in qjoined], dtype=np.int64)[pq]
         njl = self.np_jlen[pj]
-        maybe = np.flatnonzero(~keep & (lq != lc) & (20 * np.minimum(qjl, njl) >= 9 * (qjl + njl)))  # ratio ≥ 90
+        maybe = np.flatnonzero(
+            ~keep & (lq != lc) & (20 * np.minimum(qjl, njl) >= 9 * (qjl + njl))
+        )  # ratio ≥ 90
         if len(maybe):
             qj = np.asarray(qjoined, dtype=object)[pq[maybe]]
-            jn = cpdist(qj, self.pf_joined[pj[maybe]], scorer=fuzz.ratio, score_cutoff=90, dtype=np.float64) / 100
+            jn = (
+                cpdist(
+                    qj,
+                    self.pf_joined[pj[maybe]],
+                    scorer=fuzz.ratio,
+                    score_cutoff=90,
+                    dtype=np.float64,
+                )
+                / 100
+            )
             keep[maybe[jn >= floor - 1e-6]] = True
         acr = np.flatnonzero(~keep & (lq == 1) & (lc >= 3))
         for x in acr.tolist():
@@ -804,7 +921,9 @@ class Index:
         cached per normalised query (the country is applied afterwards)."""
         return self._base_hits_many([qn], threshold)[0]
 
-    def _base_hits_many(self, qns: list[Normalized], threshold: float) -> list[list[tuple[int, float]]]:
+    def _base_hits_many(
+        self, qns: list[Normalized], threshold: float
+    ) -> list[list[tuple[int, float]]]:
         cache = self._cache
         todo = list(dict.fromkeys(qn for qn in qns if (qn.tokens, threshold) not in cache))
         if todo:
@@ -832,8 +951,14 @@ class Index:
         qn = matchable(strip_after_legal_form(text))
         return (qn if qn.tokens else None), countries
 
-    def _rank(self, hits: list[tuple[int, float]], countries: set[str], threshold: float,
-              limit: int, org: bool = False) -> list[tuple[float, int]]:
+    def _rank(
+        self,
+        hits: list[tuple[int, float]],
+        countries: set[str],
+        threshold: float,
+        limit: int,
+        org: bool = False,
+    ) -> list[tuple[float, int]]:
         best: dict[int, tuple[float, int]] = {}
         names = self.names
         for j, b in hits:
@@ -842,31 +967,48 @@ class Index:
             sc = round(min(1.0, max(0.0, b + self._country(j, countries))), 4)
             if sc >= threshold:
                 e = names[j].entry
-                if e not in best or sc > best[e][0] or (sc == best[e][0] and names[best[e][1]].derived
-                                                        and not names[j].derived):
+                if (
+                    e not in best
+                    or sc > best[e][0]
+                    or (sc == best[e][0] and names[best[e][1]].derived and not names[j].derived)
+                ):
                     best[e] = (sc, j)
         entries = self.entries
-        ranked = sorted(best.values(), key=lambda x: (-x[0], names[x[1]].derived, entries[names[x[1]].entry].list_code,
-                                                      entries[names[x[1]].entry].name))
+        ranked = sorted(
+            best.values(),
+            key=lambda x: (
+                -x[0],
+                names[x[1]].derived,
+                entries[names[x[1]].entry].list_code,
+                entries[names[x[1]].entry].name,
+            ),
+        )
         k = min(limit, len(ranked))
         while 0 < k < len(ranked) and ranked[k][0] == ranked[k - 1][0]:
             k += 1  # the limit never cuts between entries of the same score (same name, other addresses)
         return ranked[:k]
 
-    def screen_raw(self, query: str, country: str | None = None, threshold: float = THRESHOLD,
-                   limit: int = 10) -> tuple[Normalized | None, set[str], list[tuple[float, int]]]:
+    def screen_raw(
+        self, query: str, country: str | None = None, threshold: float = THRESHOLD, limit: int = 10
+    ) -> tuple[Normalized | None, set[str], list[tuple[float, int]]]:
         """(normalised query, countries, [(score, name index)] best first, one per entry)."""
         return self.screen_raw_many([(query, country)], threshold, limit)[0]
 
-    def screen_raw_many(self, queries: list[tuple[str, str | None]], threshold: float = THRESHOLD,
-                        limit: int = 10, batch: int = 4000) -> list[tuple[Normalized | None, set[str], list[tuple[float, int]]]]:
+    def screen_raw_many(
+        self,
+        queries: list[tuple[str, str | None]],
+        threshold: float = THRESHOLD,
+        limit: int = 10,
+        batch: int = 4000,
+    ) -> list[tuple[Normalized | None, set[str], list[tuple[float, int]]]]:
         """``screen_raw`` for many queries: candidates in batches (one sparse product each), with the
         cyclic garbage collector paused for a large batch (``gc_paused``)."""
         with gc_paused(len(queries) >= 200):
             return self._screen_raw_many(queries, threshold, limit, batch)
 
-    def _screen_raw_many(self, queries: list[tuple[str, str | None]], threshold: float, limit: int,
-                         batch: int) -> list[tuple[Normalized | None, set[str], list[tuple[float, int]]]]:
+    def _screen_raw_many(
+        self, queries: list[tuple[str, str | None]], threshold: float, limit: int, batch: int
+    ) -> list[tuple[Normalized | None, set[str], list[tuple[float, int]]]]:
         prepared = [self._prepare(q, cc) for q, cc in queries]
         out = []
         for k in range(0, len(prepared), batch):
@@ -877,13 +1019,21 @@ class Index:
                 if qn is None:
                     out.append((None, countries, []))
                 else:
-                    out.append((qn, countries, self._rank(next(it), countries, threshold, limit, bool(qn.legal))))
+                    out.append(
+                        (
+                            qn,
+                            countries,
+                            self._rank(next(it), countries, threshold, limit, bool(qn.legal)),
+                        )
+                    )
         return out
 
     def _score_name(self, qn: Normalized, name: Name) -> float:
         return self.score(qn, name, None)  # type: ignore[return-value]
 
-    def score(self, qn: Normalized, name: Name, q_country: set[str] | None, explain: bool = False) -> Match:
+    def score(
+        self, qn: Normalized, name: Name, q_country: set[str] | None, explain: bool = False
+    ) -> Match:
         q, c = qn.tokens, name.norm.tokens
         person = name.person
         used_q, used_c, agreed = self._align(q, c, person)
@@ -904,7 +1054,9 @@ class Index:
         joined = fuzz.ratio(qn.joined, name.norm.joined) / 100
         # only where the two sides split the name differently (same token count: token_overlap decides)
         joined_f = joined if joined >= 0.90 and len(q) != len(c) else 0.0
-        acr = ACRONYM[len(q[0]) >= 4] if (len(q) == 1 and len(c) >= 3 and q[0] == acronym(c)) else 0.0
+        acr = (
+            ACRONYM[len(q[0]) >= 4] if (len(q) == 1 and len(c) >= 3 and q[0] == acronym(c)) else 0.0
+        )
         base = max(token_overlap, joined_f, acr)
         entity = -ENTITY_PENALTY if (person and qn.legal) else 0.0
         base += entity
@@ -931,8 +1083,12 @@ class Index:
         }
         m = Match(entry, name.text, name.kind, score, features)
         if explain:
-            decisive = max(("token_overlap", token_overlap), ("joined_similarity", joined_f), ("acronym", acr),
-                           key=lambda x: x[1])[0]
+            decisive = max(
+                ("token_overlap", token_overlap),
+                ("joined_similarity", joined_f),
+                ("acronym", acr),
+                key=lambda x: x[1],
+            )[0]
             m.explanation = {
                 "matched_name": name.text,
                 "matched_name_kind": name.kind,
@@ -960,15 +1116,28 @@ class Index:
             }
         return m
 
-    def screen(self, query: str, country: str | None = None, threshold: float = THRESHOLD,
-               explain: bool = True, limit: int = 10) -> list[Match]:
+    def screen(
+        self,
+        query: str,
+        country: str | None = None,
+        threshold: float = THRESHOLD,
+        explain: bool = True,
+        limit: int = 10,
+    ) -> list[Match]:
         qn, countries, ranked = self.screen_raw(query, country, threshold, limit)
         if qn is None:
             return []
-        return [self.score(qn, self.names[j], countries or None, explain=explain) for _, j in ranked]
+        return [
+            self.score(qn, self.names[j], countries or None, explain=explain) for _, j in ranked
+        ]
 
-    def screen_batch(self, queries: list[tuple[str, str | None]], threshold: float = THRESHOLD,
-                     explain: bool = True, limit: int = 10) -> list[list[Match]]:
+    def screen_batch(
+        self,
+        queries: list[tuple[str, str | None]],
+        threshold: float = THRESHOLD,
+        explain: bool = True,
+        limit: int = 10,
+    ) -> list[list[Match]]:
         """``screen`` for many (name, country) pairs: the candidates in batches (one sparse product
         each), then each hit scored with its explanation."""
         out = []
@@ -976,7 +1145,12 @@ class Index:
             if qn is None:
                 out.append([])
             else:
-                out.append([self.score(qn, self.names[j], countries or None, explain=explain) for _, j in ranked])
+                out.append(
+                    [
+                        self.score(qn, self.names[j], countries or None, explain=explain)
+                        for _, j in ranked
+                    ]
+                )
         return out
 
     def pair_score(self, query: str, candidate: str, person: bool = False) -> float:
@@ -1025,20 +1199,27 @@ def _work(args):
     assert idx is not None
     names = idx.names
     with gc_paused(len(chunk) >= 200):
-        return [[(names[j].entry, names[j].text, sc) for sc, j in ranked]
-                for _, _, ranked in idx.screen_raw_many(chunk, threshold, limit=10)]
+        return [
+            [(names[j].entry, names[j].text, sc) for sc, j in ranked]
+            for _, _, ranked in idx.screen_raw_many(chunk, threshold, limit=10)
+        ]
 
 
-def screen_many(index: Index, queries: list[tuple[str, str | None]], threshold: float = THRESHOLD,
-                workers: int | None = None) -> list[list[tuple[int, str, float]]]:
+def screen_many(
+    index: Index,
+    queries: list[tuple[str, str | None]],
+    threshold: float = THRESHOLD,
+    workers: int | None = None,
+) -> list[list[tuple[int, str, float]]]:
     """Screen many (name, country) pairs; returns, per query, (entry position, matched name, score)
     best first. Uses every core (fork) for large batches; one process for small ones."""
     with gc_paused(len(queries) >= 200):
         return _screen_many(index, queries, threshold, workers)
 
 
-def _screen_many(index: Index, queries: list[tuple[str, str | None]], threshold: float,
-                 workers: int | None) -> list[list[tuple[int, str, float]]]:
+def _screen_many(
+    index: Index, queries: list[tuple[str, str | None]], threshold: float, workers: int | None
+) -> list[list[tuple[int, str, float]]]:
     global _WORKER_INDEX
     # the same (name, country) twice is screened once (order books repeat their parties)
     uniq = list(dict.fromkeys(queries))

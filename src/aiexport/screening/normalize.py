@@ -25,47 +25,223 @@ from functools import lru_cache
 from anyascii import anyascii
 from rapidfuzz import fuzz
 
-CJK_LEGAL = ["股份有限公司", "有限责任公司", "有限公司", "集团", "公司", "株式会社", "有限會社", "有限會司", "股份公司"]
+CJK_LEGAL = [
+    "股份有限公司",
+    "有限责任公司",
+    "有限公司",
+    "集团",
+    "公司",
+    "株式会社",
+    "有限會社",
+    "有限會司",
+    "股份公司",
+]
 # Multi-token legal forms first (longest first), as normalised token sequences.
 LEGAL_PHRASES = [
-    "obshchestvo s ogranichennoy otvetstvennostyu", "obshchestvo s ogranichennoi otvetstvennostiu",
-    "obshchestvo s ogranichennoj otvetstvennostju", "limited liability company", "limited liability partnership",
-    "open joint stock company", "closed joint stock company", "public joint stock company",
-    "joint stock company", "aktsionernoe obshchestvo", "aktsionernoye obshchestvo", "publichnoe aktsionernoe obshchestvo",
-    "company limited", "co ltd", "pvt ltd", "private limited", "pte ltd", "pty ltd", "sdn bhd", "ltd sti", "san ve tic",
-    "sanayi ve ticaret", "dis ticaret", "limited sirketi", "anonim sirketi", "ic ve dis ticaret", "societe anonyme",
-    "sociedad anonima", "s de rl de cv", "sa de cv", "gmbh and co kg", "fz llc", "fz co", "l l c",
+    "obshchestvo s ogranichennoy otvetstvennostyu",
+    "obshchestvo s ogranichennoi otvetstvennostiu",
+    "obshchestvo s ogranichennoj otvetstvennostju",
+    "limited liability company",
+    "limited liability partnership",
+    "open joint stock company",
+    "closed joint stock company",
+    "public joint stock company",
+    "joint stock company",
+    "aktsionernoe obshchestvo",
+    "aktsionernoye obshchestvo",
+    "publichnoe aktsionernoe obshchestvo",
+    "company limited",
+    "co ltd",
+    "pvt ltd",
+    "private limited",
+    "pte ltd",
+    "pty ltd",
+    "sdn bhd",
+    "ltd sti",
+    "san ve tic",
+    "sanayi ve ticaret",
+    "dis ticaret",
+    "limited sirketi",
+    "anonim sirketi",
+    "ic ve dis ticaret",
+    "societe anonyme",
+    "sociedad anonima",
+    "s de rl de cv",
+    "sa de cv",
+    "gmbh and co kg",
+    "fz llc",
+    "fz co",
+    "l l c",
 ]
 LEGAL_TOKENS = {
-    "co", "company", "corp", "corporation", "inc", "incorporated", "ltd", "limited", "llc", "plc", "llp", "lp",
-    "gmbh", "ag", "kg", "sa", "sas", "sarl", "srl", "spa", "bv", "nv", "oy", "oyj", "ab", "as", "asa", "aps",
-    "jsc", "ojsc", "pjsc", "cjsc", "ooo", "oao", "zao", "pao", "ao", "tov", "too", "fze", "fzco", "fzc", "fzllc",
-    "pte", "pty", "sl", "ltda", "bhd", "sti", "tic", "san", "kk", "sirketi", "cv", "de", "kft", "sp", "zoo",
-    "doo", "dd", "ad", "eood", "ood", "pvt", "se", "sro", "lda", "bvba", "scs", "fz", "mchj", "xk", "chp",
+    "co",
+    "company",
+    "corp",
+    "corporation",
+    "inc",
+    "incorporated",
+    "ltd",
+    "limited",
+    "llc",
+    "plc",
+    "llp",
+    "lp",
+    "gmbh",
+    "ag",
+    "kg",
+    "sa",
+    "sas",
+    "sarl",
+    "srl",
+    "spa",
+    "bv",
+    "nv",
+    "oy",
+    "oyj",
+    "ab",
+    "as",
+    "asa",
+    "aps",
+    "jsc",
+    "ojsc",
+    "pjsc",
+    "cjsc",
+    "ooo",
+    "oao",
+    "zao",
+    "pao",
+    "ao",
+    "tov",
+    "too",
+    "fze",
+    "fzco",
+    "fzc",
+    "fzllc",
+    "pte",
+    "pty",
+    "sl",
+    "ltda",
+    "bhd",
+    "sti",
+    "tic",
+    "san",
+    "kk",
+    "sirketi",
+    "cv",
+    "de",
+    "kft",
+    "sp",
+    "zoo",
+    "doo",
+    "dd",
+    "ad",
+    "eood",
+    "ood",
+    "pvt",
+    "se",
+    "sro",
+    "lda",
+    "bvba",
+    "scs",
+    "fz",
+    "mchj",
+    "xk",
+    "chp",
 }
-STOP_WORDS = {"the", "of", "and", "for", "a", "an", "de", "la", "le", "el", "los", "las", "des", "du", "del",
-              "y", "et", "und", "der", "die", "das", "di", "da", "do", "im", "in", "at", "on", "m", "s"}
+STOP_WORDS = {
+    "the",
+    "of",
+    "and",
+    "for",
+    "a",
+    "an",
+    "de",
+    "la",
+    "le",
+    "el",
+    "los",
+    "las",
+    "des",
+    "du",
+    "del",
+    "y",
+    "et",
+    "und",
+    "der",
+    "die",
+    "das",
+    "di",
+    "da",
+    "do",
+    "im",
+    "in",
+    "at",
+    "on",
+    "m",
+    "s",
+}
 VARIANTS = {
-    "technologies": "technology", "tech": "technology", "technical": "technology", "centre": "center",
-    "intl": "international", "int'l": "international", "industries": "industry", "industrial": "industry",
-    "sciences": "science", "scientific": "science", "electronics": "electronic", "systems": "system",
-    "labs": "lab", "laboratory": "lab", "laboratories": "lab", "inst": "institute", "univ": "university",
-    "mfg": "manufacturing", "grp": "group", "holdings": "holding", "trade": "trading", "engg": "engineering",
-    "kontsern": "concern", "kontserna": "concern", "nauchno": "scientific", "hongkong": "hong kong",
+    "technologies": "technology",
+    "tech": "technology",
+    "technical": "technology",
+    "centre": "center",
+    "intl": "international",
+    "int'l": "international",
+    "industries": "industry",
+    "industrial": "industry",
+    "sciences": "science",
+    "scientific": "science",
+    "electronics": "electronic",
+    "systems": "system",
+    "labs": "lab",
+    "laboratory": "lab",
+    "laboratories": "lab",
+    "inst": "institute",
+    "univ": "university",
+    "mfg": "manufacturing",
+    "grp": "group",
+    "holdings": "holding",
+    "trade": "trading",
+    "engg": "engineering",
+    "kontsern": "concern",
+    "kontserna": "concern",
+    "nauchno": "scientific",
+    "hongkong": "hong kong",
     # Russian transliterations and their English renderings on the Entity List
-    "zavod": "plant", "factory": "plant", "works": "plant", "kompaniya": "company", "upravlyayushchaya": "management",
-    "imeni": "im", "gosudarstvennoe": "state", "gosudarstvennyy": "state", "federalnoe": "federal",
-    "tsentr": "center", "institut": "institute", "tekhnologii": "technology", "elektronik": "electronic",
-    "elektronika": "electronic", "aviatsionnyy": "aviation", "aviation": "avia", "shchit": "shield",
+    "zavod": "plant",
+    "factory": "plant",
+    "works": "plant",
+    "kompaniya": "company",
+    "upravlyayushchaya": "management",
+    "imeni": "im",
+    "gosudarstvennoe": "state",
+    "gosudarstvennyy": "state",
+    "federalnoe": "federal",
+    "tsentr": "center",
+    "institut": "institute",
+    "tekhnologii": "technology",
+    "elektronik": "electronic",
+    "elektronika": "electronic",
+    "aviatsionnyy": "aviation",
+    "aviation": "avia",
+    "shchit": "shield",
 }
 # Phrases that the lists write both in full and as an abbreviation (normalised to the abbreviation).
 PHRASE_VARIANTS = {
-    ("scientific", "production", "enterprise"): "npp", ("research", "and", "production", "enterprise"): "npp",
-    ("scientific", "and", "production", "enterprise"): "npp", ("nauchno", "proizvodstvennoe", "predpriyatie"): "npp",
-    ("scientific", "production", "association"): "npo", ("scientific", "and", "production", "association"): "npo",
-    ("research", "and", "production", "association"): "npo", ("nauchno", "proizvodstvennoe", "obedinenie"): "npo",
-    ("federal", "state", "unitary", "enterprise"): "fsue", ("design", "bureau"): "kb", ("konstruktorskoe", "byuro"): "kb",
-    ("named", "after"): "im", ("chinese", "academy", "of", "sciences"): "cas", ("research", "institute"): "institute",
+    ("scientific", "production", "enterprise"): "npp",
+    ("research", "and", "production", "enterprise"): "npp",
+    ("scientific", "and", "production", "enterprise"): "npp",
+    ("nauchno", "proizvodstvennoe", "predpriyatie"): "npp",
+    ("scientific", "production", "association"): "npo",
+    ("scientific", "and", "production", "association"): "npo",
+    ("research", "and", "production", "association"): "npo",
+    ("nauchno", "proizvodstvennoe", "obedinenie"): "npo",
+    ("federal", "state", "unitary", "enterprise"): "fsue",
+    ("design", "bureau"): "kb",
+    ("konstruktorskoe", "byuro"): "kb",
+    ("named", "after"): "im",
+    ("chinese", "academy", "of", "sciences"): "cas",
+    ("research", "institute"): "institute",
 }
 _PUNCT = re.compile(r"[^\w\s]")
 _ABBR = re.compile(r"\b(?:\w\.){2,}|\b(?:\w\.)+\w\b")
@@ -159,8 +335,18 @@ def _normalize(name: str, phrases: bool) -> Normalized:
 # different transliteration systems (Aleksandr / Alexander, Khalil / Halil, Sergeyevich /
 # Sergeevich, Mohammed / Mohamed). Applied after the first letter (acronyms and initials are
 # made of it) to words with a vowel (codes and acronyms such as DMCC stay), on both sides alike.
-_FOLDS = [("dzh", "j"), ("tch", "ch"), ("sch", "sh"), ("kh", "h"), ("ks", "x"), ("ph", "f"), ("ck", "k"),
-          ("w", "v"), ("ou", "u"), ("y", "i")]
+_FOLDS = [
+    ("dzh", "j"),
+    ("tch", "ch"),
+    ("sch", "sh"),
+    ("kh", "h"),
+    ("ks", "x"),
+    ("ph", "f"),
+    ("ck", "k"),
+    ("w", "v"),
+    ("ou", "u"),
+    ("y", "i"),
+]
 _DOUBLE = re.compile(r"(\w)\1+")
 _VOWEL = re.compile(r"[aeiou]")
 
@@ -172,7 +358,11 @@ _LETTERS = re.compile(r"[a-z]+")
 def fold_token(tok: str) -> str:
     if not tok.isalpha():
         # letters and digits ('address05', 'cetc28'): each run of letters folded, the digits kept
-        return _LETTERS.sub(lambda m: fold_token(m[0]), tok) if tok.isalnum() and _VOWEL.search(tok) else tok
+        return (
+            _LETTERS.sub(lambda m: fold_token(m[0]), tok)
+            if tok.isalnum() and _VOWEL.search(tok)
+            else tok
+        )
     if not _VOWEL.search(tok):
         return tok  # codes and acronyms (DMCC) stay as written
     head, rest = tok[0], tok[1:]  # the first letter stays: acronyms and initials are made of it
@@ -183,8 +373,23 @@ def fold_token(tok: str) -> str:
 
 # Legal forms that a missing space glues onto the name ('DeutschlandGmbH', 'AlabugaLLC'): long or
 # distinctive enough never to be the end of an ordinary word of four letters or more.
-GLUED_LEGAL = ("gmbh", "llc", "ltd", "limited", "company", "corporation", "jsc", "pjsc", "ojsc", "cjsc", "plc", "fze",
-               "fzco", "fzllc", "bhd")
+GLUED_LEGAL = (
+    "gmbh",
+    "llc",
+    "ltd",
+    "limited",
+    "company",
+    "corporation",
+    "jsc",
+    "pjsc",
+    "ojsc",
+    "cjsc",
+    "plc",
+    "fze",
+    "fzco",
+    "fzllc",
+    "bhd",
+)
 
 
 def _unglue(tok: str) -> tuple[str, str | None]:
@@ -223,11 +428,17 @@ def _word_is(tok: str, word: str) -> bool:
     long enough for a typo to be told from another word ('sceintific', 'asciation')."""
     if tok == word:
         return True
-    return (len(word) >= 6 and tok[:1] == word[:1] and abs(len(tok) - len(word)) <= 2
-            and fuzz.ratio(tok, word, score_cutoff=80) > 0)
+    return (
+        len(word) >= 6
+        and tok[:1] == word[:1]
+        and abs(len(tok) - len(word)) <= 2
+        and fuzz.ratio(tok, word, score_cutoff=80) > 0
+    )
 
 
-_PHRASE_FIRST: dict[str, list[str]] = {}  # first letter → the phrases' first words (six letters or more)
+_PHRASE_FIRST: dict[
+    str, list[str]
+] = {}  # first letter → the phrases' first words (six letters or more)
 for _w in sorted(_VARIANT_BY_FIRST):
     if len(_w) >= 6:
         _PHRASE_FIRST.setdefault(_w[0], []).append(_w)
@@ -241,10 +452,16 @@ def _phrases(toks: list[str]) -> list[str]:
         cands = _VARIANT_BY_FIRST.get(t)
         if cands is None and len(t) >= 5 and t[0] in _PHRASE_FIRST:  # a misspelt first word
             lt = len(t)
-            cands = [c for w in _PHRASE_FIRST[t[0]] if -2 <= lt - len(w) <= 2 and _word_is(t, w)
-                     for c in _VARIANT_BY_FIRST[w]]
+            cands = [
+                c
+                for w in _PHRASE_FIRST[t[0]]
+                if -2 <= lt - len(w) <= 2 and _word_is(t, w)
+                for c in _VARIANT_BY_FIRST[w]
+            ]
         for ph, abbr in cands or ():
-            if len(toks) - i >= len(ph) and all(_word_is(a, b) for a, b in zip(toks[i : i + len(ph)], ph, strict=True)):
+            if len(toks) - i >= len(ph) and all(
+                _word_is(a, b) for a, b in zip(toks[i : i + len(ph)], ph, strict=True)
+            ):
                 out.append(abbr)
                 i += len(ph)
                 break
@@ -266,7 +483,11 @@ def without_parentheticals(name: str) -> str:
 # 5th Avenue), not when it is part of the name (7th Research Institute)
 _ADDRESS_WORDS = "floor|fl|flr|street|str|st|avenue|ave|road|rd|lane|ln|block|blk|building|bldg|tower|km|line|district|mile"
 _QUERY_ADDRESS = re.compile(
-    r"[.,;]\s+(?:and\s+)?\d+(?!\d|(?:st|nd|rd|th)\s+(?!(?:" + _ADDRESS_WORDS + r")\b))[\w/⁄-]*\s+\w", re.I)
+    r"[.,;]\s+(?:and\s+)?\d+(?!\d|(?:st|nd|rd|th)\s+(?!(?:"
+    + _ADDRESS_WORDS
+    + r")\b))[\w/⁄-]*\s+\w",
+    re.I,
+)
 
 
 def strip_address(query: str) -> str:
