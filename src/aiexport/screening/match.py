@@ -725,8 +725,9 @@ class Index:
         one ``cpdist`` call; a person's prefix 1, or 0.85 for a short token; 0.95 where it and two
         adjacent tokens of the other side, or two adjacent tokens of its side and one of the other,
         have a Levenshtein similarity ≥ 0.9), every name token likewise, ignoring the one-to-one
-        constraint; then the joined similarity and the acronym exactly. It is never below ``_fast``'s score, so the
-        survivors' scores, and the results, are those of aligning every pair."""
+        constraint; then the joined similarity and the acronym exactly. It is never below
+        ``_fast``'s score, so the survivors' scores, and the results, are those of aligning every
+        pair."""
         n_pairs = sum(len(c) for c in cands)
         if n_pairs == 0:
             return cands
