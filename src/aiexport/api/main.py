@@ -88,9 +88,10 @@ def chips(who: Who, limit: Limit = 100, offset: Offset = 0) -> Page:
 
 
 @v1.post("/check", tags=["decisions"])
-def check(body: CheckRequest, who: Who, led=Depends(ledger)) -> list[dict]:
-    """One transaction or a list: the JSON of `aiexport check --format json`."""
-    return uc.check(body, on_record=led)
+def check(body: CheckRequest, who: Who, request: Request) -> list[dict]:
+    """One transaction or a list: the JSON of `aiexport check --format json`. Requests that arrive
+    together are decided in one call of the engine, each answered as if alone (`app.coalesce`)."""
+    return request.app.state.checks.check(body)
 
 
 @v1.post("/explain", tags=["decisions"])
@@ -326,6 +327,9 @@ def create_app(db_url: str | None = None, *, jobs_dir: Path | None = None, secre
                               "ledger, holds, rules, models. Bearer tokens from `aiexport users token NAME`; "
                               "errors are RFC 9457 problem details.")
     app.state.ledger = Ledger(db_url)
+    from aiexport.app.coalesce import Coalescer
+
+    app.state.checks = Coalescer(on_record=app.state.ledger)  # concurrent checks decided together
     app.state.token_cache = {}
     app.state.jobs = Jobs(jobs_dir or Path(tempfile.mkdtemp(prefix="aiexport-jobs-")))
     problems.install(app)
