@@ -64,3 +64,17 @@ def test_an_unreadable_file_is_bad_input_naming_it(tmp_path):
         assert name in r.output and "internal error" not in r.output
         c = runner.invoke(app, ["check", str(f)])
         assert c.exit_code == 2 and "internal error" not in c.output, (name, c.output)
+
+
+def test_an_unreadable_item_cell_beside_chip_lines_loses_no_line(tmp_path):
+    """Found by test_differential: a line whose item cell is not JSON goes to check's path (which
+    rejects it), and the chip lines beside it — item cell blank — were dropped from both paths
+    (Polars' is_in on a null is null, and a null filter keeps the row in neither)."""
+    f = tmp_path / "book.csv"
+    pl.DataFrame({"id": ["A", "B", "C"], "date": ["2025-09-01"] * 3, "from": ["US"] * 3, "to": ["DE"] * 3,
+                  "chip": ["H100 SXM", "", "B200"], "item": ["", "{not json", ""], "quantity": ["8"] * 3,
+                  "consignee_country": ["DE"] * 3}).write_csv(f)
+    r = runner.invoke(app, ["batch", str(f), "-o", str(tmp_path / "out.parquet")])
+    assert "lines in: 3 = decided 2 + rejected 1" in r.output, r.output
+    assert sorted(pl.read_parquet(tmp_path / "out.parquet")["id"].to_list()) == ["A", "C"]
+    assert pl.read_csv(tmp_path / "out.rejects.csv")["id"].to_list() == ["B"]

@@ -171,8 +171,10 @@ def _route(good: pl.DataFrame) -> pl.Series:
         uniq = pl.DataFrame({"chip": chips, "item": items}).unique()
         slow_items = [i for c, i in uniq.iter_rows() if i is not None and _item_of(c, i)[0] == "slow"]
         if slow_items:
-            slow = slow | pl.col("item").str.strip_chars().is_in(slow_items)
-    return good.select(slow.alias("s"))["s"]
+            slow = slow | pl.col("item").str.strip_chars().is_in(slow_items).fill_null(False)  # a null item: a chip row
+    # never null: a null would drop the row from both paths (filter keeps neither null nor ~null);
+    # when in doubt a row takes check's path, which decides or rejects every row it is given
+    return good.select(slow.fill_null(True).alias("s"))["s"]
 
 
 def decide_chunk(raw: pl.DataFrame, *, posture: str = "enforced", on: dt.date | None = None,
@@ -377,7 +379,8 @@ def _per_row(rows: pl.DataFrame, posture: str, on, source: str, recs: list | Non
     numbers = rows["row"].to_list()
     data = [_from_flat({k: v for k, v in r.items() if k != "row"}) for r in rows.iter_rows(named=True)]
     txs, errors, idx = parse(data, source)
-    rejects = [(numbers[e.row - 1], None, e.column, e.expected, None if e.got is None else str(e.got)) for e in errors]
+    ids = rows["id"].to_list() if "id" in rows.columns else [None] * rows.height
+    rejects = [(numbers[e.row - 1], ids[e.row - 1], e.column, e.expected, None if e.got is None else str(e.got)) for e in errors]
     accepted = [numbers[i - 1] for i in idx]
     decided = None
     while txs:
