@@ -29,6 +29,8 @@ REQUESTS = [
     CheckRequest(transactions=[_order(6, "SG", "H100 SXM", "2023-06-01", 16)], on="2025-09-01"),
     CheckRequest(transactions=[_order(1, "MO", "H100 SXM", "2025-06-02")]),  # the same id as another request
     CheckRequest(transactions=[_order(7, "VN", "H100 SXM", "2025-06-02", purpose="development")], posture="codified"),
+    # before the legal-reach rules are encoded (2022-10-07): no reach record, alone or beside later orders
+    CheckRequest(transactions=[_order(10, "MO", "H100 SXM", "2022-06-03")]),
 ]
 # 10^7 servers of 100,000 chips: the total TPP leaves exact arithmetic (refused, 422)
 OVERFLOW = CheckRequest(transactions=[{**_order(8, "DE", "H100 SXM", "2025-06-02", 10_000_000),
@@ -73,6 +75,7 @@ def test_coalesced_answers_are_the_answers_alone():
     assert got[1][0]["outcome"] == "LICENSE_REQUIRED" and got[0][0]["posture"] == "codified"
     assert got[4][0]["date"] == "2025-09-01"  # decided as of the request's own date
     assert [r["id"] for r in got[2]] == ["C-3", "C-4"]
+    assert "reach" not in got[7][0] and "reach" in got[1][0]
 
 
 def test_an_error_stays_with_its_request():

@@ -221,6 +221,11 @@ def records(frame: pl.DataFrame) -> list[dict]:
     out = []
     # only the columns read here: a decided frame has hundreds (the classification's reasons among them)
     frame = frame.select([c for c in RECORD_COLUMNS if c in frame.columns])
+    reach_from = None
+    if "subject_to_ear" in frame.columns:
+        from aiexport.law.reach_step import first_day
+
+        reach_from = first_day()
     for r in frame.iter_rows(named=True):
         total = None if r.get("system_tpp") is None else r["system_tpp"] * r["quantity"] / MICRO
         out.append(
@@ -246,7 +251,10 @@ def records(frame: pl.DataFrame) -> list[dict]:
                 "rule_set": r["rule_set"],
             }
         )
-        if "subject_to_ear" in r:  # chips and computers: the legal-reach step (issue 10)
+        # chips and computers dated from the first day the legal-reach rules are encoded (issue 10):
+        # an earlier order keeps the CCL answer and has no reach record, whether or not later orders
+        # were decided beside it (a mixed frame carries the reach columns, null, on its early rows)
+        if "subject_to_ear" in r and (reach_from is None or r["date"] >= reach_from):
             from aiexport.law.reach.memo import record
 
             out[-1]["reach"] = record(r)
