@@ -111,9 +111,10 @@ class Coalescer:
         req = jobs[0].req
         txs = [t for j in jobs for t in j.txs]
         numbers = [n for j in jobs for n in j.numbers]
+        if len(jobs) == 1:  # nothing to share: usecases.check itself
+            self._alone(jobs[0])
+            return
         try:
-            if len(jobs) == 1:
-                raise _Alone
             frame = decide_checked(txs, numbers, SOURCE, req.on, req.posture, notices=_notices(req.notices),
                                    authorizations={}, veu_lookup=None)  # no VEU stated (see check)
             recs = json.loads(json.dumps(records(frame), default=str))
@@ -133,7 +134,3 @@ class Coalescer:
             job.future.set_result(uc.check(job.req, on_record=self.on_record))
         except BaseException as exc:  # noqa: BLE001 - delivered to the request's thread
             job.future.set_exception(exc)
-
-
-class _Alone(Exception):
-    """A call with one request: decided by `usecases.check` itself."""

@@ -50,13 +50,14 @@ FAST_PATH_ROWS = 2_000  # a CSV order file at least this long is decided by the 
 
 
 def check_file_fast(path: Path, on: dt.date | None, posture: str, *, allow_extra_columns: bool = False,
-                    min_rows: int | None = None) -> list[dict] | None:
+                    min_rows: int | None = None, ignored: list[str] | None = None) -> list[dict] | None:
     """`check` on a long CSV order file (issue 11, item 6): the records of ``check --format json``,
     decided by the columnar batch path (`batch.core.decide_chunk`, the same rule functions; lines
     that need check's own logic, a restricted-party match among them, go through
     `decide_checked`). None when the file is not eligible — not a CSV, shorter than
     ``FAST_PATH_ROWS``, a repeated id, or any bad row: then check's own path reads it, so every
-    error is reported with check's messages, as before."""
+    error is reported with check's messages, as before. Columns left out (``allow_extra_columns``)
+    are appended to ``ignored``, as `load_transactions` does."""
     if path.suffix.lower() != ".csv":
         return None
     from aiexport.batch.core import decide_chunk
@@ -76,10 +77,12 @@ def check_file_fast(path: Path, on: dt.date | None, posture: str, *, allow_extra
     res = decide_chunk(raw, posture=posture, on=on, source=str(path), as_records=True)
     if res.rejects.height:
         return None
-    if res.screened == "not_screened" and not res.per_row:  # as check's overlay says it
-        import logging
+    if res.screened == "not_screened" and not res.per_row:  # check's path says it for its own lines
+        from aiexport.screening.determination import note_not_screened
 
-        logging.getLogger("aiexport.notes").info("parties NOT screened against restricted-party lists: %s", res.screening_note)
+        note_not_screened(res.screening_note)
+    if extra and ignored is not None:
+        ignored += extra
     return res.records
 
 

@@ -21,7 +21,6 @@ from aiexport.io.transactions import (
     DATE_PATTERN,
     MAX_QUANTITY,
     PARTY_FIELDS,
-    REQUIRED_CELLS,
 )
 from aiexport.law.facts import NO, YES
 from aiexport.law.facts import default as fact_default
@@ -147,8 +146,8 @@ def checks(columns: list[str]) -> list[Check]:
         else:
             out.append(Check(field, pl.lit(True), expected + " (the column is missing)", pl.lit(None, pl.String)))
 
-    for c in REQUIRED_CELLS:  # present, blank -> refused; absent -> check's default (kind export, 1 unit)
-        if c in ("kind", "quantity") and has(c):
+    for c in ("kind", "quantity"):  # of REQUIRED_CELLS: present and blank -> refused; absent -> check's default
+        if has(c):
             required(c, c, "")
     required("id", "id", "a value (Field required)")
     required("date", "date", "a date YYYY-MM-DD")

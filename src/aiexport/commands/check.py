@@ -185,14 +185,12 @@ def _fast(file: Path, day, posture: str, allow_extra_columns: bool) -> list[dict
     """A long CSV file through the columnar path (`app.decisions.check_file_fast`), or None."""
     from aiexport.app.decisions import check_file_fast
 
-    recs = check_file_fast(file, day, posture, allow_extra_columns=allow_extra_columns)
-    if recs is not None and allow_extra_columns:
-        from aiexport.batch.validate import unknown_columns
+    ignored: list[str] = []
+    recs = check_file_fast(file, day, posture, allow_extra_columns=allow_extra_columns, ignored=ignored)
+    if recs is not None and ignored:
         from aiexport.commands.common import err_console
 
-        extra = unknown_columns(pl.read_csv(file, n_rows=0).columns)
-        if extra:
-            err_console.print(f"{file.name}: columns left out (--allow-extra-columns): {', '.join(extra)}", highlight=False)
+        err_console.print(f"{file.name}: columns left out (--allow-extra-columns): {', '.join(ignored)}", highlight=False)
     return recs
 
 

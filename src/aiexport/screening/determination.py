@@ -335,9 +335,15 @@ def apply(frame: pl.DataFrame, screens: list[list[PartyScreen]], info: Screening
 def overlay(frame: pl.DataFrame, txs) -> pl.DataFrame:
     """The hook `run_frame` calls: screen the parties of every transaction and tighten."""
     screens, info = screen_transactions(txs)
-    if info.status != "screened":  # the CLI prints aiexport's notes on stderr (cli._notes); a server logs them
-        logging.getLogger("aiexport.notes").info("parties NOT screened against restricted-party lists: %s", info.reason)
+    if info.status != "screened":
+        note_not_screened(info.reason)
     return apply(frame, screens, info)
+
+
+def note_not_screened(reason: str) -> None:
+    """Say that the parties were NOT screened (never "clear"): the CLI prints aiexport's notes on
+    stderr (cli._Notes); a server logs them."""
+    logging.getLogger("aiexport.notes").info("parties NOT screened against restricted-party lists: %s", reason)
 
 
 def overlay_row(row: dict, t) -> dict:
