@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from aiexport.screening.lists import country_code
-from aiexport.screening.normalize import normalize, without_parentheticals
+from aiexport.screening.normalize import LEGAL_TOKENS, normalize, without_parentheticals
 
 NOT_LISTED = [
     ("Lenovo Group Limited", "CN"),
@@ -185,19 +185,79 @@ GENERIC = {
     "machinery",
     "import",
     "export",
+    # added 2026-12-03 (strict sets only change by them: "9th Academy" → "9th Mehmet" left the
+    # aerospace academy's numbers and words in place)
+    "academy",
+    "bureau",
+    "design",
+    "university",
+    "factory",
+    "works",
+    "office",
+    "department",
+    "ministry",
+    "organization",
 }
 
 
+def places(entries) -> set[str]:
+    """Normalised tokens of the places in the lists' addresses: every comma-separated part of an
+    address after the first (the street), e.g. Kirov, Kirov Oblast, Moscow, Kobe."""
+    out: set[str] = set()
+    for e in entries:
+        for a in e.addresses:
+            for part in a.text.split(",")[1:]:
+                toks = normalize(part).tokens
+                if 1 <= len(toks) <= 3 and not any(ch.isdigit() for t in toks for ch in t):
+                    out.update(toks)
+    return out
+
+
+def distinctive(tokens, place_tokens: set[str] = frozenset()) -> set[str]:
+    """The words of a name that say which one it is: not a GENERIC word, a legal form, a country,
+    a place or a number."""
+    return {
+        t
+        for t in tokens
+        if t not in GENERIC
+        and t not in LEGAL_TOKENS
+        and t not in place_tokens
+        and not any(ch.isdigit() for ch in t)
+        and not country_code(t)
+    }
+
+
 def make_queries(
-    entries, n: int, seed: int = 8, negatives: float = 0.3, all_entries=None, legacy: bool = True
+    entries,
+    n: int,
+    seed: int = 8,
+    negatives: float = 0.3,
+    all_entries=None,
+    legacy: bool = True,
+    strict: bool = False,
 ):
     """``legacy`` (the draw of the committed ``po_queries.csv`` and of the speed bench): a hard
     negative swaps the name's longest word, and "listed" means listed in ``entries`` (a sample).
     Otherwise (``po_queries_fresh.csv``): a hard negative swaps the name's most distinctive word —
     the rarest in ``all_entries`` that is neither a GENERIC word, a country or place in the lists'
     addresses, nor a number — drops the name's parentheticals (an abbreviation identifies it too),
-    and is kept only if it normalises to no name in ``all_entries``."""
+    and is kept only if it normalises to no name in ``all_entries``. ``strict`` (the sets written
+    from 2026-12-03 on, after two label errors of this kind were read in ``po_queries_fresh.csv``):
+    a place in the lists' addresses is never the word swapped (Kirov in "48th Central Scientific
+    Research Institute, Kirov"), and a negative is kept only if it holds the distinctive words of
+    no listed name ("Openlab Yamaguchi-Gumi" holds all of YAMAGUCHI-GUMI; "Technopole Taiwan" all
+    of TECHNOPOLE COMPANY): a screener must flag those."""
     rnd = random.Random(seed)
+    place_tokens = places(all_entries or entries) if strict else set()
+    own_words: list[set[str]] = []
+    if strict:
+        seen: set[frozenset] = set()
+        for e in all_entries or entries:
+            for x in [e.name, *e.aliases]:
+                d = frozenset(distinctive(normalize(x).tokens, place_tokens))
+                if d and d not in seen:
+                    seen.add(d)
+                    own_words.append(set(d))
     pool = [e for e in entries if len(normalize(e.name).tokens) >= 1]
     ref = entries if legacy or all_entries is None else all_entries
     listed = {normalize(x).tokens for e in ref for x in [e.name, *e.aliases]}
@@ -207,14 +267,18 @@ def make_queries(
             for t in set(toks):
                 df[t] = df.get(t, 0) + 1
     vocab = [t for e in pool for t in normalize(e.name).tokens if len(t) >= 6]
+    if strict:  # another name's own word, not "Technology" or "Shanghai"
+        vocab = [t for t in vocab if distinctive((t,), place_tokens)]
     kinds = ["legal", "upper", "typo", "order", "nospace", "place", "exact"]
     out = []
+    retry = False  # strict: a skipped hard negative is drawn again, so the mix stays as drawn
     while len(out) < n:
-        if rnd.random() < negatives:
-            if rnd.random() < 0.25:
+        if retry or rnd.random() < negatives:
+            if not retry and rnd.random() < 0.25:
                 name, cc = rnd.choice(NOT_LISTED)
                 out.append((name, cc, "", "not-listed"))
                 continue
+            retry = strict
             e = rnd.choice(pool)
             source = e.name if legacy else without_parentheticals(e.name)
             toks = source.split()
@@ -231,6 +295,7 @@ def make_queries(
                     and not t.isdigit()
                     and not any(ch.isdigit() for ch in t)
                     and not country_code(t)
+                    and t not in place_tokens
                 ]
                 if not own:
                     continue
@@ -256,7 +321,13 @@ def make_queries(
                 continue  # a "Huawei <anything>" is a real candidate affiliate, not a negative
             if len(normalize(new).tokens) < 2:
                 continue
+            if strict:
+                have = set(normalize(new).tokens)
+                if any(d <= have for d in own_words):
+                    continue  # holds every distinctive word of a listed name: a true hit
+
             out.append((new, (e.countries or [None])[0], "", "hard-negative"))
+            retry = False
             continue
         e = rnd.choice(pool)
         kind = rnd.choice(kinds)
@@ -349,23 +420,27 @@ def split(rows: list[dict], seed: int = SPLIT_SEED) -> tuple[list[dict], list[di
 
 
 FRESH_SEED = 20261202
+THIRD_SEED = 20261203
 
 
 def main() -> None:
     """``python bench/screening_queries.py [N]`` rewrites ``po_queries.csv`` (the legacy draw, seed 8;
     the committed file has since been relabelled by hand, see RELABELLED); ``... fresh [N]`` writes
     ``po_queries_fresh.csv``: the fixed generator, another entry sample and another variation draw
-    (seed FRESH_SEED), a set nobody tuned on."""
+    (seed FRESH_SEED), a set nobody tuned on; ``... third [N]`` writes ``po_queries_third.csv``
+    (seed THIRD_SEED, the strict negatives), written on 2026-12-03 before that round's matcher
+    changes and scored once, at its end."""
     from aiexport.screening.lists import load_list
 
     args = sys.argv[1:]
-    fresh = bool(args) and args[0] == "fresh"
-    if fresh:
+    mode = args[0] if args and args[0] in ("fresh", "third") else ""
+    if mode:
         args = args[1:]
     shared = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lists"
     el = load_list(shared / "csl_bis_2026-07-09.csv").entries
     sdn = load_list(shared / "ofac_sdn_2024-05-03.csv").entries
-    rnd = random.Random(FRESH_SEED if fresh else 3)
+    seed = {"fresh": FRESH_SEED, "third": THIRD_SEED}.get(mode, 3)
+    rnd = random.Random(seed)
     ai = [
         e
         for e in el
@@ -386,13 +461,17 @@ def main() -> None:
     ]
     entries = ai * 3 + rnd.sample(el, 400) + rnd.sample(sdn, 150)
     n = int(args[0]) if args else 400
-    if fresh:
-        rows = make_queries(entries, n, seed=FRESH_SEED, all_entries=el + sdn, legacy=False)
+    if mode:
+        rows = make_queries(
+            entries, n, seed=seed, all_entries=el + sdn, legacy=False, strict=mode == "third"
+        )
     else:
         rows = make_queries(entries, n, seed=8)
-    name = "po_queries_fresh.csv" if fresh else "po_queries.csv"
+    name = {"fresh": "po_queries_fresh.csv", "third": "po_queries_third.csv"}.get(
+        mode, "po_queries.csv"
+    )
     out = Path(__file__).resolve().parents[1] / "tests" / "screening" / "fixtures" / name
-    prefix = "PF" if fresh else "PO"
+    prefix = {"fresh": "PF", "third": "PT"}.get(mode, "PO")
     with out.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["id", "name", "country", "expected", "kind"])
