@@ -339,3 +339,61 @@ def test_an_ordinal_starts_an_address_only_before_an_address_word():
     assert strip_address("Acme Ltd., 17th Floor, Tower 2, Kowloon") == "Acme Ltd"
     keep = "China Electronics Technology Group Corp., 7th Research Institute (CETC-7)"
     assert strip_address(keep) == keep
+
+
+def test_a_quoted_or_long_part_after_a_legal_form_is_name_not_place(real_index):
+    from aiexport.screening.match import strip_after_legal_form
+
+    tmc = "Tactical Missile Corp., “Central Design Bureau of Automation”"
+    assert strip_after_legal_form(tmc) == tmc
+    assert strip_after_legal_form("ABC LLC, Sergiev Posad, Moscow Oblast") == "ABC LLC"
+    assert strip_after_legal_form("Foo Co., Ltd., Xi'an") == "Foo Co., Ltd."  # ' is not a quote
+    hits = real_index.screen(tmc, "RU")
+    # the subsidiary named in quotes ranks first, not its parent (which the query also names)
+    assert hits[0].entry.name == "Tactical Missile Corporation, “Central Design Bureau of Automation”"
+
+
+def test_query_repair_glued_words_and_misspelt_variant_words(real_index):
+    # two list words without their space, a legal form glued on either side
+    assert real_index.repair("SerkoLimited") == "serko limited"
+    assert real_index.repair("PAOZVEZDA") == "pao zvezda"
+    assert real_index.repair("SophgoTechnologies Pte. Ltd.").startswith("sophgo technologies")
+    # one edit from a word the spelling variants rewrite (aviation → avia)
+    assert real_index.repair("Qods Aviatoin Industry") == "qods aviation industry"
+    # a word the lists use, or one that splits into no two list words, is left alone
+    assert real_index.repair("Accenture plc") == "Accenture plc"
+    assert real_index.repair("Mindray Medical") == "Mindray Medical"
+    for q, cc, name in (
+        ("SerkoLimited", "HK", "Serko Limited"),
+        ("PAOZVEZDA", None, "PAO ZVEZDA"),
+        ("Qods AviationIndustry", "IR", "Qods Aviation Industry"),
+        ("Qods Aviatoin Industry", "IR", "Qods Aviation Industry"),
+        ("SophgoTechnologies Pte. Ltd.", "SG", "Sophgo Technologies Pte. Ltd."),
+    ):
+        assert name in {m.entry.name for m in real_index.screen(q, cc)}, q
+
+
+def test_words_in_conflict_the_lesser_coverage_leads(real_index):
+    from aiexport.screening.normalize import matchable
+
+    moore = next(n for n in real_index.names if n.text.startswith("Moore Thread Intelligent"))
+    # 'Thread' (rare) is replaced by 'Institute': each side keeps a word the other lacks
+    q = matchable(real_index.repair("Moore Institute Intelligent Technology Co., Ltd."))
+    m = real_index.score(q, moore, {"CN"}, explain=True)
+    cq, cc = m.explanation["coverage"]["query"], m.explanation["coverage"]["name"]
+    assert m.explanation["words_in_conflict"] and cq > cc
+    assert m.features["token_overlap"] == pytest.approx(0.35 * cq + 0.65 * cc, abs=1e-3)
+    assert m.score < THRESHOLD
+    assert not real_index.screen("Moore Institute Intelligent Technology Co., Ltd.", "CN")
+    # the other side: an extra word that is a place is no conflict, nor is a query inside the name
+    for ok in ("Moore Thread Intelligent Technology Beijing", "Moore Thread Intelligent Technology"):
+        hits = real_index.screen(ok, "CN")
+        assert hits and hits[0].entry.name.startswith("Moore Thread"), ok
+        assert not hits[0].explanation["words_in_conflict"]
+    assert "beijing" in real_index.places and "huavei" not in real_index.places
+
+
+def test_a_persons_one_word_name_matches_the_whole_query_only(real_index):
+    # 'HUSSEIN' is an alias of several SDN persons: not a hit for every name holding the word
+    assert not real_index.screen("Beijing Hussein", "CN")
+    assert any(m.matched_name == "HUSSEIN" for m in real_index.screen("Hussein"))

@@ -8,6 +8,10 @@ concatenations of adjacent tokens (missing spaces: ``Zhongkexin`` ↔ ``Zhong Ke
 space-less form of every name; acronyms of names of three or more tokens. A name with an
 institutional phrase (Scientific Production Enterprise → NPP) is indexed in both forms.
 
+Query (``Index.repair``): a word that no list name uses is read as the list words it most likely
+is — one edit from a word the spelling variants rewrite ('Aviatoin' → aviation), or two list words
+that lost their space ('SerkoLimited', 'PAOZVEZDA').
+
 Score (``SCORE_VERSION``): for a query and one list name,
 
 * ``token_overlap`` — tokens are aligned one-to-one by similarity (rapidfuzz ``ratio`` ≥ 0.80,
@@ -15,7 +19,11 @@ Score (``SCORE_VERSION``): for a query and one list name,
   coverage is the IDF-weighted share of its tokens that found a partner (rare tokens count more
   than ``technology`` or ``shenzhen``); ``token_overlap`` = 0.65·max + 0.35·min of the coverages,
   or 0.35·max + 0.65·min when the only tokens that agree are one or two common words (many names,
-  leading few) or country names (``weak``);
+  leading few) or country names (``weak``), or when the two sides are in conflict: each keeps a
+  word the other lacks and the name's is one of its own (IDF ≥ ``CONFLICT_IDF``, not a place of
+  the lists' addresses) — 'Moore Institute Intelligent Technology' is not 'Moore Thread
+  Intelligent Technology'; a person's one-word name (an alias such as 'HUSSEIN') counts only the
+  query's coverage, so it matches the whole query, not a word inside it;
 * ``joined_similarity`` — rapidfuzz ``ratio`` of the space-less forms (missing spaces, word
   splits), counted only when it is ≥ 0.90 and the two sides have different token counts (with the
   same count, a differing distinctive token must not hide inside a long shared string);
@@ -43,13 +51,14 @@ from functools import lru_cache
 
 import numpy as np
 from rapidfuzz import fuzz
-from rapidfuzz.distance import Levenshtein, Prefix
+from rapidfuzz.distance import OSA, Levenshtein, Prefix
 from rapidfuzz.process import cpdist
 from scipy import sparse
 
 from aiexport.screening.lists import ListEntry, country_code
 from aiexport.screening.normalize import (
     LEGAL_TOKENS,
+    VARIANTS,
     Normalized,
     acronym,
     basic,
@@ -60,7 +69,7 @@ from aiexport.screening.normalize import (
     without_parentheticals,
 )
 
-SCORE_VERSION = "aiexport-screen-6"
+SCORE_VERSION = "aiexport-screen-7"
 THRESHOLD = 0.80
 ACRONYM = {True: 0.90, False: 0.78}  # by "four letters or more"; three needs an agreeing country
 TOKEN_SIM = 0.80
@@ -71,6 +80,11 @@ MAX_CANDIDATES = 24
 _MISS = round(
     100 * (1 - TOKEN_SIM)
 )  # percent of the two lengths that insertions and deletions may take
+PLACE_KINDS = frozenset(
+    "oblast krai province city district region county prefecture municipality governorate "
+    "emirate state shi sheng qu xian raion oblasti".split()
+)
+CONFLICT_IDF = 5.0  # a name word this rare (in ~1 of 150 names or fewer) says which entity it is
 DF_CAP = 0.005  # a token in more than 0.5 % of names does not open candidates by itself
 
 
@@ -113,10 +127,13 @@ def strip_place(query: str) -> tuple[str, str | None]:
     return query, None
 
 
+_NAME_MARKS = set('("“”«»„')  # a parenthesis or quotation marks: more name follows (not ' : Xi'an)
+
+
 def strip_after_legal_form(query: str) -> str:
     """'REXFORD LTD., Dubai' -> 'REXFORD LTD.': on a purchase order a company name ends with its legal
-    form; comma-separated words after it (that hold no legal form, digit or parenthesis) are its
-    place."""
+    form; comma-separated words after it (that hold no legal form, digit, parenthesis or quotation
+    mark, and no part longer than three words) are its place."""
     parts = query.split(",")
     for k in range(len(parts) - 1):
         last = basic(parts[k]).split()
@@ -127,12 +144,37 @@ def strip_after_legal_form(query: str) -> str:
             or (k > 0 and last and all(t in LEGAL_TOKENS for t in last))
         ):
             tail = ",".join(parts[k + 1 :])
-            if any(ch.isdigit() or ch == "(" for ch in tail):
+            if any(ch.isdigit() or ch in _NAME_MARKS for ch in tail):
                 continue  # '…Group Corp., 7th Research Institute (CETC-7)': more name, not a place
+            if any(len(basic(x).split()) > 3 for x in parts[k + 1 :]):
+                continue  # 'Tactical Missile Corp., Central Design Bureau of Automation': a name
             rest = [basic(x).split() for x in parts[k + 1 :]]
             if rest and not any(t in LEGAL_TOKENS for r in rest for t in r):
                 return ",".join(parts[: k + 1]).strip()
     return query
+
+
+def _variant_typo(word: str, variants: tuple[str, ...]) -> str | None:
+    """The variant spelling one edit (a transposition counts as one) from ``word``, if exactly one."""
+    near = [v for v in variants if abs(len(v) - len(word)) <= 1 and OSA.distance(word, v) <= 1]
+    return near[0] if len(near) == 1 else None
+
+
+def _word_break(word: str, vocab: frozenset[str]) -> str | None:
+    """``word`` as two list words, each four letters or more (or a legal form of three or more);
+    of several splits, the most even."""
+    best = None
+    for k in range(3, len(word) - 2):
+        a, b = word[:k], word[k:]
+        if a in vocab and b in vocab:
+            short = min(len(a), len(b))
+            if short < 4 and not (
+                (len(a) == 3 and a in LEGAL_TOKENS) or (len(b) == 3 and b in LEGAL_TOKENS)
+            ):
+                continue
+            if best is None or short > best[0]:
+                best = (short, f"{a} {b}")
+    return best[1] if best else None
 
 
 def _seg_arange(lengths: np.ndarray) -> np.ndarray:
@@ -267,6 +309,38 @@ class Index:
         self._near = lru_cache(maxsize=500_000)(self._near_uncached)
         self._probes: dict = {}
         self._build_matrices()
+        self._build_vocab()
+
+    def _build_vocab(self) -> None:
+        """The words of the list names as written (before spelling variants and folds), with the legal
+        forms and the variants' spellings: what a query word is checked against before the query is
+        read (``repair``)."""
+        words = {t for nm in self.names for t in basic(nm.text).split()}
+        words |= {t for t in LEGAL_TOKENS if " " not in t} | set(VARIANTS)
+        self.raw_vocab = frozenset(words)
+        self.variant_words = tuple(w for w in VARIANTS if len(w) >= 6 and w.isalpha())
+        # the places of the lists' addresses, as the matcher spells them: the one or two
+        # comma-separated parts before the country and the postal code ('…, Kirov, Kirov Oblast,
+        # Russia, RU'; not the street), less the common words of names: a query word that is a
+        # place says where, not who (``_conflict``)
+        places: set[str] = set()
+        for e in self.entries:
+            for a in e.addresses:
+                parts = [x.strip() for x in a.text.split(",") if x.strip()]
+                while parts and (
+                    len(parts[-1]) <= 2
+                    or country_code(parts[-1])
+                    or any(ch.isdigit() for ch in parts[-1])
+                ):
+                    parts.pop()
+                for part in parts[-2:] if len(parts) >= 3 else parts[-1:]:
+                    words = basic(part).split()
+                    if len(words) > 1 and words[-1] not in PLACE_KINDS:
+                        continue  # 'Huawei Base', 'Bantian Industrial Park': not a town's name
+                    toks = matchable(" ".join(w for w in words if w not in PLACE_KINDS)).tokens
+                    if 1 <= len(toks) <= 2 and all(t.isalpha() for t in toks):
+                        places.update(t for t in toks if t not in self.weak)
+        self.places = frozenset(places)
 
     def _build_matrices(self) -> None:
         """The postings as sparse matrices, so the candidates of a batch of queries are one sparse
@@ -356,11 +430,31 @@ class Index:
             self._build_prefilter()
         if "reach" not in d:
             self._build_reach()
+        if "raw_vocab" not in d:
+            self._build_vocab()
 
     # -- candidates
 
     def weight(self, tok: str) -> float:
         return self.idf.get(tok, self.max_idf)
+
+    def _conflict(self, q, c, used_q, used_c) -> bool:
+        """Both sides keep a word the other lacks, and the name's is one of its own (IDF ≥
+        ``CONFLICT_IDF``, not a place): 'Moore Institute Intelligent Technology' against 'Moore
+        Thread Intelligent Technology', 'EDNA YARITZA Technology' against 'EDNA YARITZA
+        ZAMARRIPA'. A query word that is a place (``places``) or a country is not one."""
+        if len(used_q) == len(q) or len(used_c) == len(c):
+            return False
+        idf, mx, places, weak = self.idf, self.max_idf, self.places, self.weak
+        if not any(
+            k not in used_c and t not in places and idf.get(t, mx) >= CONFLICT_IDF
+            for k, t in enumerate(c)
+        ):
+            return False
+        return any(
+            i not in used_q and t not in places and not (t in weak and country_code(t))
+            for i, t in enumerate(q)
+        )
 
     def _near_uncached(self, q: str) -> tuple[tuple[str, float], ...]:
         out = {}
@@ -695,14 +789,19 @@ class Index:
             cc += idf.get(c[k], mx) * sim
         cc /= self.wsum[j]
         weak = self.weak
-        if 0 < len(used_c) <= 2 and all(
+        if name.person and len(c) == 1 and len(q) > 1:
+            base = cq  # a person's one-word name ('HUSSEIN') is the whole query, not a word in it
+        elif 0 < len(used_c) <= 2 and all(
             c[k] in weak for k in used_c
         ):  # only two common words agree
             base = 0.35 * cq + 0.65 * cc if cq > cc else 0.35 * cc + 0.65 * cq
         elif name.kind == "abbreviation":  # an abbreviation is the query, not a word inside it
             base = 0.65 * cq + 0.35 * cc
         else:
-            base = 0.65 * cq + 0.35 * cc if cq > cc else 0.65 * cc + 0.35 * cq
+            if self._conflict(q, c, used_q, used_c):  # each side has a word the other lacks
+                base = 0.35 * cq + 0.65 * cc if cq > cc else 0.35 * cc + 0.65 * cq
+            else:
+                base = 0.65 * cq + 0.35 * cc if cq > cc else 0.65 * cc + 0.35 * cq
         if len(q) != len(c) and base < 1.0:
             jn = fuzz.ratio("".join(q), name.norm.joined, score_cutoff=90) / 100
             if jn > base:
@@ -949,8 +1048,26 @@ class Index:
     def _prepare(self, query: str, country: str | None) -> tuple[Normalized | None, set[str]]:
         text, place = strip_place(strip_address(query))
         countries = {x for x in (country, place) if x}
-        qn = matchable(strip_after_legal_form(text))
+        qn = matchable(self.repair(strip_after_legal_form(text)))
         return (qn if qn.tokens else None), countries
+
+    def repair(self, text: str) -> str:
+        """A query word that no list name uses, read as the list words it most likely is: a word
+        one edit from a word the spelling variants rewrite ('Aviatoin' → aviation, which the lists'
+        'Avia' shares), or two list words that lost the space between them ('SerkoLimited',
+        'PAOZVEZDA', 'SophgoTechnologies': both parts four letters or more, or one a legal form of
+        three or more). The text is returned unchanged when no word needs it."""
+        words = basic(text).split()
+        vocab = self.raw_vocab
+        changed = False
+        for x, w in enumerate(words):
+            if len(w) < 6 or w in vocab or not w.isalpha():
+                continue
+            fixed = _variant_typo(w, self.variant_words) or _word_break(w, vocab)
+            if fixed:
+                words[x] = fixed
+                changed = True
+        return " ".join(words) if changed else text
 
     def _rank(
         self,
@@ -1046,7 +1163,16 @@ class Index:
         # Russia' against 'All-Russia Research Institute of Radio Technology'), the name's coverage
         # leads (more common words in a row, 'China Electronics Technology Group', make a name)
         weak_only = 0 < len(used_c) <= 2 and all(c[k] in self.weak for k in used_c)
-        if weak_only:
+        lone = person and len(c) == 1 and len(q) > 1  # a person's one-word name in a longer query
+        conflict = (
+            not lone
+            and not weak_only
+            and name.kind != "abbreviation"
+            and self._conflict(q, c, used_q, used_c)
+        )
+        if lone:
+            token_overlap = cq
+        elif weak_only or conflict:  # the lesser coverage leads
             token_overlap = 0.35 * max(cq, cc) + 0.65 * min(cq, cc)
         elif name.kind == "abbreviation":  # an abbreviation is the query, not a word inside it
             token_overlap = 0.65 * cq + 0.35 * cc
@@ -1101,6 +1227,7 @@ class Index:
                 "name_only": [t for k, t in enumerate(c) if k not in used_c],
                 "coverage": {"query": round(cq, 4), "name": round(cc, 4)},
                 "only_common_words_agree": weak_only,
+                "words_in_conflict": conflict,
                 "features": features,
                 "decisive_feature": decisive,
                 "person_name": person,
@@ -1157,7 +1284,7 @@ class Index:
     def pair_score(self, query: str, candidate: str, person: bool = False) -> float:
         """One query name against one name (with this index's token weights): the evaluation's unit."""
         text, place = strip_place(strip_address(query))
-        qn = matchable(strip_after_legal_form(text))
+        qn = matchable(self.repair(strip_after_legal_form(text)))
         if not qn.tokens:
             return 0.0
         best = 0.0
