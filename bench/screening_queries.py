@@ -185,7 +185,7 @@ GENERIC = {
     "machinery",
     "import",
     "export",
-    # added 2026-12-03 (strict sets only change by them: "9th Academy" → "9th Mehmet" left the
+    # added in the second round of 2026-12-02 (strict sets only change by them: "9th Academy" → "9th Mehmet" left the
     # aerospace academy's numbers and words in place)
     "academy",
     "bureau",
@@ -242,7 +242,7 @@ def make_queries(
     the rarest in ``all_entries`` that is neither a GENERIC word, a country or place in the lists'
     addresses, nor a number — drops the name's parentheticals (an abbreviation identifies it too),
     and is kept only if it normalises to no name in ``all_entries``. ``strict`` (the sets written
-    from 2026-12-03 on, after two label errors of this kind were read in ``po_queries_fresh.csv``):
+    from the second round of 2026-12-02 on, after two label errors of this kind were read in ``po_queries_fresh.csv``):
     a place in the lists' addresses is never the word swapped (Kirov in "48th Central Scientific
     Research Institute, Kirov"), and a negative is kept only if it holds the distinctive words of
     no listed name ("Openlab Yamaguchi-Gumi" holds all of YAMAGUCHI-GUMI; "Technopole Taiwan" all
@@ -428,7 +428,7 @@ def main() -> None:
     the committed file has since been relabelled by hand, see RELABELLED); ``... fresh [N]`` writes
     ``po_queries_fresh.csv``: the fixed generator, another entry sample and another variation draw
     (seed FRESH_SEED), a set nobody tuned on; ``... third [N]`` writes ``po_queries_third.csv``
-    (seed THIRD_SEED, the strict negatives), written on 2026-12-03 before that round's matcher
+    (seed THIRD_SEED, the strict negatives), written in the second round of 2026-12-02, before its matcher
     changes and scored once, at its end."""
     from aiexport.screening.lists import load_list
 

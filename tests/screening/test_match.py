@@ -397,3 +397,21 @@ def test_a_persons_one_word_name_matches_the_whole_query_only(real_index):
     # 'HUSSEIN' is an alias of several SDN persons: not a hit for every name holding the word
     assert not real_index.screen("Beijing Hussein", "CN")
     assert any(m.matched_name == "HUSSEIN" for m in real_index.screen("Hussein"))
+
+
+def test_polish_and_south_asian_legal_forms_are_not_name_words(real_index):
+    assert normalize("Doncoaltrade SP Z O O").tokens == ("doncoaltrade",)
+    assert normalize("Doncoaltrade Sp. z o.o.").tokens == ("doncoaltrade",)
+    # '(Private)' in '… (Private) Limited' is a legal form, not a name of its own
+    assert not any(
+        n.kind == "abbreviation" and n.text == "Private" for n in real_index.names
+    ), "a parenthetical of legal-form words was indexed as a name"
+    assert not real_index.screen("Private Tech", "PK")
+    hits = real_index.screen("Huawei Technologies Pakistan (Private) Limited", "PK")
+    assert hits and hits[0].entry.name == "Huawei Technologies Pakistan (Private) Limited"
+
+
+def test_a_company_is_never_a_persons_one_word_name(real_index):
+    # 'ABDULLAH' is a one-word alias of SDN persons: a company 'Abdullah Sp. z o.o.' is not them
+    assert not real_index.screen("Abdullah Sp. z o.o.", "PL")
+    assert any(m.matched_name == "ABDULLAH" for m in real_index.screen("Abdullah"))

@@ -57,6 +57,7 @@ from scipy import sparse
 
 from aiexport.screening.lists import ListEntry, country_code
 from aiexport.screening.normalize import (
+    LEGAL_PHRASES,
     LEGAL_TOKENS,
     VARIANTS,
     Normalized,
@@ -74,7 +75,8 @@ THRESHOLD = 0.80
 ACRONYM = {True: 0.90, False: 0.78}  # by "four letters or more"; three needs an agreeing country
 TOKEN_SIM = 0.80
 COUNTRY_BONUS = 0.05
-ENTITY_PENALTY = 0.10  # a query with a legal form (a company) against a person's name
+ENTITY_PENALTY = 0.10  # a query with a legal form (a company) against a person's name (all of
+# the name score against a person's one-word name)
 RELATED = {"CN": {"HK", "MO"}, "HK": {"CN", "MO"}, "MO": {"CN", "HK"}}
 MAX_CANDIDATES = 24
 _MISS = round(
@@ -224,11 +226,17 @@ class Index:
                 for t in set(nm.norm.tokens):
                     df[t] += 1
         cap = max(50, int(DF_CAP * len(self.names)))
+        # nor is one made only of legal-form words ('(Private) Limited')
+        legal_words = LEGAL_TOKENS | {w for ph in LEGAL_PHRASES for w in ph.split()}
         self.names = [
             nm
             for nm in self.names
             if nm.kind != "abbreviation"
-            or not (country_code(nm.text) or all(df.get(t, 0) > cap for t in nm.norm.tokens))
+            or not (
+                country_code(nm.text)
+                or all(df.get(t, 0) > cap for t in nm.norm.tokens)
+                or all(w in legal_words for w in basic(nm.text).split())
+            )
         ]
         post: dict[str, list[int]] = defaultdict(list)
         joined: dict[str, list[int]] = defaultdict(list)
@@ -1081,7 +1089,8 @@ class Index:
         names = self.names
         for j, b in hits:
             if org and names[j].person:
-                b -= ENTITY_PENALTY
+                # a person's one-word name (an alias such as 'ABDULLAH') never names a company
+                b -= ENTITY_PENALTY if self.ntok[j] > 1 else b
             sc = round(min(1.0, max(0.0, b + self._country(j, countries))), 4)
             if sc >= threshold:
                 e = names[j].entry
@@ -1185,7 +1194,7 @@ class Index:
             ACRONYM[len(q[0]) >= 4] if (len(q) == 1 and len(c) >= 3 and q[0] == acronym(c)) else 0.0
         )
         base = max(token_overlap, joined_f, acr)
-        entity = -ENTITY_PENALTY if (person and qn.legal) else 0.0
+        entity = (-ENTITY_PENALTY if len(c) > 1 else -base) if (person and qn.legal) else 0.0
         base += entity
         if name.entry < 0:
             return round(base, 4)  # type: ignore[return-value]

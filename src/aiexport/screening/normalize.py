@@ -72,6 +72,10 @@ LEGAL_PHRASES = [
     "fz llc",
     "fz co",
     "l l c",
+    "sp z o o",
+    "sp z oo",
+    "s r o",
+    "d o o",
 ]
 LEGAL_TOKENS = {
     "co",
