@@ -415,3 +415,25 @@ def test_a_company_is_never_a_persons_one_word_name(real_index):
     # 'ABDULLAH' is a one-word alias of SDN persons: a company 'Abdullah Sp. z o.o.' is not them
     assert not real_index.screen("Abdullah Sp. z o.o.", "PL")
     assert any(m.matched_name == "ABDULLAH" for m in real_index.screen("Abdullah"))
+
+
+def test_the_collector_is_paused_on_the_main_thread_only():
+    import gc
+    import threading
+
+    from aiexport.screening.match import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused(True):
+        assert not gc.isenabled()  # a CLI run or a batch process: its own process
+    assert gc.isenabled()
+    seen = []
+
+    def request():
+        with gc_paused(True):
+            seen.append(gc.isenabled())  # a server's request thread: never paused
+
+    t = threading.Thread(target=request)
+    t.start()
+    t.join()
+    assert seen == [True] and gc.isenabled()

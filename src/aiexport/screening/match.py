@@ -44,6 +44,7 @@ import gc
 import math
 import os
 import re
+import threading
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -1319,8 +1320,10 @@ def gc_paused(pause: bool = True):
     """The cyclic garbage collector paused: screening a batch allocates millions of small tuples,
     lists and dicts, none in a reference cycle, and the collector's passes over them and over the
     index and its caches cost a fifth of the time. Resumed afterwards (and it collects then if
-    there is anything to collect)."""
-    pause = pause and gc.isenabled()
+    there is anything to collect). Only on the main thread: a CLI run or a batch process owns its
+    process, but a server's request threads (and a Dask worker's task threads) share theirs with
+    other work, which must not lose its collector while a batch is screened."""
+    pause = pause and gc.isenabled() and threading.current_thread() is threading.main_thread()
     if pause:
         gc.disable()
     try:
