@@ -165,3 +165,39 @@ def test_real_entity_list_huawei_affiliate_in_germany(cli, tmp_path):
         assert rec["outcome"] == "LICENSE_REQUIRED" and "744.11" in rec["rules"], rec
     r = cli("explain", str(f), "--id", "O1")
     assert r.exit_code == 0 and "Restricted-party screening" in r.stdout and "744.11" in r.stdout
+
+
+def test_the_explain_report_and_the_terminal_memo_both_show_the_hit_in_either_order(cli, tmp_path):
+    """`report explain` records the memo by swapping the commands' console; a memo module first
+    imported during that swap kept the recorder for good, so a later `explain` printed its
+    screening section into a stale buffer (and, the other way round, the report lost it)."""
+    import subprocess
+    import sys
+
+    assert cli("lists", "load", str(V1)).exit_code == 0
+    f = order(tmp_path, {"name": "Huawei Technologies Dusseldorf GmbH", "country": "DE"})
+    # each order of the two commands, in a fresh process (import order is per process)
+    script = """
+import sys
+from typer.testing import CliRunner
+from aiexport.cli import app
+r = CliRunner()
+first, f, out = sys.argv[1], sys.argv[2], sys.argv[3]
+rep = ["report", "explain", f, "--id", "O1", "--out", out]
+exp = ["explain", f, "--id", "O1"]
+for args in ([rep, exp] if first == "report" else [exp, rep]):
+    res = r.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    if args is exp:
+        assert "Restricted-party screening" in res.stdout, "terminal memo lost its screening section"
+html = open(out).read()
+assert "Restricted-party screening" in html, "report lost its screening section"
+print("ok")
+"""
+    env = {"AIEXPORT_DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}", "AIEXPORT_CACHE_DIR": str(tmp_path / "cache"),
+           "AIEXPORT_ACTOR": "officer.jane", "COLUMNS": "250", "PATH": "/usr/bin:/bin"}
+    for first in ("report", "explain"):
+        out = tmp_path / f"memo-{first}.html"
+        p = subprocess.run([sys.executable, "-c", script, first, str(f), str(out)], env=env, cwd=tmp_path,
+                           capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0 and p.stdout.strip().endswith("ok"), (first, p.stdout[-800:], p.stderr[-2000:])

@@ -119,15 +119,20 @@ def _recorded_html(render, row: dict, other: dict, posture: str) -> str:
 
     from rich.console import Console
 
-    from aiexport.commands import check, common, models
+    # every module that prints memo sections, imported before the swap: a module first imported
+    # during it would keep the recorder as its console for good (and print later memos into it)
+    from aiexport.commands import check, common, memo_sections, models
 
+    mods = (check, models, common, memo_sections)
     rec = Console(record=True, width=120, file=io.StringIO(), color_system="truecolor")
-    saved = (check.console, models.console, common.console)
-    check.console = models.console = common.console = rec
+    saved = [m.console for m in mods]
+    for m in mods:
+        m.console = rec
     try:
         render(row, other, posture)
     finally:
-        check.console, models.console, common.console = saved
+        for m, c in zip(mods, saved, strict=True):
+            m.console = c
     return rec.export_html(inline_styles=True, code_format='<pre class="memo">{code}</pre>')
 
 
