@@ -109,7 +109,19 @@ def _all_in(cols: list[pl.Expr], members) -> pl.Expr:
 
 
 def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
-    """Add the trace and the decision columns to a transaction frame for one parameter epoch."""
+    """Add the trace and the decision columns to a transaction frame for one parameter epoch.
+
+    The rules' expressions depend on the snapshot only: they are built once per store, posture
+    and date (``engine.plan``) and replayed on each frame, in one lazy query collected once."""
+    from aiexport.engine import plan
+
+    rules = plan.cached(("license", id(p._store), p.posture, p.on), lambda: plan.record(_rules, p), keep=(p._store,))
+    return rules.replay(frame.lazy()).collect()
+
+
+def _rules(frame, p: Snapshot):
+    """The licence rules for one parameter epoch, as ``with_columns`` calls on ``frame`` (a
+    LazyFrame, or an ``engine.plan.Plan`` recording them)."""
     D1, D4, D5 = p.group("D:1"), p.group("D:4"), p.group("D:5")
     A5, A6, T1 = p.group("A:5"), p.group("A:6"), p.group("Tier1")
     d5mo = sorted(D5 | {"MO"})
@@ -150,7 +162,7 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
         "t_req_c": pl.lit(p.in_force("hbm_memory_bandwidth_density")) & (L == "c").fill_null(False) & to_d5mo,
         "t_req_world": pl.lit(p.in_force("diffusion_binding")) & (L == "a").fill_null(False) & (to != "US"),
     }
-    frame = frame.lazy().with_columns(**trace)  # one lazy query, collected once at the end
+    frame = frame.with_columns(**trace)  # one lazy query, collected once at the end
     T = {k: pl.col(k) for k in trace}
     uae_free = T["t_req_uae"] & pl.col("f_uae_exempt") & pl.lit(p.in_force("uae_license_free_paths"))
     any_req = (
@@ -211,7 +223,7 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
     lpp_fits = (lpp_after <= (lpp_limit or 0) * MICRO) if lpp_limit else pl.lit(False)
     lpp_too_big = (total > (lpp_limit or 0) * MICRO) if lpp_limit else pl.lit(True)
 
-    frame = frame.with_columns(
+    exceptions = dict(
         t_any_requirement=any_req,
         t_uae_license_free=uae_free,
         t_restricted_9ii=restricted & any_req,
@@ -238,7 +250,8 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
         t_tier1=to.is_in(sorted(T1)),
         t_tier3=to_d5mo,
     )
-    T = {k: pl.col(k) for k in frame.collect_schema().names() if k.startswith("t_")}
+    frame = frame.with_columns(**exceptions)
+    T = {k: pl.col(k) for k in [*trace, *exceptions]}
     exception = (
         pl.when(~T["t_any_requirement"]).then(pl.lit(None, pl.String))
         .when(T["t_hbm"]).then(pl.lit("HBM"))
@@ -409,7 +422,7 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
         obligations.alias("obligations"),
         rules.alias("rules"),
         pl.when(OUT == "LICENSE_EXCEPTION").then(pl.col("license_exception")).alias("license_exception"),
-    ).collect()
+    )
 
 
 def _bit(cond: pl.Expr, b: int) -> pl.Expr:

@@ -17,6 +17,8 @@ Both ``check`` (``aiexport.law.decide.decide``) and the batch path call this sam
 
 from __future__ import annotations
 
+from functools import cache
+
 import polars as pl
 
 from aiexport.law.license import RULES as CCL_RULES
@@ -79,7 +81,17 @@ def fold(r: pl.DataFrame) -> pl.DataFrame:
     Each row is first given its case (``US_DEST`` … ``CCL``); each case's outputs are then computed
     on its own rows only. Polars evaluates every branch of a when/then over the whole column, and
     the list work of the branches (concatenating and de-duplicating rule lists) dominated the batch
-    path before the split."""
+    path before the split. The expressions are constants, built once."""
+    r = r.with_row_index("__fold_i").with_columns(_case().alias("__case"))
+    parts = [_case_outputs(c, part) for (c,), part in r.group_by(["__case"], maintain_order=True)]
+    out = pl.concat(parts, how="vertical_relaxed").sort("__fold_i")
+    return out.with_columns(pl.col("__case").is_in([NOT_SUBJECT, ASK_SUBJECT, REQUIRED, ASK_OTHER, VEU_OK])
+                            .alias("reach_decisive")).drop("__fold_i", "__case")
+
+
+@cache
+def _case() -> pl.Expr:
+    """Each row's case of ``fold``'s precedence."""
     OUT = pl.col("outcome")
     S = pl.col("subject_to_ear")
     us_dest = pl.col("t_us_destination").fill_null(False)
@@ -107,11 +119,7 @@ def fold(r: pl.DataFrame) -> pl.DataFrame:
         .otherwise(CCL)
         .cast(pl.Int8)
     )
-    r = r.with_row_index("__fold_i").with_columns(case.alias("__case"))
-    parts = [_case_outputs(c, part) for (c,), part in r.group_by(["__case"], maintain_order=True)]
-    out = pl.concat(parts, how="vertical_relaxed").sort("__fold_i")
-    return out.with_columns(pl.col("__case").is_in([NOT_SUBJECT, ASK_SUBJECT, REQUIRED, ASK_OTHER, VEU_OK])
-                            .alias("reach_decisive")).drop("__fold_i", "__case")
+    return case
 
 
 def _unique(*lists: pl.Expr) -> pl.Expr:
@@ -122,6 +130,12 @@ def _case_outputs(case: int, part: pl.DataFrame) -> pl.DataFrame:
     """The outputs of one case of ``fold``'s precedence, over that case's rows."""
     if case in (US_DEST, CCL):
         return part
+    return part.with_columns(**_case_columns(case))
+
+
+@cache
+def _case_columns(case: int) -> dict[str, pl.Expr]:
+    """The output expressions of one case of ``fold``'s precedence (constants: built once)."""
     OUT = pl.col("outcome")
     ccl_rules = pl.col("rules")
     none = pl.lit(None, pl.String)
@@ -174,4 +188,4 @@ def _case_outputs(case: int, part: pl.DataFrame) -> pl.DataFrame:
         # the guidance's advisory obligation when it flags the order
         cols = {"rules": pl.when(OUT != "NLR").then(_unique(subject_prefix, ccl_rules)).otherwise(ccl_rules),
                 "obligations": pl.concat_list([pl.col("obligations"), flag_obl])}
-    return part.with_columns(**cols)
+    return cols

@@ -119,22 +119,49 @@ def _north_korea_policy(p: Snapshot) -> tuple[pl.Expr, pl.Expr]:
 
 def evaluate_reach(frame: pl.DataFrame | pl.LazyFrame, p: Snapshot,
                    authorizations: dict[str, VeuAuthorization] | None = None) -> pl.DataFrame:
-    """All reach rules for one parameter epoch; returns the frame with the trace and summary columns."""
-    lf = frame.lazy()
-    for col, dtype in FACT_COLUMNS.values():  # a frame without reach facts uses their defaults
-        if col not in lf.collect_schema().names():
-            from aiexport.law.reach.facts import coerce
+    """All reach rules for one parameter epoch; returns the frame with the trace and summary columns.
 
-            name = next(n for n, (c, _) in FACT_COLUMNS.items() if c == col)
-            lf = lf.with_columns(pl.lit(coerce(name, None), dtype=dtype).alias(col))
+    The rules' expressions are built once per store, posture, date and the set of fact columns
+    the frame lacks (``engine.plan``; with VEU authorizations on record the VEU stage is built
+    for the call) and replayed on each frame."""
+    from aiexport.engine import plan
+
+    lf = frame.lazy()
+    names = set(lf.collect_schema().names())
+    missing = tuple(col for col, _ in FACT_COLUMNS.values() if col not in names)
+    has_datacenter = "datacenter" in names
+    key = (id(p._store), p.posture, p.on)
+
+    def stage(name, build, *extra):
+        return plan.cached(("reach", name, *key, *extra), lambda: plan.record(build, p), keep=(p._store,))
+
     # Each stage is materialised before the next: chained lazily, the stages' expression trees
     # nest into one plan whose optimisation (common-subexpression elimination over thousands of
     # nodes) cost ~1.7 s a call; staged, the whole reach step takes a few milliseconds.
-    for stage in (subject_to_ear, end_use_requirements, embargo_requirements, affiliates,
-                  entity_list_fdp_requirements):
-        lf = stage(lf, p).collect().lazy()
-    lf = veu(lf, p, authorizations).collect().lazy()
+    stages = [
+        stage("subject", lambda f, p: subject_to_ear(_defaults(f, missing), p), missing),
+        stage("end_use", end_use_requirements), stage("embargo", embargo_requirements), stage("affiliates", affiliates),
+        stage("fdp", entity_list_fdp_requirements),
+        stage("veu", lambda f, p: veu(f, p, None)) if not authorizations else plan.record(lambda f: veu(f, p, authorizations)),
+    ]
+    for s in stages:
+        lf = s.replay(lf).collect().lazy()
+    return stage("summary", lambda f, p: _summary(f, p, has_datacenter), has_datacenter).replay(lf).collect()
 
+
+def _defaults(lf, missing: tuple[str, ...]):
+    """A frame without reach facts uses their defaults."""
+    from aiexport.law.reach.facts import coerce
+
+    for col, dtype in FACT_COLUMNS.values():
+        if col in missing:
+            name = next(n for n, (c, _) in FACT_COLUMNS.items() if c == col)
+            lf = lf.with_columns(pl.lit(coerce(name, None), dtype=dtype).alias(col))
+    return lf
+
+
+def _summary(lf, p: Snapshot, has_datacenter: bool):
+    """The summary columns over the materialised trace (see the module's docstring)."""
     S = pl.col("subject_to_ear")
     R = {r: pl.col(r) for r in REQUIREMENTS}
     held = labels([(r, R[r]) for r in REQUIREMENTS])
@@ -142,7 +169,7 @@ def evaluate_reach(frame: pl.DataFrame | pl.LazyFrame, p: Snapshot,
     # The §744.23 policy (decided per row) once, as columns; then each requirement's rank when it
     # holds (0 when not), so the choice below reads columns rather than nesting the policy
     # expressions once per requirement (a quadratic plan that cost seconds to optimise).
-    eu_pol, eu_rule = _policy_744_23(p, set(lf.collect_schema().names()))
+    eu_pol, eu_rule = _policy_744_23(p, {"datacenter"} if has_datacenter else set())
     kp_pol, kp_rule = _north_korea_policy(p)
     lf = lf.with_columns(eu_pol.alias("__eu_pol"), eu_rule.alias("__eu_rule"),
                          kp_pol.alias("__kp_pol"), kp_rule.alias("__kp_rule")).with_columns(
@@ -165,7 +192,7 @@ def evaluate_reach(frame: pl.DataFrame | pl.LazyFrame, p: Snapshot,
         pol.otherwise(pl.lit(None, pl.String)).alias("reach_policy"),
         rule.otherwise(pl.lit(None, pl.String)).alias("reach_policy_rule"),
     ).drop([*ranks, "__strictest", "__eu_pol", "__eu_rule", "__eu_rank", "__kp_pol", "__kp_rule", "__kp_rank"])
-    lf = lf.with_columns(
+    return lf.with_columns(
         # requirements whose own facts are open (null) also need those facts, unless the item is not subject
         pl.concat_list([
             pl.col("subject_needs"),
@@ -178,7 +205,6 @@ def evaluate_reach(frame: pl.DataFrame | pl.LazyFrame, p: Snapshot,
         pl.col("748.15").alias("veu_authorized"),
         pl.col("veu_obligations").alias("reach_obligations"),
     )
-    return lf.collect()
 
 
 def reach_frame(frame: pl.DataFrame, *, posture: str = "enforced", store: ParameterStore | None = None,
