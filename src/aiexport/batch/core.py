@@ -233,7 +233,7 @@ def decide_chunk(raw: pl.DataFrame, *, posture: str = "enforced", on: dt.date | 
             # issue 10: the same legal-reach step as check (fact defaults)
             from aiexport.law import reach_step
 
-            decided = reach_step.apply(decided, posture=posture)
+            decided = reach_step.apply(decided, posture=posture, ordered=False)  # row order is restored at the end
             decided = _overlay(decided, good, posture, overlays)
             parts.append(decided.select(_output_exprs()))
             if as_records:

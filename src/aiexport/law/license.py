@@ -145,8 +145,12 @@ def _rules(frame, p: Snapshot):
         .then(pl.when(~could_a & could_b).then(pl.lit("b")).otherwise(pl.lit("a")))
         .otherwise(lvl)
     )
-    ab = L.is_in(["a", "b"]).fill_null(False)
     hq_d5 = _any_in(_hq_cols(), d5mo)
+    # read by every stage below: computed once per row (the level joins and searches the item's
+    # rules as text), dropped at the end
+    frame = frame.with_columns(L.alias("__level"), hq_d5.alias("__hq_d5"))
+    L, hq_d5 = pl.col("__level"), pl.col("__hq_d5")
+    ab = L.is_in(["a", "b"]).fill_null(False)
     in_scope = (to.is_in(sorted((D1 | D4 | D5) - (A5 | A6))) | (to == "MO"))
     to_d5mo = to.is_in(d5mo)
 
@@ -283,7 +287,7 @@ def _rules(frame, p: Snapshot):
         .when(T["t_req_c"]).then(pl.lit("742.6(b)(10).3A090.c"))
         .when(r8_zone.fill_null(False)).then(pl.lit("742.6(b)(10)(iii)(A)(1)"))
         .when(T["t_tier3"]).then(pl.lit("742.6(b)(10).D5-Macau"))
-        .when(_any_in(_hq_cols(), d5mo)).then(pl.lit("742.6(b)(10).headquarters"))
+        .when(hq_d5).then(pl.lit("742.6(b)(10).headquarters"))
         .when(T["t_req_dest"]).then(pl.lit("742.6(b)(10).D1-D4"))
         .when(T["t_req_uae"]).then(pl.lit("742.6(b)(10).UAE"))
         .when(T["t_tier1"]).then(pl.lit("742.6(b)(10).tier1"))
@@ -422,7 +426,7 @@ def _rules(frame, p: Snapshot):
         obligations.alias("obligations"),
         rules.alias("rules"),
         pl.when(OUT == "LICENSE_EXCEPTION").then(pl.col("license_exception")).alias("license_exception"),
-    )
+    ).drop("__level", "__hq_d5")
 
 
 def _bit(cond: pl.Expr, b: int) -> pl.Expr:

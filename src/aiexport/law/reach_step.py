@@ -42,8 +42,10 @@ REACH_SUMMARY = (
 )
 
 
-def apply(frame: pl.DataFrame, *, posture: str, authorizations: dict | None = None) -> pl.DataFrame:
-    """Evaluate the reach rules over a decided chip frame and fold them into its outcome."""
+def apply(frame: pl.DataFrame, *, posture: str, authorizations: dict | None = None, ordered: bool = True) -> pl.DataFrame:
+    """Evaluate the reach rules over a decided chip frame and fold them into its outcome.
+    ``ordered=False``: the same rows with the same values, in any order (the batch path puts its
+    output in row order once, at the end; re-sorting a frame of ~150 columns costs)."""
     from aiexport.law import reach
 
     if frame.height == 0:
@@ -51,10 +53,14 @@ def apply(frame: pl.DataFrame, *, posture: str, authorizations: dict | None = No
     since = first_day()
     early = frame["date"] < since
     if not early.any():
-        return fold(reach.reach_frame(frame, posture=posture, authorizations=authorizations))
+        return fold(reach.reach_frame(frame, posture=posture, authorizations=authorizations, ordered=ordered), ordered=ordered)
     if early.all():
         return frame
     # orders dated before the reach rules are encoded (2022-10-07) keep the CCL answer
+    if not ordered:
+        late = fold(reach.reach_frame(frame.filter(~early), posture=posture, authorizations=authorizations, ordered=False),
+                    ordered=False)
+        return pl.concat([frame.filter(early), late], how="diagonal_relaxed")
     frame = frame.with_row_index("__reach_i")
     late = fold(reach.reach_frame(frame.filter(~early), posture=posture, authorizations=authorizations))
     return pl.concat([frame.filter(early), late], how="diagonal_relaxed").sort("__reach_i").drop("__reach_i")
@@ -75,18 +81,23 @@ def _not_in(col: pl.Expr, ids: set[str]) -> pl.Expr:
 US_DEST, NOT_SUBJECT, ASK_SUBJECT, REQUIRED, ASK_OTHER, VEU_OK, VEU_NOT_OK, CCL_PREFIXED, CCL = range(9)
 
 
-def fold(r: pl.DataFrame) -> pl.DataFrame:
+def fold(r: pl.DataFrame, *, ordered: bool = True) -> pl.DataFrame:
     """The outcome precedence over a frame carrying both the CCL and the reach columns.
 
     Each row is first given its case (``US_DEST`` … ``CCL``); each case's outputs are then computed
     on its own rows only. Polars evaluates every branch of a when/then over the whole column, and
     the list work of the branches (concatenating and de-duplicating rule lists) dominated the batch
-    path before the split. The expressions are constants, built once."""
-    r = r.with_row_index("__fold_i").with_columns(_case().alias("__case"))
-    parts = [_case_outputs(c, part) for (c,), part in r.group_by(["__case"], maintain_order=True)]
-    out = pl.concat(parts, how="vertical_relaxed").sort("__fold_i")
+    path before the split. The expressions are constants, built once. ``ordered=False``: the same
+    rows, in any order."""
+    r = r.with_columns(_case().alias("__case"))
+    if ordered:
+        r = r.with_row_index("__fold_i")
+    parts = [_case_outputs(c, part) for (c,), part in r.group_by(["__case"], maintain_order=ordered)]
+    out = pl.concat(parts, how="vertical_relaxed")
+    if ordered:
+        out = out.sort("__fold_i").drop("__fold_i")
     return out.with_columns(pl.col("__case").is_in([NOT_SUBJECT, ASK_SUBJECT, REQUIRED, ASK_OTHER, VEU_OK])
-                            .alias("reach_decisive")).drop("__fold_i", "__case")
+                            .alias("reach_decisive")).drop("__case")
 
 
 @cache

@@ -208,8 +208,9 @@ def _summary(lf, p: Snapshot, has_datacenter: bool):
 
 
 def reach_frame(frame: pl.DataFrame, *, posture: str = "enforced", store: ParameterStore | None = None,
-                authorizations: dict[str, VeuAuthorization] | None = None) -> pl.DataFrame:
-    """``evaluate_reach`` per parameter epoch (mixed dates in one frame), in input order."""
+                authorizations: dict[str, VeuAuthorization] | None = None, ordered: bool = True) -> pl.DataFrame:
+    """``evaluate_reach`` per parameter epoch (mixed dates in one frame), in input order (with
+    ``ordered=False``, the same rows in any order)."""
     from aiexport.law.classify import _epochs
 
     store = store or default_store()
@@ -222,6 +223,12 @@ def reach_frame(frame: pl.DataFrame, *, posture: str = "enforced", store: Parame
     epochs = epochs.replace_strict(reach_epoch, return_dtype=epochs.dtype)
     if epochs.n_unique() == 1:
         return evaluate_reach(frame, store.snapshot(bounds[epochs[0]], posture), authorizations)
+    if not ordered:
+        parts = [
+            evaluate_reach(part.drop("__epoch"), store.snapshot(bounds[e], posture), authorizations)
+            for (e,), part in frame.with_columns(epochs.alias("__epoch")).group_by(["__epoch"])
+        ]
+        return pl.concat(parts, how="vertical_relaxed")
     frame = frame.with_row_index("__r").with_columns(epochs.alias("__epoch"))
     parts = [
         evaluate_reach(part.drop("__epoch"), store.snapshot(bounds[e], posture), authorizations)
