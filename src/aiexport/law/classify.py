@@ -12,6 +12,7 @@ Rule ids are the regulation's paragraphs: ``3A090.a.1``, ``3A090.note.datacenter
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 
 import polars as pl
 
@@ -80,9 +81,25 @@ def _cmp(label: pl.Expr, held: pl.Expr, ge_text: str, lt_text: str) -> pl.Expr:
 
 def _labels(mask: pl.Expr, labels: list[str]) -> pl.Expr:
     """Map a bitmask over ``labels`` to the list of labels whose bit is set (vectorised: one
-    lookup per row instead of building lists)."""
-    mapping = {m: [lab for i, lab in enumerate(labels) if m >> i & 1] for m in range(1 << len(labels))}
-    return mask.replace_strict(mapping, return_dtype=pl.List(pl.String))
+    lookup per row instead of building lists): row ``mask`` of ``label_table(labels)``."""
+    return pl.lit(label_table(tuple(labels))).gather(mask)
+
+
+LABEL_SEP = "\x1f"  # a separator no rule id or label contains
+
+
+@cache
+def label_table(labels: tuple[str, ...]) -> pl.Series:
+    """Row ``m``: the labels whose bit is set in ``m``, in order (2**len(labels) rows, built once
+    per process: gathering a row is several times cheaper than building the list per row)."""
+    assert not any(LABEL_SEP in lab for lab in labels)
+    m = pl.int_range(1 << len(labels), dtype=pl.Int64, eager=True).alias("m")
+    text = pl.concat_str([pl.when(pl.col("m") & (1 << i) != 0).then(pl.lit(lab + LABEL_SEP)).otherwise(pl.lit(""))
+                          for i, lab in enumerate(labels)]) if labels else pl.lit("")
+    return pl.DataFrame(m).select(
+        pl.when(text == "").then(pl.lit([], dtype=pl.List(pl.String)))
+        .otherwise(text.str.strip_chars_end(LABEL_SEP).str.split(LABEL_SEP)).alias("labels")
+    ).to_series()
 
 
 def _bits(items: list[tuple[pl.Expr, int]]) -> pl.Expr:
