@@ -218,7 +218,10 @@ def decide_chunk(raw: pl.DataFrame, *, posture: str = "enforced", on: dt.date | 
             rejects = pl.concat([rejects, hit.select(pl.col("row").cast(pl.Int64), "id", "field", "expected", "got")])
             frame = frame.join(bad.select(_KEY), on=_KEY, how="anti", nulls_equal=True)
         if frame.height:
-            frame = frame.join(cls, on=_KEY, how="left", nulls_equal=True).drop("chip", "item")
+            # the classification's reasons and rule set are read by nothing on this path (check's memo
+            # reads them; its foundry step too, which batch leaves to check's path)
+            frame = frame.join(cls.drop("item_reasons", "item_rule_set", strict=False), on=_KEY, how="left",
+                               nulls_equal=True).drop("chip", "item")
             frame, over = _refuse_overflow(frame, source)
             if over.height:
                 rejects = pl.concat([rejects, over])
@@ -234,6 +237,9 @@ def decide_chunk(raw: pl.DataFrame, *, posture: str = "enforced", on: dt.date | 
             from aiexport.law import reach_step
 
             decided = reach_step.apply(decided, posture=posture, ordered=False)  # row order is restored at the end
+            # what the overlay, the output and check's records read: the ~100 trace columns of the
+            # rules stay behind (filtering and concatenating them cost more than the overlay itself)
+            decided = decided.select([c for c in _decided_columns() if c in decided.columns])
             decided = _overlay(decided, good, posture, overlays)
             parts.append(decided.select(_output_exprs()))
             if as_records:
@@ -247,6 +253,22 @@ def decide_chunk(raw: pl.DataFrame, *, posture: str = "enforced", on: dt.date | 
     return Result(decided.cast(OUTPUT_SCHEMA), rejects.cast(REJECT_SCHEMA).sort("row", maintain_order=True), n_in, n_slow,
                   screened=screening.status, screening_note=_screening_note(screening), party_hits=int(hits.sum()),
                   records=[r for _, r in sorted(recs, key=lambda x: x[0])] if as_records else None)
+
+
+@lru_cache(maxsize=1)
+def _decided_columns() -> tuple[str, ...]:
+    """The columns of a decided chunk read after the reach step: the output (``_output_exprs``),
+    check's JSON records (``law.decide.RECORD_COLUMNS``, each read if present) and the GP10
+    overlay (``law.overlays.apply``: the item, date, destination, parties, decision columns and,
+    if present, ``item_needs``). A column missing from this list fails loudly (Polars raises on
+    an unknown column) unless it is read only when present: those are all listed here."""
+    from aiexport.law.decide import RECORD_COLUMNS
+
+    overlay = ("row", "item_name", "date", "eccn", "paragraph", "to", "item_needs", "c_hq", "c_phq", "e_hq", "e_phq",
+               "outcome", "license_exception", "review_policy", "obligations", "rules", "needs_facts")
+    output = ("row", "id", "date", "outcome", "eccn", "paragraph", "item_name", "quantity", "system_tpp", "from", "to_stated",
+              "license_exception", "review_policy", "obligations", "needs_facts", "rules", "posture", "rule_set")
+    return tuple(dict.fromkeys([*output, *overlay, *RECORD_COLUMNS]))
 
 
 def _records(frame: pl.DataFrame) -> list[tuple[int, dict]]:
