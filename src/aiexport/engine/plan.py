@@ -30,14 +30,50 @@ class Plan:
         self.ops.append(("with_columns", tuple(list(e) if isinstance(e, GeneratorType) else e for e in exprs), named))
         return self
 
+    def with_columns_by_distinct(self, *exprs: pl.Expr, distinct: tuple[str, ...]) -> Plan:
+        """``with_columns(*exprs)``; on frames of ``DISTINCT_FROM`` rows or more, the expressions
+        named in ``distinct`` (row-wise) are evaluated once per distinct tuple of the columns they
+        read (see ``by_distinct``)."""
+        self.ops.append(("by_distinct", exprs, {"distinct": distinct}))
+        return self
+
     def drop(self, *columns: Any, **kwargs: Any) -> Plan:
         self.ops.append(("drop", tuple(list(c) if isinstance(c, GeneratorType) else c for c in columns), kwargs))
         return self
 
-    def replay(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+    def replay(self, lf: pl.LazyFrame, rows: int = 0) -> pl.LazyFrame:
+        """The recorded calls on ``lf``; ``rows``: its height, when known (``by_distinct`` pays on
+        large frames only)."""
         for name, args, kwargs in self.ops:
-            lf = getattr(lf, name)(*args, **kwargs)
+            if name == "by_distinct":
+                lf = by_distinct(lf.collect(), list(args), **kwargs).lazy() if rows >= DISTINCT_FROM else lf.with_columns(*args)
+            else:
+                lf = getattr(lf, name)(*args, **kwargs)
         return lf
+
+
+DISTINCT_FROM = 2_000
+
+
+def by_distinct(frame: pl.DataFrame, exprs: list[pl.Expr], distinct: tuple[str, ...]) -> pl.DataFrame:
+    """``frame.with_columns(*exprs)``, where each expression named in ``distinct`` is evaluated
+    once per distinct tuple of the columns those expressions read and given to every row with
+    that tuple (the others run on every row, as ``with_columns`` runs them).
+
+    Exact for row-wise expressions (each row's value a function of that row's values: no
+    aggregation, window, ``len`` or order-dependent function), which is what the callers name.
+    The columns read are Polars' own account of each expression (``meta.root_names``), so no
+    read is missed; a rule that reads a column only if the frame has it decides that when its
+    expressions are built, and what it reads then is in ``root_names``. Float columns are never
+    keys (0.0 and -0.0, or NaNs, group together though a rule could tell them apart): with one,
+    the expressions run on every row."""
+    chosen = [e for e in exprs if e.meta.output_name() in distinct]
+    cols = sorted({c for e in chosen for c in e.meta.root_names()})
+    if not chosen or not cols or any(frame.schema[c].is_float() for c in cols):
+        return frame.with_columns(*exprs)
+    groups = frame.select(cols).with_row_index("__distinct_i").group_by(cols).agg("__distinct_i")
+    values = groups.select("__distinct_i", *chosen).explode("__distinct_i").sort("__distinct_i")
+    return frame.with_columns(*(values[e.meta.output_name()] if e.meta.output_name() in distinct else e for e in exprs))
 
 
 def record(stage: Callable[..., Any], *args: Any) -> Plan:

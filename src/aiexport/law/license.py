@@ -116,12 +116,12 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
     from aiexport.engine import plan
 
     rules = plan.cached(("license", id(p._store), p.posture, p.on), lambda: plan.record(_rules, p), keep=(p._store,))
-    return rules.replay(frame.lazy()).collect()
+    return rules.replay(frame.lazy(), frame.height).collect()
 
 
 def _rules(frame, p: Snapshot):
-    """The licence rules for one parameter epoch, as ``with_columns`` calls on ``frame`` (a
-    LazyFrame, or an ``engine.plan.Plan`` recording them)."""
+    """The licence rules for one parameter epoch, as calls on ``frame`` (an ``engine.plan.Plan``
+    recording them)."""
     D1, D4, D5 = p.group("D:1"), p.group("D:4"), p.group("D:5")
     A5, A6, T1 = p.group("A:5"), p.group("A:6"), p.group("Tier1")
     d5mo = sorted(D5 | {"MO"})
@@ -421,11 +421,14 @@ def _rules(frame, p: Snapshot):
             ])
         )
     )
-    return frame.with_columns(
+    # the determining rules and the facts to ask: lists, costly to build row by row, from a few
+    # hundred distinct combinations of what they read in a book of any size (engine.plan.by_distinct)
+    return frame.with_columns_by_distinct(
         needs.alias("needs_facts"),
         obligations.alias("obligations"),
         rules.alias("rules"),
         pl.when(OUT == "LICENSE_EXCEPTION").then(pl.col("license_exception")).alias("license_exception"),
+        distinct=("needs_facts", "rules"),
     ).drop("__level", "__hq_d5")
 
 

@@ -89,7 +89,11 @@ def fold(r: pl.DataFrame, *, ordered: bool = True) -> pl.DataFrame:
     the list work of the branches (concatenating and de-duplicating rule lists) dominated the batch
     path before the split. The expressions are constants, built once. ``ordered=False``: the same
     rows, in any order."""
-    r = r.with_columns(_case().alias("__case"))
+    from aiexport.engine import plan
+
+    # the case reads lists (the facts asked, the flags): decided once per distinct combination
+    r = plan.by_distinct(r, [_case().alias("__case")], ("__case",)) if r.height >= plan.DISTINCT_FROM \
+        else r.with_columns(_case().alias("__case"))
     if ordered:
         r = r.with_row_index("__fold_i")
     parts = [_case_outputs(c, part) for (c,), part in r.group_by(["__case"], maintain_order=ordered)]

@@ -144,9 +144,10 @@ def evaluate_reach(frame: pl.DataFrame | pl.LazyFrame, p: Snapshot,
         stage("fdp", entity_list_fdp_requirements),
         stage("veu", lambda f, p: veu(f, p, None)) if not authorizations else plan.record(lambda f: veu(f, p, authorizations)),
     ]
+    rows = frame.select(pl.len()).collect().item() if isinstance(frame, pl.LazyFrame) else frame.height
     for s in stages:
-        lf = s.replay(lf).collect().lazy()
-    return stage("summary", lambda f, p: _summary(f, p, has_datacenter), has_datacenter).replay(lf).collect()
+        lf = s.replay(lf, rows).collect().lazy()
+    return stage("summary", lambda f, p: _summary(f, p, has_datacenter), has_datacenter).replay(lf, rows).collect()
 
 
 def _defaults(lf, missing: tuple[str, ...]):
@@ -192,7 +193,8 @@ def _summary(lf, p: Snapshot, has_datacenter: bool):
         pol.otherwise(pl.lit(None, pl.String)).alias("reach_policy"),
         rule.otherwise(pl.lit(None, pl.String)).alias("reach_policy_rule"),
     ).drop([*ranks, "__strictest", "__eu_pol", "__eu_rule", "__eu_rank", "__kp_pol", "__kp_rule", "__kp_rank"])
-    return lf.with_columns(
+    # the lists, from a few distinct combinations of what they read (engine.plan.by_distinct)
+    return lf.with_columns_by_distinct(
         # requirements whose own facts are open (null) also need those facts, unless the item is not subject
         pl.concat_list([
             pl.col("subject_needs"),
@@ -204,6 +206,7 @@ def _summary(lf, p: Snapshot, has_datacenter: bool):
         labels([("guidance:2025-05-13.ai-training", pl.col("guidance:2025-05-13.ai-training"))]).alias("reach_flags"),
         pl.col("748.15").alias("veu_authorized"),
         pl.col("veu_obligations").alias("reach_obligations"),
+        distinct=("reach_needs_facts", "reach_flags"),
     )
 
 

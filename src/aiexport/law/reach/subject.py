@@ -38,7 +38,7 @@ def _fdp_h_destination(p: Snapshot) -> pl.Expr:
     return in_scope | hq
 
 
-def subject_to_ear(frame: pl.LazyFrame, p: Snapshot) -> pl.LazyFrame:
+def subject_to_ear(frame, p: Snapshot):
     """Add the §734 trace columns, ``subject_to_ear`` (true/false/null), ``subject_rules`` (the
     paths that made it subject, or the rules that determined it is not) and ``subject_needs``."""
     to = pl.col("to")
@@ -108,4 +108,6 @@ def subject_to_ear(frame: pl.LazyFrame, p: Snapshot) -> pl.LazyFrame:
         ("direct_product_of_us_technology", open_ & foreign & any_scope & product.is_null() & pl.col("rf_direct_product").is_null()),
         ("made_by_us_tool_plant", open_ & foreign & any_scope & product.is_null() & pl.col("rf_tool_plant").is_null()),
     ])
-    return frame.with_columns(rules.alias("subject_rules"), needs.alias("subject_needs"))
+    # lists, from a few distinct combinations of what they read (engine.plan.by_distinct)
+    return frame.with_columns_by_distinct(rules.alias("subject_rules"), needs.alias("subject_needs"),
+                                          distinct=("subject_rules", "subject_needs"))
