@@ -46,13 +46,21 @@ class Plan:
         large frames only)."""
         for name, args, kwargs in self.ops:
             if name == "by_distinct":
-                lf = by_distinct(lf.collect(), list(args), **kwargs).lazy() if rows >= DISTINCT_FROM else lf.with_columns(*args)
+                lf = by_distinct(collect(lf), list(args), **kwargs).lazy() if rows >= DISTINCT_FROM else lf.with_columns(*args)
             else:
                 lf = getattr(lf, name)(*args, **kwargs)
         return lf
 
 
 DISTINCT_FROM = 2_000
+# Polars' in-memory engine: a rule query on one row plans and runs in about half the time of the
+# default streaming engine's, and no slower on a chunk of a book (same results: the queries are
+# row-wise)
+ENGINE = "in-memory"
+
+
+def collect(lf: pl.LazyFrame) -> pl.DataFrame:
+    return lf.collect(engine=ENGINE)
 
 
 def by_distinct(frame: pl.DataFrame, exprs: list[pl.Expr], distinct: tuple[str, ...]) -> pl.DataFrame:

@@ -116,7 +116,7 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
     from aiexport.engine import plan
 
     rules = plan.cached(("license", id(p._store), p.posture, p.on), lambda: plan.record(_rules, p), keep=(p._store,))
-    return rules.replay(frame.lazy(), frame.height).collect()
+    return plan.collect(rules.replay(frame.lazy(), frame.height))
 
 
 def _rules(frame, p: Snapshot):

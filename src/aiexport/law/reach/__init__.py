@@ -146,8 +146,8 @@ def evaluate_reach(frame: pl.DataFrame | pl.LazyFrame, p: Snapshot,
     ]
     rows = frame.select(pl.len()).collect().item() if isinstance(frame, pl.LazyFrame) else frame.height
     for s in stages:
-        lf = s.replay(lf, rows).collect().lazy()
-    return stage("summary", lambda f, p: _summary(f, p, has_datacenter), has_datacenter).replay(lf, rows).collect()
+        lf = plan.collect(s.replay(lf, rows)).lazy()
+    return plan.collect(stage("summary", lambda f, p: _summary(f, p, has_datacenter), has_datacenter).replay(lf, rows))
 
 
 def _defaults(lf, missing: tuple[str, ...]):
