@@ -87,12 +87,12 @@ API makes — after a warm-up; wall time per call. Load average at the end: {__i
 | **baseline**: no engine cache (before issue 11) | {q(base, .5):.1f} ms | {q(base, .99):.1f} ms | {statistics.mean(base) * 1e3:.1f} ms | {base_split['prepare']:.1f} ms | {base_split['evaluate']:.1f} ms |
 | engine cache (classification per item and epoch, reused) | {q(fast, .5):.1f} ms | {q(fast, .99):.1f} ms | {statistics.mean(fast) * 1e3:.1f} ms | {fast_split['prepare']:.1f} ms | {fast_split['evaluate']:.1f} ms |
 
-Goal p50 ≤ 1 ms: **not met**. The classification query is gone from the hot path; what remains is
-the license rules, one Polars query of several hundred expressions built and planned per call
-(`law/license.py` `evaluate`). Its time is fixed per call, not per row (a frame of 100,000 rows
-costs a few µs a row). Reaching 1 ms needs that query built once per epoch and reused, which
-Polars cannot do with a new frame, or a second, scalar implementation of the rules, which the
-design rules out.
+Goal p50 ≤ 1 ms: **not met**. The classification is cached per item and epoch, and the rules'
+expressions are built once per epoch and replayed on each frame (`engine.plan`). What remains is
+Polars planning and running the rule queries (the licence rules, the legal-reach stages, the
+outcome precedence) over a one-row frame: a fixed cost per call, not per row (a 250,000-row chunk
+costs a few µs a row). Reaching 1 ms needs a query engine that reuses a planned query on new
+data, or a second, scalar implementation of the rules, which the design rules out.
 """
     write_section("One decision in process (latency)", body)
     print(body)

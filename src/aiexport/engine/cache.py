@@ -33,7 +33,8 @@ def enabled() -> bool:
 
 @contextmanager
 def disabled():
-    """Run without the cache (the baseline of bench/latency_bench.py, and tests)."""
+    """Run without the cache (the baseline of bench/latency_bench.py, and tests): nor the rules'
+    expressions built once per epoch (``engine.plan``)."""
     global _enabled
     before, _enabled = _enabled, False
     try:

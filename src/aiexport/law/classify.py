@@ -96,9 +96,10 @@ def label_table(labels: tuple[str, ...]) -> pl.Series:
     m = pl.int_range(1 << len(labels), dtype=pl.Int64, eager=True).alias("m")
     text = pl.concat_str([pl.when(pl.col("m") & (1 << i) != 0).then(pl.lit(lab + LABEL_SEP)).otherwise(pl.lit(""))
                           for i, lab in enumerate(labels)]) if labels else pl.lit("")
+    # each label is followed by the separator: split after removing the last one (an empty label stays)
     return pl.DataFrame(m).select(
-        pl.when(text == "").then(pl.lit([], dtype=pl.List(pl.String)))
-        .otherwise(text.str.strip_chars_end(LABEL_SEP).str.split(LABEL_SEP)).alias("labels")
+        pl.when(pl.col("m") == 0).then(pl.lit([], dtype=pl.List(pl.String)))
+        .otherwise(text.str.strip_suffix(LABEL_SEP).str.split(LABEL_SEP)).alias("labels")
     ).to_series()
 
 

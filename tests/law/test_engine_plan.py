@@ -1,0 +1,81 @@
+"""The engine's reuse of rule expressions (engine.plan) and the label tables: the same values as
+evaluating the expressions directly, on every row."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from aiexport.engine import plan
+from aiexport.law.classify import _labels, label_table
+from aiexport.law.reach.rules import labels
+
+
+def test_label_table_rows_are_the_labels_of_their_bits():
+    ids = ("a", "b", "c", "")
+    table = label_table(ids)
+    assert table.len() == 16
+    for m in range(16):
+        assert table[m].to_list() == [x for i, x in enumerate(ids) if m >> i & 1]
+
+
+def test_labels_by_table_equal_the_labels_joined_and_split():
+    frame = pl.DataFrame({"x": [True, None, False, True], "y": [True, True, None, False]})
+    got = frame.select(labels([("p", pl.col("x")), ("q", pl.col("y"))]).alias("l"))["l"].to_list()
+    assert got == [["p", "q"], ["q"], [], ["p"]]
+    got = pl.select(_labels(pl.lit(pl.Series([0, 1, 2, 3])), ["u", "v"]).alias("l"))["l"].to_list()
+    assert got == [[], ["u"], ["v"], ["u", "v"]]
+
+
+def test_by_distinct_equals_with_columns_on_every_row():
+    n = 5_000
+    frame = pl.DataFrame(
+        {
+            "a": [i % 3 for i in range(n)],
+            "s": [None if i % 7 == 0 else f"s{i % 5}" for i in range(n)],
+            "l": [[] if i % 4 == 0 else [f"x{i % 2}", "y"] for i in range(n)],
+            "other": list(range(n)),
+        }
+    )
+    exprs = [
+        pl.concat_list([pl.col("l"), pl.concat_list([pl.col("s")]).list.drop_nulls()])
+        .list.unique(maintain_order=True)
+        .alias("u"),
+        (pl.col("other") * 2).alias("twice"),
+        pl.when(pl.col("a") == 1).then(pl.col("s")).otherwise(pl.lit("no")).alias("s"),
+    ]
+    direct = frame.with_columns(*exprs)
+    got = plan.by_distinct(frame, exprs, ("u", "s"))
+    assert got.columns == direct.columns
+    assert got.equals(direct)
+
+
+def test_by_distinct_never_groups_floats():
+    frame = pl.DataFrame({"f": [0.0, -0.0, float("nan"), float("nan")] * 1000})
+    expr = pl.col("f").cast(pl.String).alias("t")
+    assert plan.by_distinct(frame, [expr], ("t",)).equals(frame.with_columns(expr))
+
+
+def _book(n: int) -> pl.DataFrame:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from orderbook import generate
+
+    from aiexport.batch.core import decide_chunk
+
+    raw = (
+        generate(n, seed=11)
+        .with_row_index("row", offset=1)
+        .with_columns(pl.col("row").cast(pl.Int64))
+    )
+    return decide_chunk(raw).decided
+
+
+def test_chunk_decided_alike_above_and_below_the_distinct_threshold(monkeypatch):
+    """A book decided with the distinct path (default threshold) and without it (threshold above
+    the chunk) gives the same frame."""
+    fast = _book(6_000)
+    monkeypatch.setattr(plan, "DISTINCT_FROM", 10**9)
+    slow = _book(6_000)
+    assert fast.equals(slow)
