@@ -41,18 +41,60 @@ from aiexport.law.license import FACT_COLUMNS, decide_frame
 from aiexport.law.metrics import MICRO
 
 OUTPUT_COLUMNS = [
-    "row", "id", "date", "outcome", "eccn", "paragraph", "item", "quantity", "total_tpp", "from", "to",
-    "license_exception", "review_policy", "obligations", "needs_facts", "rules", "posture", "rule_set",
+    "row",
+    "id",
+    "date",
+    "outcome",
+    "eccn",
+    "paragraph",
+    "item",
+    "quantity",
+    "total_tpp",
+    "from",
+    "to",
+    "license_exception",
+    "review_policy",
+    "obligations",
+    "needs_facts",
+    "rules",
+    "posture",
+    "rule_set",
 ]
 OUTPUT_SCHEMA = {
-    "row": pl.Int64, "id": pl.String, "date": pl.Date, "outcome": pl.String, "eccn": pl.String,
-    "paragraph": pl.String, "item": pl.String, "quantity": pl.Int64, "total_tpp": pl.Float64,
-    "from": pl.String, "to": pl.String, "license_exception": pl.String, "review_policy": pl.String,
-    "obligations": pl.List(pl.String), "needs_facts": pl.List(pl.String), "rules": pl.List(pl.String),
-    "posture": pl.String, "rule_set": pl.String,
+    "row": pl.Int64,
+    "id": pl.String,
+    "date": pl.Date,
+    "outcome": pl.String,
+    "eccn": pl.String,
+    "paragraph": pl.String,
+    "item": pl.String,
+    "quantity": pl.Int64,
+    "total_tpp": pl.Float64,
+    "from": pl.String,
+    "to": pl.String,
+    "license_exception": pl.String,
+    "review_policy": pl.String,
+    "obligations": pl.List(pl.String),
+    "needs_facts": pl.List(pl.String),
+    "rules": pl.List(pl.String),
+    "posture": pl.String,
+    "rule_set": pl.String,
 }
-ITEM_COLUMNS = ["eccn", "paragraph", "nac_aca_eligible", "hbm_exception_eligible", "tpp", "system_tpp",
-                "memory_bandwidth", "datacenter", "item_name", "item_needs", "item_rules", "item_reasons", "item_rule_set"]
+ITEM_COLUMNS = [
+    "eccn",
+    "paragraph",
+    "nac_aca_eligible",
+    "hbm_exception_eligible",
+    "tpp",
+    "system_tpp",
+    "memory_bandwidth",
+    "datacenter",
+    "item_name",
+    "item_needs",
+    "item_rules",
+    "item_reasons",
+    "item_rule_set",
+]
 
 
 @dataclass
@@ -64,8 +106,12 @@ class Result:
     counts: dict = field(default_factory=dict)
     screened: str = "not_screened"  # the restricted-party screening of this chunk: screened | not_screened | nothing
     screening_note: str = ""  # why not screened, or the list versions screened against
-    party_hits: int = 0  # rows with a restricted-party match (decided by check's path, with the overlay)
-    records: list[dict] | None = None  # decide_chunk(as_records=True): check's JSON records, in row order
+    party_hits: int = (
+        0  # rows with a restricted-party match (decided by check's path, with the overlay)
+    )
+    records: list[dict] | None = (
+        None  # decide_chunk(as_records=True): check's JSON records, in row order
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -84,15 +130,30 @@ def _item_of(chip: str | None, item: str | None) -> tuple[str, object]:
     return "fast", value
 
 
-CLASSIFIED = ["eccn", "paragraph", "nac_aca_eligible", "hbm_exception_eligible", "tpp", "system_tpp",
-              "memory_bandwidth", "datacenter", "item_name", "item_needs", "item_rules", "item_reasons", "item_rule_set"]
+CLASSIFIED = [
+    "eccn",
+    "paragraph",
+    "nac_aca_eligible",
+    "hbm_exception_eligible",
+    "tpp",
+    "system_tpp",
+    "memory_bandwidth",
+    "datacenter",
+    "item_name",
+    "item_needs",
+    "item_rules",
+    "item_reasons",
+    "item_rule_set",
+]
 _KEY = ["chip", "item", "__epoch"]
 _cache: dict[tuple, tuple[object, pl.DataFrame, pl.DataFrame]] = {}
 
 
 def _empty_classified() -> tuple[pl.DataFrame, pl.DataFrame]:
     key = {"chip": pl.String, "item": pl.String, "__epoch": pl.Int64}
-    return pl.DataFrame(schema=key), pl.DataFrame(schema={**key, "field": pl.String, "expected": pl.String, "got": pl.String})
+    return pl.DataFrame(schema=key), pl.DataFrame(
+        schema={**key, "field": pl.String, "expected": pl.String, "got": pl.String}
+    )
 
 
 def classified(keys: pl.DataFrame, posture: str, source: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -104,7 +165,8 @@ def classified(keys: pl.DataFrame, posture: str, source: str) -> tuple[pl.DataFr
     ck = (id(store), posture)
     _, done, bad = _cache.get(ck) or (store, *_empty_classified())
     new = keys.join(done.select(_KEY), on=_KEY, how="anti", nulls_equal=True).join(
-        bad.select(_KEY), on=_KEY, how="anti", nulls_equal=True)
+        bad.select(_KEY), on=_KEY, how="anti", nulls_equal=True
+    )
     if new.height:
         more, more_bad = _classify(new, posture, source)
         done = pl.concat([done, more], how="diagonal_relaxed") if done.height else more
@@ -133,25 +195,47 @@ def _classify(keys: pl.DataFrame, posture: str, source: str) -> tuple[pl.DataFra
                 checked[(chip, item)] = e
         e = checked[(chip, item)]
         if e is not None:
-            bad.append((chip, item, epoch, e.column, e.expected, None if e.got is None else str(e.got)))
+            bad.append(
+                (chip, item, epoch, e.column, e.expected, None if e.got is None else str(e.got))
+            )
             continue
         items.append(value)
         dates.append(date)
         good.append((chip, item, epoch))
         dhq.append(designer(value) if designer else None)
-    out = pl.DataFrame(good, schema={"chip": pl.String, "item": pl.String, "__epoch": pl.Int64}, orient="row")
+    out = pl.DataFrame(
+        good, schema={"chip": pl.String, "item": pl.String, "__epoch": pl.Int64}, orient="row"
+    )
     if items:
         ic, comp = build_frames(items, dates, source)
         cls = classify_item_frames(ic, comp, posture=posture, explain=False)
-        out = out.with_columns(cls.select(
-            "eccn", "paragraph", "nac_aca_eligible", "hbm_exception_eligible", "tpp", "system_tpp",
-            "memory_bandwidth", "datacenter", pl.col("name").alias("item_name"),
-            pl.col("needs_facts").alias("item_needs"), pl.col("rules").alias("item_rules"),
-            pl.col("reasons").alias("item_reasons"), pl.col("rule_set").alias("item_rule_set"),
-        ))
+        out = out.with_columns(
+            cls.select(
+                "eccn",
+                "paragraph",
+                "nac_aca_eligible",
+                "hbm_exception_eligible",
+                "tpp",
+                "system_tpp",
+                "memory_bandwidth",
+                "datacenter",
+                pl.col("name").alias("item_name"),
+                pl.col("needs_facts").alias("item_needs"),
+                pl.col("rules").alias("item_rules"),
+                pl.col("reasons").alias("item_reasons"),
+                pl.col("rule_set").alias("item_rule_set"),
+            )
+        )
         if designer:
             out = out.with_columns(pl.Series("designer_hq_item", dhq, dtype=pl.String))
-    schema = {"chip": pl.String, "item": pl.String, "__epoch": pl.Int64, "field": pl.String, "expected": pl.String, "got": pl.String}
+    schema = {
+        "chip": pl.String,
+        "item": pl.String,
+        "__epoch": pl.Int64,
+        "field": pl.String,
+        "expected": pl.String,
+        "got": pl.String,
+    }
     return out, pl.DataFrame(bad, schema=schema, orient="row")
 
 
@@ -161,24 +245,44 @@ def _route(good: pl.DataFrame) -> pl.Series:
     slow = pl.lit(False)
     for f in known_facts():
         c = f"fact_{f}"
-        if c in cols and f not in FACT_COLUMNS and f not in OVERLAY_FACTS and f not in fast_reach_facts():
+        if (
+            c in cols
+            and f not in FACT_COLUMNS
+            and f not in OVERLAY_FACTS
+            and f not in fast_reach_facts()
+        ):
             slow = slow | pl.col(c).str.strip_chars().replace("", None).is_not_null()
     if "facts" in cols:
         slow = slow | pl.col("facts").str.strip_chars().replace("", None).is_not_null()
     if "item" in cols:
         items = good["item"].str.strip_chars().replace("", None)
-        chips = good["chip"].str.strip_chars().replace("", None) if "chip" in cols else pl.Series([None] * good.height, dtype=pl.String)
+        chips = (
+            good["chip"].str.strip_chars().replace("", None)
+            if "chip" in cols
+            else pl.Series([None] * good.height, dtype=pl.String)
+        )
         uniq = pl.DataFrame({"chip": chips, "item": items}).unique()
-        slow_items = [i for c, i in uniq.iter_rows() if i is not None and _item_of(c, i)[0] == "slow"]
+        slow_items = [
+            i for c, i in uniq.iter_rows() if i is not None and _item_of(c, i)[0] == "slow"
+        ]
         if slow_items:
-            slow = slow | pl.col("item").str.strip_chars().is_in(slow_items).fill_null(False)  # a null item: a chip row
+            slow = slow | pl.col("item").str.strip_chars().is_in(slow_items).fill_null(
+                False
+            )  # a null item: a chip row
     # never null: a null would drop the row from both paths (filter keeps neither null nor ~null);
     # when in doubt a row takes check's path, which decides or rejects every row it is given
     return good.select(slow.fill_null(True).alias("s"))["s"]
 
 
-def decide_chunk(raw: pl.DataFrame, *, posture: str = "enforced", on: dt.date | None = None,
-                 source: str = "orders", duplicates: dict[int, int] | None = None, as_records: bool = False) -> Result:
+def decide_chunk(
+    raw: pl.DataFrame,
+    *,
+    posture: str = "enforced",
+    on: dt.date | None = None,
+    source: str = "orders",
+    duplicates: dict[int, int] | None = None,
+    as_records: bool = False,
+) -> Result:
     """Decide a chunk of string rows (with a 1-based ``row`` column). ``as_records``: also the JSON
     records of `check` (``law.decide.records``), in row order, in ``Result.records``."""
     from aiexport.engine.params import default_store
@@ -190,11 +294,21 @@ def decide_chunk(raw: pl.DataFrame, *, posture: str = "enforced", on: dt.date | 
     if duplicates:
         dup = good.filter(pl.col("row").is_in(list(duplicates)))
         if dup.height:
-            rejects = pl.concat([rejects, dup.select(
-                pl.col("row").cast(pl.Int64), "id", pl.lit("id").alias("field"),
-                pl.format("a unique id (also used in row {})", pl.col("row").replace_strict(duplicates, return_dtype=pl.Int64))
-                .alias("expected"),
-                pl.col("id").alias("got"))])
+            rejects = pl.concat(
+                [
+                    rejects,
+                    dup.select(
+                        pl.col("row").cast(pl.Int64),
+                        "id",
+                        pl.lit("id").alias("field"),
+                        pl.format(
+                            "a unique id (also used in row {})",
+                            pl.col("row").replace_strict(duplicates, return_dtype=pl.Int64),
+                        ).alias("expected"),
+                        pl.col("id").alias("got"),
+                    ),
+                ]
+            )
             good = good.filter(~pl.col("row").is_in(list(duplicates)))
     slow = _route(good)
     hits, screening = _screen(good)
@@ -206,37 +320,72 @@ def decide_chunk(raw: pl.DataFrame, *, posture: str = "enforced", on: dt.date | 
 
     if good.height:
         cols = good.columns
-        chip = pl.col("chip").str.strip_chars().replace("", None) if "chip" in cols else pl.lit(None, pl.String)
-        item = pl.col("item").str.strip_chars().replace("", None) if "item" in cols else pl.lit(None, pl.String)
-        facts = [c for c, _ in FACT_COLUMNS.values()] + [c for c in cols if c.startswith("rf_")]  # + stated reach facts
-        frame = good.select(*typed(cols, on), *facts, "defaulted_facts", chip.alias("chip"), item.alias("item"))
-        frame = frame.with_columns(_epochs(frame["date"], default_store(), posture).alias("__epoch"))
+        chip = (
+            pl.col("chip").str.strip_chars().replace("", None)
+            if "chip" in cols
+            else pl.lit(None, pl.String)
+        )
+        item = (
+            pl.col("item").str.strip_chars().replace("", None)
+            if "item" in cols
+            else pl.lit(None, pl.String)
+        )
+        facts = [c for c, _ in FACT_COLUMNS.values()] + [
+            c for c in cols if c.startswith("rf_")
+        ]  # + stated reach facts
+        frame = good.select(
+            *typed(cols, on), *facts, "defaulted_facts", chip.alias("chip"), item.alias("item")
+        )
+        frame = frame.with_columns(
+            _epochs(frame["date"], default_store(), posture).alias("__epoch")
+        )
         keys = frame.select(*_KEY, "date", "row").unique(_KEY, keep="first", maintain_order=True)
         cls, bad = classified(keys, posture, source)
         if bad.height:
             hit = frame.join(bad, on=_KEY, how="inner", nulls_equal=True)
-            rejects = pl.concat([rejects, hit.select(pl.col("row").cast(pl.Int64), "id", "field", "expected", "got")])
+            rejects = pl.concat(
+                [
+                    rejects,
+                    hit.select(pl.col("row").cast(pl.Int64), "id", "field", "expected", "got"),
+                ]
+            )
             frame = frame.join(bad.select(_KEY), on=_KEY, how="anti", nulls_equal=True)
         if frame.height:
             # the classification's reasons and rule set are read by nothing on this path (check's memo
             # reads them; its foundry step too, which batch leaves to check's path)
-            frame = frame.join(cls.drop("item_reasons", "item_rule_set", strict=False), on=_KEY, how="left",
-                               nulls_equal=True).drop("chip", "item")
+            frame = frame.join(
+                cls.drop("item_reasons", "item_rule_set", strict=False),
+                on=_KEY,
+                how="left",
+                nulls_equal=True,
+            ).drop("chip", "item")
             frame, over = _refuse_overflow(frame, source)
             if over.height:
                 rejects = pl.concat([rejects, over])
         if frame.height:
-            if "designer_hq_item" in frame.columns:  # a stated designer headquarters wins over the catalog's
-                frame = frame.with_columns(pl.coalesce("designer_hq_stated", "designer_hq_item").alias("designer_hq")).drop("designer_hq_item")
+            if (
+                "designer_hq_item" in frame.columns
+            ):  # a stated designer headquarters wins over the catalog's
+                frame = frame.with_columns(
+                    pl.coalesce("designer_hq_stated", "designer_hq_item").alias("designer_hq")
+                ).drop("designer_hq_item")
             # decide_frame on one epoch at a time: the same function, without the regrouping and
             # re-sorting of a mixed-date frame (the output is put in row order once, at the end)
-            decided = pl.concat([decide_frame(part, posture=posture)
-                                 for part in frame.partition_by("__epoch", include_key=False, maintain_order=False)],
-                                how="vertical_relaxed")
+            decided = pl.concat(
+                [
+                    decide_frame(part, posture=posture)
+                    for part in frame.partition_by(
+                        "__epoch", include_key=False, maintain_order=False
+                    )
+                ],
+                how="vertical_relaxed",
+            )
             # issue 10: the same legal-reach step as check (fact defaults)
             from aiexport.law import reach_step
 
-            decided = reach_step.apply(decided, posture=posture, ordered=False)  # row order is restored at the end
+            decided = reach_step.apply(
+                decided, posture=posture, ordered=False
+            )  # row order is restored at the end
             # what the overlay, the output and check's records read: the ~100 trace columns of the
             # rules stay behind (filtering and concatenating them cost more than the overlay itself)
             decided = decided.select([c for c in _decided_columns() if c in decided.columns])
@@ -249,10 +398,21 @@ def decide_chunk(raw: pl.DataFrame, *, posture: str = "enforced", on: dt.date | 
         d, r = _per_row(per_row, posture, on, source, recs if as_records else None)
         parts.append(d)
         rejects = pl.concat([rejects, r])
-    decided = pl.concat(parts, how="vertical_relaxed").sort("row") if parts else pl.DataFrame(schema=OUTPUT_SCHEMA)
-    return Result(decided.cast(OUTPUT_SCHEMA), rejects.cast(REJECT_SCHEMA).sort("row", maintain_order=True), n_in, n_slow,
-                  screened=screening.status, screening_note=_screening_note(screening), party_hits=int(hits.sum()),
-                  records=[r for _, r in sorted(recs, key=lambda x: x[0])] if as_records else None)
+    decided = (
+        pl.concat(parts, how="vertical_relaxed").sort("row")
+        if parts
+        else pl.DataFrame(schema=OUTPUT_SCHEMA)
+    )
+    return Result(
+        decided.cast(OUTPUT_SCHEMA),
+        rejects.cast(REJECT_SCHEMA).sort("row", maintain_order=True),
+        n_in,
+        n_slow,
+        screened=screening.status,
+        screening_note=_screening_note(screening),
+        party_hits=int(hits.sum()),
+        records=[r for _, r in sorted(recs, key=lambda x: x[0])] if as_records else None,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -264,10 +424,45 @@ def _decided_columns() -> tuple[str, ...]:
     an unknown column) unless it is read only when present: those are all listed here."""
     from aiexport.law.decide import RECORD_COLUMNS
 
-    overlay = ("row", "item_name", "date", "eccn", "paragraph", "to", "item_needs", "c_hq", "c_phq", "e_hq", "e_phq",
-               "outcome", "license_exception", "review_policy", "obligations", "rules", "needs_facts")
-    output = ("row", "id", "date", "outcome", "eccn", "paragraph", "item_name", "quantity", "system_tpp", "from", "to_stated",
-              "license_exception", "review_policy", "obligations", "needs_facts", "rules", "posture", "rule_set")
+    overlay = (
+        "row",
+        "item_name",
+        "date",
+        "eccn",
+        "paragraph",
+        "to",
+        "item_needs",
+        "c_hq",
+        "c_phq",
+        "e_hq",
+        "e_phq",
+        "outcome",
+        "license_exception",
+        "review_policy",
+        "obligations",
+        "rules",
+        "needs_facts",
+    )
+    output = (
+        "row",
+        "id",
+        "date",
+        "outcome",
+        "eccn",
+        "paragraph",
+        "item_name",
+        "quantity",
+        "system_tpp",
+        "from",
+        "to_stated",
+        "license_exception",
+        "review_policy",
+        "obligations",
+        "needs_facts",
+        "rules",
+        "posture",
+        "rule_set",
+    )
     return tuple(dict.fromkeys([*output, *overlay, *RECORD_COLUMNS]))
 
 
@@ -293,8 +488,11 @@ def _refuse_overflow(frame: pl.DataFrame, source: str) -> tuple[pl.DataFrame, pl
     return frame.filter(~flag), pl.DataFrame(rows, schema=REJECT_SCHEMA, orient="row")
 
 
-PARTY_COLUMNS = [f"{role}_{f}" for role in ("consignee", "end_user")
-                 for f in ("name", "country", "headquarters", "ultimate_parent_headquarters", "ultimate_parent")]
+PARTY_COLUMNS = [
+    f"{role}_{f}"
+    for role in ("consignee", "end_user")
+    for f in ("name", "country", "headquarters", "ultimate_parent_headquarters", "ultimate_parent")
+]
 
 
 def _screen(good: pl.DataFrame):
@@ -312,7 +510,10 @@ def _screen(good: pl.DataFrame):
     if good.height == 0:
         return none, Screening("nothing", "no rows to screen")
     if not any(c.endswith(("_name", "_ultimate_parent")) for c in cols):
-        return none, Screening("not_screened", "the order book names no party (consignee_name, end_user_name, *_ultimate_parent)")
+        return none, Screening(
+            "not_screened",
+            "the order book names no party (consignee_name, end_user_name, *_ultimate_parent)",
+        )
     index, ledger, info = current()
     if ledger is not None:
         ledger.close()
@@ -325,7 +526,11 @@ def _screen(good: pl.DataFrame):
         parties = {}
         try:
             for role in ("consignee", "end_user"):
-                fields = {c[len(role) + 1:]: v for c, v in r.items() if c.startswith(role + "_") and v is not None}
+                fields = {
+                    c[len(role) + 1 :]: v
+                    for c, v in r.items()
+                    if c.startswith(role + "_") and v is not None
+                }
                 parties[role] = Party(**fields) if fields else None
         except ValidationError:  # check's path reports the bad party
             unreadable.append(len(objs))
@@ -336,13 +541,17 @@ def _screen(good: pl.DataFrame):
     for i in unreadable:
         hit[i] = True
     keys = keys.with_columns(pl.Series("__hit", hit, dtype=pl.Boolean))
-    flags = good.select(strip).join(keys, on=cols, how="left", nulls_equal=True, maintain_order="left")["__hit"]
+    flags = good.select(strip).join(
+        keys, on=cols, how="left", nulls_equal=True, maintain_order="left"
+    )["__hit"]
     return flags.fill_null(True).alias("hit"), info
 
 
 def _screening_note(info) -> str:
     if info.status == "screened":
-        return ", ".join(f"{v.get('source')} {v.get('published') or ''}".strip() for v in info.lists)
+        return ", ".join(
+            f"{v.get('source')} {v.get('published') or ''}".strip() for v in info.lists
+        )
     return info.reason
 
 
@@ -356,7 +565,11 @@ def _overlay(decided: pl.DataFrame, good: pl.DataFrame, posture: str, overlays) 
     facts_frame = None
     if fact_cols:
         facts_frame = good.select("row", *fact_cols)
-        stated = facts_frame.filter(pl.any_horizontal([pl.col(c).str.strip_chars().replace("", None).is_not_null() for c in fact_cols]))["row"]
+        stated = facts_frame.filter(
+            pl.any_horizontal(
+                [pl.col(c).str.strip_chars().replace("", None).is_not_null() for c in fact_cols]
+            )
+        )["row"]
         cond = cond | pl.col("row").is_in(stated.implode())
     hit = decided.select(cond.alias("hit"))["hit"]
     if not hit.any():
@@ -365,10 +578,15 @@ def _overlay(decided: pl.DataFrame, good: pl.DataFrame, posture: str, overlays) 
     facts = [{}] * sub.height
     if facts_frame is not None:
         f = sub.select("row").join(facts_frame, on="row", how="left")
-        facts = [{k[5:]: v for k, v in r.items() if k != "row" and v not in (None, "")} for r in f.iter_rows(named=True)]
+        facts = [
+            {k[5:]: v for k, v in r.items() if k != "row" and v not in (None, "")}
+            for r in f.iter_rows(named=True)
+        ]
     changed = overlays.apply(sub, facts, posture=posture)
     # the rows it visited, as it left them, next to the others (row order is restored at the end)
-    return pl.concat([decided.filter(~hit), changed.select(decided.columns)], how="vertical_relaxed")
+    return pl.concat(
+        [decided.filter(~hit), changed.select(decided.columns)], how="vertical_relaxed"
+    )
 
 
 @lru_cache(maxsize=4)
@@ -377,21 +595,47 @@ def overlays_queries(posture: str) -> tuple[str, ...]:
 
     store = default_store()
     q = {x for v in store.parameter("gp10_named_ics").values for x in (v.value or [])}
-    q |= {x for v in store.parameter("d5_headquartered_chip_developers").values for x in (v.value or [])}
+    q |= {
+        x
+        for v in store.parameter("d5_headquartered_chip_developers").values
+        for x in (v.value or [])
+    }
     return tuple(sorted(q))
 
 
 def _output_exprs() -> list[pl.Expr]:
     # as check: the exact product, divided exactly (float division by 10^6 can be off in the last place)
-    total = (pl.col("system_tpp") * pl.col("quantity")).cast(pl.Decimal(38, 6)).truediv(MICRO).cast(pl.Float64)
+    total = (
+        (pl.col("system_tpp") * pl.col("quantity"))
+        .cast(pl.Decimal(38, 6))
+        .truediv(MICRO)
+        .cast(pl.Float64)
+    )
     return [
-        pl.col("row").cast(pl.Int64), "id", "date", "outcome", "eccn", "paragraph", pl.col("item_name").alias("item"),
-        "quantity", total.alias("total_tpp"), "from", pl.col("to_stated").alias("to"), "license_exception",
-        "review_policy", "obligations", "needs_facts", "rules", "posture", "rule_set",
+        pl.col("row").cast(pl.Int64),
+        "id",
+        "date",
+        "outcome",
+        "eccn",
+        "paragraph",
+        pl.col("item_name").alias("item"),
+        "quantity",
+        total.alias("total_tpp"),
+        "from",
+        pl.col("to_stated").alias("to"),
+        "license_exception",
+        "review_policy",
+        "obligations",
+        "needs_facts",
+        "rules",
+        "posture",
+        "rule_set",
     ]
 
 
-def _per_row(rows: pl.DataFrame, posture: str, on, source: str, recs: list | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _per_row(
+    rows: pl.DataFrame, posture: str, on, source: str, recs: list | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """check's own path (Pydantic + `app.decisions.decide_checked`: the VEU authorizations on record,
     the restricted-party screening, the overflow refusal) for the rows that need it."""
     from aiexport.app.decisions import decide_checked
@@ -399,15 +643,28 @@ def _per_row(rows: pl.DataFrame, posture: str, on, source: str, recs: list | Non
     from aiexport.io.transactions import _from_flat, parse
 
     numbers = rows["row"].to_list()
-    data = [_from_flat({k: v for k, v in r.items() if k != "row"}) for r in rows.iter_rows(named=True)]
+    data = [
+        _from_flat({k: v for k, v in r.items() if k != "row"}) for r in rows.iter_rows(named=True)
+    ]
     txs, errors, idx = parse(data, source)
     ids = rows["id"].to_list() if "id" in rows.columns else [None] * rows.height
-    rejects = [(numbers[e.row - 1], ids[e.row - 1], e.column, e.expected, None if e.got is None else str(e.got)) for e in errors]
+    rejects = [
+        (
+            numbers[e.row - 1],
+            ids[e.row - 1],
+            e.column,
+            e.expected,
+            None if e.got is None else str(e.got),
+        )
+        for e in errors
+    ]
     accepted = [numbers[i - 1] for i in idx]
     decided = None
     while txs:
         try:
-            frame = decide_checked(txs, accepted, source, on, posture).with_columns(pl.Series("row", accepted, dtype=pl.Int64))
+            frame = decide_checked(txs, accepted, source, on, posture).with_columns(
+                pl.Series("row", accepted, dtype=pl.Int64)
+            )
             decided = frame.select(_output_exprs())
             if recs is not None:
                 recs += _records(frame)
@@ -417,7 +674,9 @@ def _per_row(rows: pl.DataFrame, posture: str, on, source: str, recs: list | Non
                 if e.row not in accepted:
                     raise
                 k = accepted.index(e.row)
-                rejects.append((e.row, txs[k].id, e.column, e.expected, None if e.got is None else str(e.got)))
+                rejects.append(
+                    (e.row, txs[k].id, e.column, e.expected, None if e.got is None else str(e.got))
+                )
                 del txs[k], accepted[k]
     rej = pl.DataFrame(rejects, schema=REJECT_SCHEMA, orient="row")
     if decided is None:

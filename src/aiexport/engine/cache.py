@@ -51,8 +51,15 @@ def _key(item, epoch_or_date) -> tuple:
     return json.dumps(item, sort_keys=True, default=str), epoch_or_date
 
 
-def classify(items: list, dates: list[dt.date], source: str, rows: list[int] | None, *, posture: str,
-             explain: bool) -> pl.DataFrame:
+def classify(
+    items: list,
+    dates: list[dt.date],
+    source: str,
+    rows: list[int] | None,
+    *,
+    posture: str,
+    explain: bool,
+) -> pl.DataFrame:
     """`classify_item_frames(*build_frames(items, dates, source, rows), posture=, explain=)`, cached."""
     from aiexport.engine.params import default_store
     from aiexport.law.classify import _epochs
@@ -72,8 +79,12 @@ def classify(items: list, dates: list[dt.date], source: str, rows: list[int] | N
             missing[k] = i
     if missing:
         pos = list(missing.values())
-        ic, comp = build_frames([items[i] for i in pos], [dates[i] for i in pos], source,
-                                [rows[i] if rows else i + 1 for i in pos])
+        ic, comp = build_frames(
+            [items[i] for i in pos],
+            [dates[i] for i in pos],
+            source,
+            [rows[i] if rows else i + 1 for i in pos],
+        )
         new = classify_item_frames(ic, comp, posture=posture, explain=explain)
         if frame is not None and frame.height + new.height > MAX_ENTRIES:
             _store.pop(ck, None)  # full: start again (every key of this call is recomputed)
@@ -83,5 +94,7 @@ def classify(items: list, dates: list[dt.date], source: str, rows: list[int] | N
         index.update({k: start + j for j, k in enumerate(missing)})
         _store[ck] = (store, index, frame)  # holding the store keeps its id from being reused
     out = frame[[index[k] for k in keys]]
-    return out.with_columns(pl.int_range(pl.len(), dtype=out.schema["item"]).alias("item"),
-                            pl.Series("on", dates, dtype=pl.Date))
+    return out.with_columns(
+        pl.int_range(pl.len(), dtype=out.schema["item"]).alias("item"),
+        pl.Series("on", dates, dtype=pl.Date),
+    )

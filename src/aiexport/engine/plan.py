@@ -27,7 +27,13 @@ class Plan:
 
     def with_columns(self, *exprs: Any, **named: Any) -> Plan:
         # a generator can be consumed once only: keep its expressions
-        self.ops.append(("with_columns", tuple(list(e) if isinstance(e, GeneratorType) else e for e in exprs), named))
+        self.ops.append(
+            (
+                "with_columns",
+                tuple(list(e) if isinstance(e, GeneratorType) else e for e in exprs),
+                named,
+            )
+        )
         return self
 
     def with_columns_by_distinct(self, *exprs: pl.Expr, distinct: tuple[str, ...]) -> Plan:
@@ -38,7 +44,9 @@ class Plan:
         return self
 
     def drop(self, *columns: Any, **kwargs: Any) -> Plan:
-        self.ops.append(("drop", tuple(list(c) if isinstance(c, GeneratorType) else c for c in columns), kwargs))
+        self.ops.append(
+            ("drop", tuple(list(c) if isinstance(c, GeneratorType) else c for c in columns), kwargs)
+        )
         return self
 
     def replay(self, lf: pl.LazyFrame, rows: int = 0) -> pl.LazyFrame:
@@ -46,7 +54,11 @@ class Plan:
         large frames only)."""
         for name, args, kwargs in self.ops:
             if name == "by_distinct":
-                lf = by_distinct(collect(lf), list(args), **kwargs).lazy() if rows >= DISTINCT_FROM else lf.with_columns(*args)
+                lf = (
+                    by_distinct(collect(lf), list(args), **kwargs).lazy()
+                    if rows >= DISTINCT_FROM
+                    else lf.with_columns(*args)
+                )
             else:
                 lf = getattr(lf, name)(*args, **kwargs)
         return lf
@@ -63,7 +75,9 @@ def collect(lf: pl.LazyFrame) -> pl.DataFrame:
     return lf.collect(engine=ENGINE)
 
 
-def by_distinct(frame: pl.DataFrame, exprs: list[pl.Expr], distinct: tuple[str, ...]) -> pl.DataFrame:
+def by_distinct(
+    frame: pl.DataFrame, exprs: list[pl.Expr], distinct: tuple[str, ...]
+) -> pl.DataFrame:
     """``frame.with_columns(*exprs)``, where each expression named in ``distinct`` is evaluated
     once per distinct tuple of the columns those expressions read and given to every row with
     that tuple (the others run on every row, as ``with_columns`` runs them).
@@ -81,7 +95,9 @@ def by_distinct(frame: pl.DataFrame, exprs: list[pl.Expr], distinct: tuple[str, 
         return frame.with_columns(*exprs)
     groups = frame.select(cols).with_row_index("__distinct_i").group_by(cols).agg("__distinct_i")
     values = groups.select("__distinct_i", *chosen).explode("__distinct_i").sort("__distinct_i")
-    return frame.with_columns(*(values[e.meta.output_name()] if e.meta.output_name() in distinct else e for e in exprs))
+    return frame.with_columns(
+        *(values[e.meta.output_name()] if e.meta.output_name() in distinct else e for e in exprs)
+    )
 
 
 def record(stage: Callable[..., Any], *args: Any) -> Plan:
@@ -101,7 +117,9 @@ def cached(key: Hashable, build: Callable[[], Any], keep: Iterable[Any] = ()) ->
     that the id cannot be reused by another object while the entry lives."""
     from aiexport.engine import cache
 
-    if not cache.enabled():  # the engine cache off (bench/latency_bench.py's baseline): built for the call
+    if (
+        not cache.enabled()
+    ):  # the engine cache off (bench/latency_bench.py's baseline): built for the call
         return build()
     hit = _plans.get(key)
     if hit is not None:

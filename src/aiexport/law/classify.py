@@ -94,27 +94,47 @@ def label_table(labels: tuple[str, ...]) -> pl.Series:
     per process: gathering a row is several times cheaper than building the list per row)."""
     assert not any(LABEL_SEP in lab for lab in labels)
     m = pl.int_range(1 << len(labels), dtype=pl.Int64, eager=True).alias("m")
-    text = pl.concat_str([pl.when(pl.col("m") & (1 << i) != 0).then(pl.lit(lab + LABEL_SEP)).otherwise(pl.lit(""))
-                          for i, lab in enumerate(labels)]) if labels else pl.lit("")
+    text = (
+        pl.concat_str(
+            [
+                pl.when(pl.col("m") & (1 << i) != 0)
+                .then(pl.lit(lab + LABEL_SEP))
+                .otherwise(pl.lit(""))
+                for i, lab in enumerate(labels)
+            ]
+        )
+        if labels
+        else pl.lit("")
+    )
     # each label is followed by the separator: split after removing the last one (an empty label stays)
-    return pl.DataFrame(m).select(
-        pl.when(pl.col("m") == 0).then(pl.lit([], dtype=pl.List(pl.String)))
-        .otherwise(text.str.strip_suffix(LABEL_SEP).str.split(LABEL_SEP)).alias("labels")
-    ).to_series()
+    return (
+        pl.DataFrame(m)
+        .select(
+            pl.when(pl.col("m") == 0)
+            .then(pl.lit([], dtype=pl.List(pl.String)))
+            .otherwise(text.str.strip_suffix(LABEL_SEP).str.split(LABEL_SEP))
+            .alias("labels")
+        )
+        .to_series()
+    )
 
 
 def _bits(items: list[tuple[pl.Expr, int]]) -> pl.Expr:
     """Sum of the bits whose condition holds (null counts as not holding)."""
     if not items:
         return pl.lit(0)
-    return pl.sum_horizontal([pl.when(c.fill_null(False)).then(pl.lit(b)).otherwise(pl.lit(0)) for c, b in items])
+    return pl.sum_horizontal(
+        [pl.when(c.fill_null(False)).then(pl.lit(b)).otherwise(pl.lit(0)) for c, b in items]
+    )
 
 
 def _str_list(items: list[tuple[pl.Expr, str]]) -> pl.Expr:
     """A list of the labels whose condition holds."""
     if not items:
         return pl.lit([], dtype=pl.List(pl.String))
-    return _labels(_bits([(c, 1 << i) for i, (c, _) in enumerate(items)]), [lab for _, lab in items])
+    return _labels(
+        _bits([(c, 1 << i) for i, (c, _) in enumerate(items)]), [lab for _, lab in items]
+    )
 
 
 def _t(v) -> str:
@@ -126,7 +146,13 @@ def _t(v) -> str:
 
 def _rules_none(p: Snapshot) -> list[pl.Expr]:
     reasons = pl.concat_list(
-        [_reason("3A090.not-in-force", pl.lit(False), pl.lit("no advanced-computing ECCN before 2022-10-21"))]
+        [
+            _reason(
+                "3A090.not-in-force",
+                pl.lit(False),
+                pl.lit("no advanced-computing ECCN before 2022-10-21"),
+            )
+        ]
     )
     return [
         pl.lit(None, pl.String).alias("paragraph"),
@@ -146,17 +172,32 @@ def _rules_2022(p: Snapshot) -> list[pl.Expr]:
     io_label = pl.format("I/O {} GB/s", fmt_micro(io))
     reasons = pl.concat_list(
         [
-            _reason("3A090.a(2022).tpp", tpp_ok, _cmp(t_label, tpp_ok, f">= {_t(p.tpp_2022)}", f"< {_t(p.tpp_2022)}"), p.tpp_2022.cite),
-            _reason("3A090.a(2022).interconnect", io_ok, _cmp(io_label, io_ok, f">= {_t(p.io_rate_2022)}", f"< {_t(p.io_rate_2022)}"), p.io_rate_2022.cite),
+            _reason(
+                "3A090.a(2022).tpp",
+                tpp_ok,
+                _cmp(t_label, tpp_ok, f">= {_t(p.tpp_2022)}", f"< {_t(p.tpp_2022)}"),
+                p.tpp_2022.cite,
+            ),
+            _reason(
+                "3A090.a(2022).interconnect",
+                io_ok,
+                _cmp(io_label, io_ok, f">= {_t(p.io_rate_2022)}", f"< {_t(p.io_rate_2022)}"),
+                p.io_rate_2022.cite,
+            ),
         ]
     )
     needs = _str_list(
-        [(T.is_null(), "total_processing_performance"), (met.is_null() & io.is_null(), "interconnect_bandwidth_gbps")]
+        [
+            (T.is_null(), "total_processing_performance"),
+            (met.is_null() & io.is_null(), "interconnect_bandwidth_gbps"),
+        ]
     )
     labels = ["3A090.a(2022)", "3A090.a(2022).tpp", "3A090.a(2022).interconnect"]
     rules = _labels(
-        pl.when(met).then(pl.lit(1))
-        .when(met.is_null()).then(_bits([(tpp_ok.is_null(), 2), (io_ok.is_null(), 4)]))
+        pl.when(met)
+        .then(pl.lit(1))
+        .when(met.is_null())
+        .then(_bits([(tpp_ok.is_null(), 2), (io_ok.is_null(), 4)]))
         .otherwise(_bits([(~tpp_ok, 2), (~io_ok, 4)])),
         labels,
     )
@@ -181,24 +222,41 @@ def _rules_2023(p: Snapshot) -> list[pl.Expr]:
     below_nd = ~ge_const(T, p.tpp_non_datacenter.fraction)
     excluded = (dc == False) & below_nd  # noqa: E712 (Kleene: unknown flag stays unknown)
     pd_needed = ~a1 & ge_const(T, p.tpp_b2.fraction) & pd_a.is_null() & dc.fill_null(True)
-    level = pl.when(a1 | a2).then(pl.lit("a")).when(b1 | b2).then(pl.lit("b")).otherwise(pl.lit(None, pl.String))
+    level = (
+        pl.when(a1 | a2)
+        .then(pl.lit("a"))
+        .when(b1 | b2)
+        .then(pl.lit("b"))
+        .otherwise(pl.lit(None, pl.String))
+    )
     dc_needed = dc.is_null() & ~a1 & level.is_not_null()
 
-    determined = T.is_not_null() & (a1 | (~excluded.fill_null(False) & ~pd_needed & ~dc_needed) | excluded.fill_null(False))
+    determined = T.is_not_null() & (
+        a1 | (~excluded.fill_null(False) & ~pd_needed & ~dc_needed) | excluded.fill_null(False)
+    )
     paragraph = (
-        pl.when(~determined).then(pl.lit(None, pl.String))
-        .when(a1).then(pl.lit("3A090.a.1"))
-        .when(excluded.fill_null(False)).then(pl.lit(None, pl.String))
-        .when(a2).then(pl.lit("3A090.a.2"))
-        .when(b1).then(pl.lit("3A090.b.1"))
-        .when(b2).then(pl.lit("3A090.b.2"))
+        pl.when(~determined)
+        .then(pl.lit(None, pl.String))
+        .when(a1)
+        .then(pl.lit("3A090.a.1"))
+        .when(excluded.fill_null(False))
+        .then(pl.lit(None, pl.String))
+        .when(a2)
+        .then(pl.lit("3A090.a.2"))
+        .when(b1)
+        .then(pl.lit("3A090.b.1"))
+        .when(b2)
+        .then(pl.lit("3A090.b.2"))
     )
     # Note to 3A090: non-datacenter items at TPP >= 4800 are NAC/ACA-eligible; datacenter items
     # are eligible only at the .b level (§740.8; regulations.md §2.5, §5.3).
     eligible = (
-        pl.when(paragraph.is_null()).then(pl.lit(None, pl.Boolean))
-        .when(dc == False).then(True)  # noqa: E712
-        .when(dc == True).then(level == "b")  # noqa: E712
+        pl.when(paragraph.is_null())
+        .then(pl.lit(None, pl.Boolean))
+        .when(dc == False)  # noqa: E712
+        .then(True)
+        .when(dc == True)  # noqa: E712
+        .then(level == "b")
         .otherwise(pl.when(level == "b").then(True))
     )
     if not p.in_force("nac_available"):
@@ -213,29 +271,62 @@ def _rules_2023(p: Snapshot) -> list[pl.Expr]:
         [
             _reason("3A090.a.1", a1, t_a1, p.tpp_a1.cite),
             _reason(
-                "3A090.a.2", a2,
-                pl.format("{} and {}", _cmp(t_label, ge_const(T, p.tpp_a2.fraction), f">= {tpa2}", f"< {tpa2}"),
-                          _cmp(pd_label, pd_a, f">= {pda}", f"< {pda}")),
+                "3A090.a.2",
+                a2,
+                pl.format(
+                    "{} and {}",
+                    _cmp(t_label, ge_const(T, p.tpp_a2.fraction), f">= {tpa2}", f"< {tpa2}"),
+                    _cmp(pd_label, pd_a, f">= {pda}", f"< {pda}"),
+                ),
                 p.pd_a2.cite,
             ),
             _reason(
-                "3A090.b.1", b1,
-                pl.format("{} and {}", _cmp(t_label, ge_const(T, p.tpp_b1.fraction) & ~a1, f"in [{tpb1}, {tpa1})", f"outside [{tpb1}, {tpa1})"),
-                          _cmp(pd_label, pd_b1 & ~pd_a, f"in [{pdb1}, {pda})", f"outside [{pdb1}, {pda})")),
+                "3A090.b.1",
+                b1,
+                pl.format(
+                    "{} and {}",
+                    _cmp(
+                        t_label,
+                        ge_const(T, p.tpp_b1.fraction) & ~a1,
+                        f"in [{tpb1}, {tpa1})",
+                        f"outside [{tpb1}, {tpa1})",
+                    ),
+                    _cmp(
+                        pd_label, pd_b1 & ~pd_a, f"in [{pdb1}, {pda})", f"outside [{pdb1}, {pda})"
+                    ),
+                ),
                 p.pd_b1.cite,
             ),
             _reason(
-                "3A090.b.2", b2,
-                pl.format("{} and {}", _cmp(t_label, ge_const(T, p.tpp_b2.fraction), f">= {tpb2}", f"< {tpb2}"),
-                          _cmp(pd_label, pd_b2 & ~pd_a, f"in [{pdb2}, {pda})", f"outside [{pdb2}, {pda})")),
+                "3A090.b.2",
+                b2,
+                pl.format(
+                    "{} and {}",
+                    _cmp(t_label, ge_const(T, p.tpp_b2.fraction), f">= {tpb2}", f"< {tpb2}"),
+                    _cmp(
+                        pd_label, pd_b2 & ~pd_a, f"in [{pdb2}, {pda})", f"outside [{pdb2}, {pda})"
+                    ),
+                ),
                 p.pd_b2.cite,
             ),
             _reason(
-                "3A090.note.datacenter", excluded | ((dc == False) & a1),  # noqa: E712
-                pl.when(dc.is_null()).then(pl.lit("designed or marketed for datacenters: unknown"))
-                .when(dc).then(pl.lit("designed or marketed for datacenters"))
-                .when(a1).then(pl.format("not designed or marketed for datacenters, {}: NAC/ACA-eligible", t_a1))
-                .otherwise(pl.format("not designed or marketed for datacenters and {}: outside 3A090.a/.b", t_a1)),
+                "3A090.note.datacenter",
+                excluded | ((dc == False) & a1),  # noqa: E712
+                pl.when(dc.is_null())
+                .then(pl.lit("designed or marketed for datacenters: unknown"))
+                .when(dc)
+                .then(pl.lit("designed or marketed for datacenters"))
+                .when(a1)
+                .then(
+                    pl.format(
+                        "not designed or marketed for datacenters, {}: NAC/ACA-eligible", t_a1
+                    )
+                )
+                .otherwise(
+                    pl.format(
+                        "not designed or marketed for datacenters and {}: outside 3A090.a/.b", t_a1
+                    )
+                ),
                 p.tpp_non_datacenter.cite,
             ),
         ]
@@ -247,16 +338,30 @@ def _rules_2023(p: Snapshot) -> list[pl.Expr]:
             (T.is_not_null() & (dc_needed | (pd_needed & dc.is_null())), "marketed_for_datacenter"),
         ]
     )
-    labels = ["3A090.a.1", "3A090.a.2", "3A090.b.1", "3A090.b.2", "3A090.note.datacenter", "3A090.tpp"]
+    labels = [
+        "3A090.a.1",
+        "3A090.a.2",
+        "3A090.b.1",
+        "3A090.b.2",
+        "3A090.note.datacenter",
+        "3A090.tpp",
+    ]
     met_bits = _bits([(a2, 2), (b1, 4), (b2, 8)])
     rules = _labels(
-        pl.when(T.is_null()).then(pl.lit(32))
-        .when(a1 & (dc == False)).then(pl.lit(1 | 16))  # noqa: E712
-        .when(a1).then(pl.lit(1))
-        .when(excluded.fill_null(False)).then(pl.lit(16))
-        .when(pd_needed).then(pl.lit(2 | 4 | 8))
-        .when(dc_needed).then(met_bits + 16)
-        .when(level.is_null()).then(pl.lit(1 | 2 | 4 | 8))
+        pl.when(T.is_null())
+        .then(pl.lit(32))
+        .when(a1 & (dc == False))  # noqa: E712
+        .then(pl.lit(1 | 16))
+        .when(a1)
+        .then(pl.lit(1))
+        .when(excluded.fill_null(False))
+        .then(pl.lit(16))
+        .when(pd_needed)
+        .then(pl.lit(2 | 4 | 8))
+        .when(dc_needed)
+        .then(met_bits + 16)
+        .when(level.is_null())
+        .then(pl.lit(1 | 2 | 4 | 8))
         .otherwise(met_bits),
         labels,
     )
@@ -273,7 +378,16 @@ def _rules_hbm(p: Snapshot) -> list[pl.Expr]:
     """3A090.c: HBM with 'memory bandwidth density' > 2 GB/s/mm2 (from 2024-12-02)."""
     bw, area, co = pl.col("memory_bandwidth"), pl.col("package_area"), pl.col("co_packaged")
     if not p.in_force("hbm_memory_bandwidth_density"):
-        reasons = pl.concat_list([_reason("3A090.c", pl.lit(False), pl.lit("3A090.c not in force before 2024-12-02"), "89 FR 96790 (effective 2024-12-02)")])
+        reasons = pl.concat_list(
+            [
+                _reason(
+                    "3A090.c",
+                    pl.lit(False),
+                    pl.lit("3A090.c not in force before 2024-12-02"),
+                    "89 FR 96790 (effective 2024-12-02)",
+                )
+            ]
+        )
         return [
             pl.lit(None, pl.String).alias("paragraph"),
             pl.lit(None, pl.Boolean).alias("nac_aca_eligible"),
@@ -289,11 +403,24 @@ def _rules_hbm(p: Snapshot) -> list[pl.Expr]:
     reasons = pl.concat_list(
         [
             _reason("3A090.c", met, _cmp(label, dense, f"> {q.value}", f"<= {q.value}"), q.cite),
-            _reason("3A090.c.note.co-packaged", excluded, pl.when(excluded).then(pl.lit("co-packaged with a logic IC whose dominant function is processing")).otherwise(pl.lit("not co-packaged with processing logic"))),
+            _reason(
+                "3A090.c.note.co-packaged",
+                excluded,
+                pl.when(excluded)
+                .then(pl.lit("co-packaged with a logic IC whose dominant function is processing"))
+                .otherwise(pl.lit("not co-packaged with processing logic")),
+            ),
         ]
     )
-    needs = _str_list([(dense.is_null() & ~excluded & bw.is_null(), "memory_bandwidth_gbps"), (dense.is_null() & ~excluded & (area.is_null() | (area == 0)), "package_area_mm2")])
-    rules = pl.when(excluded).then(pl.lit(["3A090.c.note.co-packaged"])).otherwise(pl.lit(["3A090.c"]))
+    needs = _str_list(
+        [
+            (dense.is_null() & ~excluded & bw.is_null(), "memory_bandwidth_gbps"),
+            (dense.is_null() & ~excluded & (area.is_null() | (area == 0)), "package_area_mm2"),
+        ]
+    )
+    rules = (
+        pl.when(excluded).then(pl.lit(["3A090.c.note.co-packaged"])).otherwise(pl.lit(["3A090.c"]))
+    )
     return [
         pl.when(met).then(pl.lit("3A090.c")).alias("paragraph"),
         pl.when(met).then(False).alias("nac_aca_eligible"),
@@ -361,8 +488,10 @@ def classify_frame(
             exprs.append(pl.lit(None, dtype=pl.List(REASON)).alias("reasons"))
         part = part.with_columns(exprs)
         return part.with_columns(
-            pl.when(pl.col("paragraph") == "3A090.a(2022)").then(pl.lit("3A090.a"))
-            .otherwise(pl.col("paragraph").str.extract(r"^(3A090\.[abc])", 1)).alias("eccn"),
+            pl.when(pl.col("paragraph") == "3A090.a(2022)")
+            .then(pl.lit("3A090.a"))
+            .otherwise(pl.col("paragraph").str.extract(r"^(3A090\.[abc])", 1))
+            .alias("eccn"),
             pl.lit(snap.rule_set).alias("rule_set"),
             _hbm_exception(snap).alias("hbm_exception_eligible"),
         )
@@ -372,7 +501,9 @@ def classify_frame(
     frame = frame.with_row_index("__i").with_columns(epochs.alias("__epoch"))
     parts = [
         evaluate(part.drop("__epoch"), epoch, device_type)
-        for (epoch, device_type), part in frame.group_by(["__epoch", "device_type"], maintain_order=True)
+        for (epoch, device_type), part in frame.group_by(
+            ["__epoch", "device_type"], maintain_order=True
+        )
     ]
     return pl.concat(parts, how="vertical_relaxed").sort("__i").drop("__i")
 
@@ -402,8 +533,12 @@ def classify_systems(
     3A090 by its Notes are also excluded from 4A090."""
     ics = classify_frame(components, on=on, posture=posture, tf32_bits=tf32_bits, store=store)
     ics = ics.with_columns(
-        pl.when(pl.col("eccn") == "3A090.a").then(2).when(pl.col("eccn") == "3A090.b").then(1)
-        .otherwise(0).alias("__rank"),
+        pl.when(pl.col("eccn") == "3A090.a")
+        .then(2)
+        .when(pl.col("eccn") == "3A090.b")
+        .then(1)
+        .otherwise(0)
+        .alias("__rank"),
         pl.col("needs_facts").list.len().gt(0).alias("__open"),
         pl.int_range(pl.len()).alias("__order"),
     )
@@ -417,7 +552,8 @@ def classify_systems(
             # parts outside 3A090 do not count (all parts count only when none is 3A090).
             pl.when(pl.col("__rank").max() > 0)
             .then((pl.col("tpp") * pl.col("count")).filter(pl.col("__rank") > 0).sum())
-            .otherwise((pl.col("tpp") * pl.col("count")).sum()).alias("system_tpp"),
+            .otherwise((pl.col("tpp") * pl.col("count")).sum())
+            .alias("system_tpp"),
             pl.col("count").sum().alias("ic_count"),
             pl.col("__rank").first().alias("__rank"),
             pl.col("name").first().alias("determining_ic"),
@@ -431,21 +567,39 @@ def classify_systems(
             pl.col("nac_aca_eligible").first().alias("nac_aca_eligible"),
             pl.col("rules").first().alias("ic_rules"),
             pl.col("reasons").first().alias("ic_reasons"),
-            pl.col("needs_facts").list.explode(keep_nulls=False, empty_as_null=False).unique(maintain_order=True).alias("all_needs"),
+            pl.col("needs_facts")
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .unique(maintain_order=True)
+            .alias("all_needs"),
             pl.col("__open").any().alias("__open"),
             pl.col("__order").min(),
         )
         .sort("__order")
     )
-    level = pl.when(pl.col("__rank") == 2).then(pl.lit("4A090.a")).when(pl.col("__rank") == 1).then(pl.lit("4A090.b"))
+    level = (
+        pl.when(pl.col("__rank") == 2)
+        .then(pl.lit("4A090.a"))
+        .when(pl.col("__rank") == 1)
+        .then(pl.lit("4A090.b"))
+    )
     # An open fact on any IC matters only if it could raise the system above its current level.
-    needs = pl.when(pl.col("__rank") == 2).then(pl.lit([], dtype=pl.List(pl.String))).otherwise(pl.col("all_needs").list.drop_nulls())
+    needs = (
+        pl.when(pl.col("__rank") == 2)
+        .then(pl.lit([], dtype=pl.List(pl.String)))
+        .otherwise(pl.col("all_needs").list.drop_nulls())
+    )
     detail = pl.format("contains {} ({})", pl.col("determining_ic"), pl.col("ic_paragraph"))
     sys_reason = pl.struct(
         level.fill_null(pl.lit("4A090")).alias("rule"),
-        pl.when(pl.col("__rank") == 1).then(pl.lit(CITE["4A090.b"])).otherwise(pl.lit(CITE["4A090.a"])).alias("citation"),
+        pl.when(pl.col("__rank") == 1)
+        .then(pl.lit(CITE["4A090.b"]))
+        .otherwise(pl.lit(CITE["4A090.a"]))
+        .alias("citation"),
         (pl.col("__rank") > 0).alias("held"),
-        pl.when(pl.col("__rank") > 0).then(detail).otherwise(pl.lit("no contained IC meets 3A090.a or 3A090.b")).alias("detail"),
+        pl.when(pl.col("__rank") > 0)
+        .then(detail)
+        .otherwise(pl.lit("no contained IC meets 3A090.a or 3A090.b"))
+        .alias("detail"),
     )
     return agg.select(
         pl.col("system").alias("name"),
@@ -466,6 +620,7 @@ def classify_systems(
         needs.alias("needs_facts"),
         pl.when(pl.col("__rank") > 0)
         .then(pl.concat_list([level, pl.col("ic_rules")]))
-        .otherwise(pl.col("ic_rules")).alias("rules"),
+        .otherwise(pl.col("ic_rules"))
+        .alias("rules"),
         pl.concat_list([sys_reason, pl.col("ic_reasons")]).alias("reasons"),
     )

@@ -39,8 +39,14 @@ from aiexport.law.reach.subject import subject_to_ear
 from aiexport.law.reach.veu import VeuAuthorization, load_authorizations, veu
 
 __all__ = [
-    "FACT_COLUMNS", "RULES", "VeuAuthorization", "evaluate_reach", "fact_frame", "load_authorizations",
-    "reach_frame", "timeline",
+    "FACT_COLUMNS",
+    "RULES",
+    "VeuAuthorization",
+    "evaluate_reach",
+    "fact_frame",
+    "load_authorizations",
+    "reach_frame",
+    "timeline",
 ]
 
 EMPTY = pl.lit([], dtype=pl.List(pl.String))
@@ -60,27 +66,41 @@ def _policy_744_23(p: Snapshot, columns: set[str]) -> tuple[pl.Expr, pl.Expr]:
         # the 2023 text (88 FR 73449): denial for Macau and D:5 destinations; "However", approval for
         # the US/A:5/A:6-headquartered end user; all other applications case-by-case
         rule = (
-            pl.when(d2).then(pl.lit("744.23(d).2023.approval"))
-            .when(pl.col("to").is_in(d5mo)).then(pl.lit("744.23(d).2023.denial"))
+            pl.when(d2)
+            .then(pl.lit("744.23(d).2023.approval"))
+            .when(pl.col("to").is_in(d5mo))
+            .then(pl.lit("744.23(d).2023.denial"))
             .otherwise(pl.lit("744.23(d).2023.case-by-case"))
         )
-        policy = rule.replace_strict({"744.23(d).2023.approval": "approval", "744.23(d).2023.denial": "denial",
-                                      "744.23(d).2023.case-by-case": "case-by-case"}, return_dtype=pl.String)
+        policy = rule.replace_strict(
+            {
+                "744.23(d).2023.approval": "approval",
+                "744.23(d).2023.denial": "denial",
+                "744.23(d).2023.case-by-case": "case-by-case",
+            },
+            return_dtype=pl.String,
+        )
         return policy, rule
     eccn = pl.col("eccn")
     datacenter_a = eccn.is_in(["3A090.a", "4A090.a"]) & (
         pl.col("datacenter").fill_null(True) if "datacenter" in columns else pl.lit(True)
     )
-    d3i = (eccn.str.starts_with("3A090") | eccn.str.starts_with("4A090")).fill_null(False) & ~datacenter_a.fill_null(True)
+    d3i = (eccn.str.starts_with("3A090") | eccn.str.starts_with("4A090")).fill_null(
+        False
+    ) & ~datacenter_a.fill_null(True)
     d1 = pl.col("to").is_in(d5mo) | pl.any_horizontal([c.is_in(d5mo) for c in hq_cols()])
     rule = (
-        pl.when(d2).then(pl.lit("744.23(d)(2)"))
-        .when(d3i).then(pl.lit("744.23(d)(3)"))
-        .when(d1).then(pl.lit("744.23(d)(1)"))
+        pl.when(d2)
+        .then(pl.lit("744.23(d)(2)"))
+        .when(d3i)
+        .then(pl.lit("744.23(d)(3)"))
+        .when(d1)
+        .then(pl.lit("744.23(d)(1)"))
         .otherwise(pl.lit("744.23(d)(3)"))
     )
     policy = rule.replace_strict(
-        {"744.23(d)(1)": "denial", "744.23(d)(2)": "approval", "744.23(d)(3)": "case-by-case"}, return_dtype=pl.String
+        {"744.23(d)(1)": "denial", "744.23(d)(2)": "approval", "744.23(d)(3)": "case-by-case"},
+        return_dtype=pl.String,
     )
     return policy, rule
 
@@ -91,17 +111,24 @@ def _policies(p: Snapshot) -> dict[str, tuple[pl.Expr, pl.Expr, pl.Expr]]:
     the §744.23 requirements (decided per row)."""
     mil = str(p.value("reach_744_21_22_policy") or "denial")
     fixed = {
-        "744.21(a)(1)": mil, "744.21(a)(2)": mil, "744.22": mil,
+        "744.21(a)(1)": mil,
+        "744.21(a)(2)": mil,
+        "744.22": mil,
         "744.11(a)(1)": str(p.value("reach_affiliates_policy") or "denial"),
-        "746.8(a)(1)": "denial", "746.8(a)(3)": "denial",
+        "746.8(a)(1)": "denial",
+        "746.8(a)(3)": "denial",
         "744.11(a)(2)(i)": str(p.value("reach_entity_list_entry_policy") or "denial"),
         "744.11(a)(2)(ii)": str(p.value("reach_entity_list_entry_policy") or "denial"),
         **{k: str(v) for k, v in (p.value("reach_embargo_policies") or {}).items()},
     }
     eu = (pl.col("__eu_pol"), pl.col("__eu_rule"), pl.col("__eu_rank"))
     out = {r: eu for r in ("744.23(a)(1)", "744.23(a)(2)", "744.23(a)(4)")}
-    out.update({r: (pl.lit(pol), pl.lit(POLICY_RULE[r]), pl.lit(POLICY_RANK.get(pol, 3), pl.Int8))
-                for r, pol in fixed.items()})
+    out.update(
+        {
+            r: (pl.lit(pol), pl.lit(POLICY_RULE[r]), pl.lit(POLICY_RANK.get(pol, 3), pl.Int8))
+            for r, pol in fixed.items()
+        }
+    )
     if "746.4(a)" in fixed:  # North Korea: decided per row (``_north_korea_policy``)
         out["746.4(a)"] = (pl.col("__kp_pol"), pl.col("__kp_rule"), pl.col("__kp_rank"))
     return out
@@ -113,12 +140,19 @@ def _north_korea_policy(p: Snapshot) -> tuple[pl.Expr, pl.Expr]:
     aiexport classifies on the CCL. An EAR99 item (stated) is reviewed case-by-case."""
     pol = str((p.value("reach_embargo_policies") or {}).get("746.4(a)", "denial"))
     ear99 = pl.col("eccn").is_null() & (pl.col("rf_eccn_below") == "EAR99").fill_null(False)
-    return (pl.when(ear99).then(pl.lit("case-by-case")).otherwise(pl.lit(pol)),
-            pl.when(ear99).then(pl.lit(POLICY_RULE["746.4(a).EAR99"])).otherwise(pl.lit(POLICY_RULE["746.4(a)"])))
+    return (
+        pl.when(ear99).then(pl.lit("case-by-case")).otherwise(pl.lit(pol)),
+        pl.when(ear99)
+        .then(pl.lit(POLICY_RULE["746.4(a).EAR99"]))
+        .otherwise(pl.lit(POLICY_RULE["746.4(a)"])),
+    )
 
 
-def evaluate_reach(frame: pl.DataFrame | pl.LazyFrame, p: Snapshot,
-                   authorizations: dict[str, VeuAuthorization] | None = None) -> pl.DataFrame:
+def evaluate_reach(
+    frame: pl.DataFrame | pl.LazyFrame,
+    p: Snapshot,
+    authorizations: dict[str, VeuAuthorization] | None = None,
+) -> pl.DataFrame:
     """All reach rules for one parameter epoch; returns the frame with the trace and summary columns.
 
     The rules' expressions are built once per store, posture, date and the set of fact columns
@@ -133,21 +167,33 @@ def evaluate_reach(frame: pl.DataFrame | pl.LazyFrame, p: Snapshot,
     key = (id(p._store), p.posture, p.on)
 
     def stage(name, build, *extra):
-        return plan.cached(("reach", name, *key, *extra), lambda: plan.record(build, p), keep=(p._store,))
+        return plan.cached(
+            ("reach", name, *key, *extra), lambda: plan.record(build, p), keep=(p._store,)
+        )
 
     # Each stage is materialised before the next: chained lazily, the stages' expression trees
     # nest into one plan whose optimisation (common-subexpression elimination over thousands of
     # nodes) cost ~1.7 s a call; staged, the whole reach step takes a few milliseconds.
     stages = [
         stage("subject", lambda f, p: subject_to_ear(_defaults(f, missing), p), missing),
-        stage("end_use", end_use_requirements), stage("embargo", embargo_requirements), stage("affiliates", affiliates),
+        stage("end_use", end_use_requirements),
+        stage("embargo", embargo_requirements),
+        stage("affiliates", affiliates),
         stage("fdp", entity_list_fdp_requirements),
-        stage("veu", lambda f, p: veu(f, p, None)) if not authorizations else plan.record(lambda f: veu(f, p, authorizations)),
+        stage("veu", lambda f, p: veu(f, p, None))
+        if not authorizations
+        else plan.record(lambda f: veu(f, p, authorizations)),
     ]
-    rows = frame.select(pl.len()).collect().item() if isinstance(frame, pl.LazyFrame) else frame.height
+    rows = (
+        frame.select(pl.len()).collect().item() if isinstance(frame, pl.LazyFrame) else frame.height
+    )
     for s in stages:
         lf = plan.collect(s.replay(lf, rows)).lazy()
-    return plan.collect(stage("summary", lambda f, p: _summary(f, p, has_datacenter), has_datacenter).replay(lf, rows))
+    return plan.collect(
+        stage("summary", lambda f, p: _summary(f, p, has_datacenter), has_datacenter).replay(
+            lf, rows
+        )
+    )
 
 
 def _defaults(lf, missing: tuple[str, ...]):
@@ -172,46 +218,98 @@ def _summary(lf, p: Snapshot, has_datacenter: bool):
     # expressions once per requirement (a quadratic plan that cost seconds to optimise).
     eu_pol, eu_rule = _policy_744_23(p, {"datacenter"} if has_datacenter else set())
     kp_pol, kp_rule = _north_korea_policy(p)
-    lf = lf.with_columns(eu_pol.alias("__eu_pol"), eu_rule.alias("__eu_rule"),
-                         kp_pol.alias("__kp_pol"), kp_rule.alias("__kp_rule")).with_columns(
-        pl.col("__eu_pol").replace_strict(POLICY_RANK, default=3, return_dtype=pl.Int8).alias("__eu_rank"),
-        pl.col("__kp_pol").replace_strict(POLICY_RANK, default=3, return_dtype=pl.Int8).alias("__kp_rank"))
+    lf = lf.with_columns(
+        eu_pol.alias("__eu_pol"),
+        eu_rule.alias("__eu_rule"),
+        kp_pol.alias("__kp_pol"),
+        kp_rule.alias("__kp_rule"),
+    ).with_columns(
+        pl.col("__eu_pol")
+        .replace_strict(POLICY_RANK, default=3, return_dtype=pl.Int8)
+        .alias("__eu_rank"),
+        pl.col("__kp_pol")
+        .replace_strict(POLICY_RANK, default=3, return_dtype=pl.Int8)
+        .alias("__kp_rank"),
+    )
     policies = _policies(p)
     ranks = [f"__rank{i}" for i in range(len(REQUIREMENTS))]
     lf = lf.with_columns(
-        pl.when(R[r].fill_null(False) & S.eq(False).not_().fill_null(True)).then(policies[r][2])
-        .otherwise(pl.lit(0, pl.Int8)).alias(rank)
+        pl.when(R[r].fill_null(False) & S.eq(False).not_().fill_null(True))
+        .then(policies[r][2])
+        .otherwise(pl.lit(0, pl.Int8))
+        .alias(rank)
         for r, rank in zip(REQUIREMENTS, ranks, strict=True)
     ).with_columns(pl.max_horizontal([pl.col(c) for c in ranks]).alias("__strictest"))
     pol = rule = None
-    for r, rank in zip(REQUIREMENTS, ranks, strict=True):  # the first (in paragraph order) with the strictest policy
+    for r, rank in zip(
+        REQUIREMENTS, ranks, strict=True
+    ):  # the first (in paragraph order) with the strictest policy
         cond = (pl.col(rank) > 0) & (pl.col(rank) == pl.col("__strictest"))
-        pol = pl.when(cond).then(policies[r][0]) if pol is None else pol.when(cond).then(policies[r][0])
-        rule = pl.when(cond).then(policies[r][1]) if rule is None else rule.when(cond).then(policies[r][1])
+        pol = (
+            pl.when(cond).then(policies[r][0])
+            if pol is None
+            else pol.when(cond).then(policies[r][0])
+        )
+        rule = (
+            pl.when(cond).then(policies[r][1])
+            if rule is None
+            else rule.when(cond).then(policies[r][1])
+        )
     lf = lf.with_columns(
         requirement_rules.alias("reach_requirement_rules"),
         pol.otherwise(pl.lit(None, pl.String)).alias("reach_policy"),
         rule.otherwise(pl.lit(None, pl.String)).alias("reach_policy_rule"),
-    ).drop([*ranks, "__strictest", "__eu_pol", "__eu_rule", "__eu_rank", "__kp_pol", "__kp_rule", "__kp_rank"])
+    ).drop(
+        [
+            *ranks,
+            "__strictest",
+            "__eu_pol",
+            "__eu_rule",
+            "__eu_rank",
+            "__kp_pol",
+            "__kp_rule",
+            "__kp_rank",
+        ]
+    )
     # the lists, from a few distinct combinations of what they read (engine.plan.by_distinct)
     return lf.with_columns_by_distinct(
         # requirements whose own facts are open (null) also need those facts, unless the item is not subject
-        pl.concat_list([
-            pl.col("subject_needs"),
-            pl.when(S.eq(False)).then(EMPTY).otherwise(
-                pl.concat_list([pl.col("end_use_needs"), pl.col("embargo_needs"), pl.col("affiliates_needs")])
-            ),
-            pl.col("veu_needs"),
-        ]).list.unique(maintain_order=True).alias("reach_needs_facts"),
-        labels([("guidance:2025-05-13.ai-training", pl.col("guidance:2025-05-13.ai-training"))]).alias("reach_flags"),
+        pl.concat_list(
+            [
+                pl.col("subject_needs"),
+                pl.when(S.eq(False))
+                .then(EMPTY)
+                .otherwise(
+                    pl.concat_list(
+                        [
+                            pl.col("end_use_needs"),
+                            pl.col("embargo_needs"),
+                            pl.col("affiliates_needs"),
+                        ]
+                    )
+                ),
+                pl.col("veu_needs"),
+            ]
+        )
+        .list.unique(maintain_order=True)
+        .alias("reach_needs_facts"),
+        labels(
+            [("guidance:2025-05-13.ai-training", pl.col("guidance:2025-05-13.ai-training"))]
+        ).alias("reach_flags"),
         pl.col("748.15").alias("veu_authorized"),
         pl.col("veu_obligations").alias("reach_obligations"),
         distinct=("reach_needs_facts", "reach_flags"),
     )
 
 
-def reach_frame(frame: pl.DataFrame, *, posture: str = "enforced", store: ParameterStore | None = None,
-                authorizations: dict[str, VeuAuthorization] | None = None, ordered: bool = True) -> pl.DataFrame:
+def reach_frame(
+    frame: pl.DataFrame,
+    *,
+    posture: str = "enforced",
+    store: ParameterStore | None = None,
+    authorizations: dict[str, VeuAuthorization] | None = None,
+    ordered: bool = True,
+) -> pl.DataFrame:
     """``evaluate_reach`` per parameter epoch (mixed dates in one frame), in input order (with
     ``ordered=False``, the same rows in any order)."""
     from aiexport.law.classify import _epochs
@@ -222,7 +320,10 @@ def reach_frame(frame: pl.DataFrame, *, posture: str = "enforced", store: Parame
     # Epochs of the whole law in which nothing the reach rules read changes are one reach epoch:
     # a book spanning 2022-2026 meets ~20 law epochs but far fewer reach ones.
     first_of: dict[tuple, int] = {}
-    reach_epoch = {e: first_of.setdefault(_reads(store, posture, bounds[e]), e) for e in epochs.unique().to_list()}
+    reach_epoch = {
+        e: first_of.setdefault(_reads(store, posture, bounds[e]), e)
+        for e in epochs.unique().to_list()
+    }
     epochs = epochs.replace_strict(reach_epoch, return_dtype=epochs.dtype)
     if epochs.n_unique() == 1:
         return evaluate_reach(frame, store.snapshot(bounds[epochs[0]], posture), authorizations)

@@ -15,8 +15,18 @@ from aiexport.engine.params import Snapshot
 from aiexport.law.metrics import MICRO
 from aiexport.law.reach.rules import hq_cols, labels, starts_with_any
 
-PATHS = ["734.3(a)(1)", "734.3(a)(2)", "734.4(a)", "734.4(c)", "734.4(d)",
-         "734.9(h)", "734.9(e)(1)", "734.9(e)(2)", "734.9(g)", "734.9(i)"]
+PATHS = [
+    "734.3(a)(1)",
+    "734.3(a)(2)",
+    "734.4(a)",
+    "734.4(c)",
+    "734.4(d)",
+    "734.9(h)",
+    "734.9(e)(1)",
+    "734.9(e)(2)",
+    "734.9(g)",
+    "734.9(i)",
+]
 
 
 def _fdp_h_destination(p: Snapshot) -> pl.Expr:
@@ -59,8 +69,10 @@ def subject_to_ear(frame, p: Snapshot):
     item_open = pl.col("item_needs").list.len() > 0
     h_items = p.value("reach_fdp_advanced_computing_items") or []
     h_item = (
-        pl.when(eccn.is_not_null()).then(starts_with_any(eccn, h_items))
-        .when(item_open).then(pl.lit(None, pl.Boolean))
+        pl.when(eccn.is_not_null())
+        .then(starts_with_any(eccn, h_items))
+        .when(item_open)
+        .then(pl.lit(None, pl.Boolean))
         .otherwise(pl.lit(False))
     )
     h_scope = h_item & _fdp_h_destination(p)
@@ -69,7 +81,11 @@ def subject_to_ear(frame, p: Snapshot):
     e2_scope = pl.lit(p.in_force("reach_fdp_entity_list_footnote_4")) & fn.list.contains(4)
     g_scope = pl.lit(p.in_force("reach_fdp_russia_belarus_meu_footnote_3")) & fn.list.contains(3)
     sc_dest = p.value("reach_fdp_supercomputer_destinations") or []
-    i_scope = pl.lit(bool(sc_dest)) & (pl.col("rf_end_use") == "supercomputer") & to.is_in(sorted(sc_dest))
+    i_scope = (
+        pl.lit(bool(sc_dest))
+        & (pl.col("rf_end_use") == "supercomputer")
+        & to.is_in(sorted(sc_dest))
+    )
     any_scope = (h_scope | e1_scope | e2_scope | g_scope | i_scope).fill_null(True)
 
     trace = {
@@ -86,28 +102,59 @@ def subject_to_ear(frame, p: Snapshot):
     }
     frame = frame.with_columns(**trace)
     T = {k: pl.col(k) for k in trace}
-    subject = pl.any_horizontal(list(T.values()))  # Kleene: null when nothing holds and a fact is missing
+    subject = pl.any_horizontal(
+        list(T.values())
+    )  # Kleene: null when nothing holds and a fact is missing
     frame = frame.with_columns(subject.alias("subject_to_ear"))
     S = pl.col("subject_to_ear")
     level_rule = pl.when(in_e).then(pl.lit("734.4(c)")).otherwise(pl.lit("734.4(d)"))
-    not_subject = pl.concat_list([
-        pl.lit(["734.3.not-subject"]),
-        pl.concat_list([level_rule]),
-        labels([("734.9(h)", h_scope), ("734.9(e)(1)", e1_scope), ("734.9(e)(2)", e2_scope),
-                ("734.9(g)", g_scope), ("734.9(i)", i_scope)]),
-    ])
+    not_subject = pl.concat_list(
+        [
+            pl.lit(["734.3.not-subject"]),
+            pl.concat_list([level_rule]),
+            labels(
+                [
+                    ("734.9(h)", h_scope),
+                    ("734.9(e)(1)", e1_scope),
+                    ("734.9(e)(2)", e2_scope),
+                    ("734.9(g)", g_scope),
+                    ("734.9(i)", i_scope),
+                ]
+            ),
+        ]
+    )
     rules = (
-        pl.when(S).then(labels([(k, T[k]) for k in PATHS]))
-        .when(~S).then(not_subject)
+        pl.when(S)
+        .then(labels([(k, T[k]) for k in PATHS]))
+        .when(~S)
+        .then(not_subject)
         .otherwise(pl.lit([], dtype=pl.List(pl.String)))
     )
     open_ = S.is_null()
-    needs = labels([
-        ("made_in", open_ & made.is_null() & ~us_item),
-        ("us_controlled_content_share", open_ & foreign & share.is_null() & ~pl.col("rf_no_de_minimis").fill_null(False)),
-        ("direct_product_of_us_technology", open_ & foreign & any_scope & product.is_null() & pl.col("rf_direct_product").is_null()),
-        ("made_by_us_tool_plant", open_ & foreign & any_scope & product.is_null() & pl.col("rf_tool_plant").is_null()),
-    ])
+    needs = labels(
+        [
+            ("made_in", open_ & made.is_null() & ~us_item),
+            (
+                "us_controlled_content_share",
+                open_ & foreign & share.is_null() & ~pl.col("rf_no_de_minimis").fill_null(False),
+            ),
+            (
+                "direct_product_of_us_technology",
+                open_
+                & foreign
+                & any_scope
+                & product.is_null()
+                & pl.col("rf_direct_product").is_null(),
+            ),
+            (
+                "made_by_us_tool_plant",
+                open_ & foreign & any_scope & product.is_null() & pl.col("rf_tool_plant").is_null(),
+            ),
+        ]
+    )
     # lists, from a few distinct combinations of what they read (engine.plan.by_distinct)
-    return frame.with_columns_by_distinct(rules.alias("subject_rules"), needs.alias("subject_needs"),
-                                          distinct=("subject_rules", "subject_needs"))
+    return frame.with_columns_by_distinct(
+        rules.alias("subject_rules"),
+        needs.alias("subject_needs"),
+        distinct=("subject_rules", "subject_needs"),
+    )
