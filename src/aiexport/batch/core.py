@@ -80,21 +80,6 @@ OUTPUT_SCHEMA = {
     "posture": pl.String,
     "rule_set": pl.String,
 }
-ITEM_COLUMNS = [
-    "eccn",
-    "paragraph",
-    "nac_aca_eligible",
-    "hbm_exception_eligible",
-    "tpp",
-    "system_tpp",
-    "memory_bandwidth",
-    "datacenter",
-    "item_name",
-    "item_needs",
-    "item_rules",
-    "item_reasons",
-    "item_rule_set",
-]
 
 
 @dataclass
@@ -130,21 +115,6 @@ def _item_of(chip: str | None, item: str | None) -> tuple[str, object]:
     return "fast", value
 
 
-CLASSIFIED = [
-    "eccn",
-    "paragraph",
-    "nac_aca_eligible",
-    "hbm_exception_eligible",
-    "tpp",
-    "system_tpp",
-    "memory_bandwidth",
-    "datacenter",
-    "item_name",
-    "item_needs",
-    "item_rules",
-    "item_reasons",
-    "item_rule_set",
-]
 _KEY = ["chip", "item", "__epoch"]
 _cache: dict[tuple, tuple[object, pl.DataFrame, pl.DataFrame]] = {}
 
