@@ -800,17 +800,14 @@ class Index:
         weak = self.weak
         if name.person and len(c) == 1 and len(q) > 1:
             base = cq  # a person's one-word name ('HUSSEIN') is the whole query, not a word in it
-        elif 0 < len(used_c) <= 2 and all(
-            c[k] in weak for k in used_c
-        ):  # only two common words agree
+        elif (0 < len(used_c) <= 2 and all(c[k] in weak for k in used_c)) or (
+            name.kind != "abbreviation" and self._conflict(q, c, used_q, used_c)
+        ):  # only two common words agree, or each side has a word the other lacks
             base = 0.35 * cq + 0.65 * cc if cq > cc else 0.35 * cc + 0.65 * cq
         elif name.kind == "abbreviation":  # an abbreviation is the query, not a word inside it
             base = 0.65 * cq + 0.35 * cc
         else:
-            if self._conflict(q, c, used_q, used_c):  # each side has a word the other lacks
-                base = 0.35 * cq + 0.65 * cc if cq > cc else 0.35 * cc + 0.65 * cq
-            else:
-                base = 0.65 * cq + 0.35 * cc if cq > cc else 0.65 * cc + 0.35 * cq
+            base = 0.65 * cq + 0.35 * cc if cq > cc else 0.65 * cc + 0.35 * cq
         if len(q) != len(c) and base < 1.0:
             jn = fuzz.ratio("".join(q), name.norm.joined, score_cutoff=90) / 100
             if jn > base:
@@ -1293,9 +1290,8 @@ class Index:
 
     def pair_score(self, query: str, candidate: str, person: bool = False) -> float:
         """One query name against one name (with this index's token weights): the evaluation's unit."""
-        text, place = strip_place(strip_address(query))
-        qn = matchable(self.repair(strip_after_legal_form(text)))
-        if not qn.tokens:
+        qn, _ = self._prepare(query, None)
+        if qn is None:
             return 0.0
         best = 0.0
         for c in {candidate, without_parentheticals(candidate), *parentheticals(candidate)}:
