@@ -413,26 +413,11 @@ def _decided_columns() -> tuple[str, ...]:
         "rules",
         "needs_facts",
     )
-    output = (
-        "row",
-        "id",
-        "date",
-        "outcome",
-        "eccn",
-        "paragraph",
-        "item_name",
-        "quantity",
-        "system_tpp",
-        "from",
-        "to_stated",
-        "license_exception",
-        "review_policy",
-        "obligations",
-        "needs_facts",
-        "rules",
-        "posture",
-        "rule_set",
-    )
+    output = [  # what _output_exprs reads, by Polars' own account
+        c
+        for e in _output_exprs()
+        for c in (pl.col(e) if isinstance(e, str) else e).meta.root_names()
+    ]
     return tuple(dict.fromkeys([*output, *overlay, *RECORD_COLUMNS]))
 
 

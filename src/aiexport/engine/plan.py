@@ -17,6 +17,12 @@ from typing import Any
 import polars as pl
 
 
+def _kept(args: tuple) -> tuple:
+    """The arguments of a recorded call, replayable more than once (a generator can be consumed
+    once only: its items are kept)."""
+    return tuple(list(a) if isinstance(a, GeneratorType) else a for a in args)
+
+
 class Plan:
     """The ``with_columns`` / ``drop`` calls made on a LazyFrame, recorded for replay."""
 
@@ -26,14 +32,7 @@ class Plan:
         self.ops: list[tuple[str, tuple, dict]] = []
 
     def with_columns(self, *exprs: Any, **named: Any) -> Plan:
-        # a generator can be consumed once only: keep its expressions
-        self.ops.append(
-            (
-                "with_columns",
-                tuple(list(e) if isinstance(e, GeneratorType) else e for e in exprs),
-                named,
-            )
-        )
+        self.ops.append(("with_columns", _kept(exprs), named))
         return self
 
     def with_columns_by_distinct(self, *exprs: pl.Expr, distinct: tuple[str, ...]) -> Plan:
@@ -44,9 +43,7 @@ class Plan:
         return self
 
     def drop(self, *columns: Any, **kwargs: Any) -> Plan:
-        self.ops.append(
-            ("drop", tuple(list(c) if isinstance(c, GeneratorType) else c for c in columns), kwargs)
-        )
+        self.ops.append(("drop", _kept(columns), kwargs))
         return self
 
     def replay(self, lf: pl.LazyFrame, rows: int = 0) -> pl.LazyFrame:

@@ -254,7 +254,7 @@ def records(frame: pl.DataFrame) -> list[dict]:
         # chips and computers dated from the first day the legal-reach rules are encoded (issue 10):
         # an earlier order keeps the CCL answer and has no reach record, whether or not later orders
         # were decided beside it (a mixed frame carries the reach columns, null, on its early rows)
-        if "subject_to_ear" in r and (reach_from is None or r["date"] >= reach_from):
+        if reach_from is not None and r["date"] >= reach_from:
             from aiexport.law.reach.memo import record
 
             out[-1]["reach"] = record(r)

@@ -78,23 +78,16 @@ def apply(
     if early.all():
         return frame
     # orders dated before the reach rules are encoded (2022-10-07) keep the CCL answer
-    if not ordered:
-        late = fold(
-            reach.reach_frame(
-                frame.filter(~early), posture=posture, authorizations=authorizations, ordered=False
-            ),
-            ordered=False,
-        )
-        return pl.concat([frame.filter(early), late], how="diagonal_relaxed")
-    frame = frame.with_row_index("__reach_i")
+    if ordered:
+        frame = frame.with_row_index("__reach_i")
     late = fold(
-        reach.reach_frame(frame.filter(~early), posture=posture, authorizations=authorizations)
+        reach.reach_frame(
+            frame.filter(~early), posture=posture, authorizations=authorizations, ordered=ordered
+        ),
+        ordered=ordered,
     )
-    return (
-        pl.concat([frame.filter(early), late], how="diagonal_relaxed")
-        .sort("__reach_i")
-        .drop("__reach_i")
-    )
+    out = pl.concat([frame.filter(early), late], how="diagonal_relaxed")
+    return out.sort("__reach_i").drop("__reach_i") if ordered else out
 
 
 def first_day():

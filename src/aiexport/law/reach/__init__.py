@@ -327,18 +327,15 @@ def reach_frame(
     epochs = epochs.replace_strict(reach_epoch, return_dtype=epochs.dtype)
     if epochs.n_unique() == 1:
         return evaluate_reach(frame, store.snapshot(bounds[epochs[0]], posture), authorizations)
-    if not ordered:
-        parts = [
-            evaluate_reach(part.drop("__epoch"), store.snapshot(bounds[e], posture), authorizations)
-            for (e,), part in frame.with_columns(epochs.alias("__epoch")).group_by(["__epoch"])
-        ]
-        return pl.concat(parts, how="vertical_relaxed")
-    frame = frame.with_row_index("__r").with_columns(epochs.alias("__epoch"))
+    frame = frame.with_columns(epochs.alias("__epoch"))
+    if ordered:
+        frame = frame.with_row_index("__r")
     parts = [
         evaluate_reach(part.drop("__epoch"), store.snapshot(bounds[e], posture), authorizations)
-        for (e,), part in frame.group_by(["__epoch"], maintain_order=True)
+        for (e,), part in frame.group_by(["__epoch"], maintain_order=ordered)
     ]
-    return pl.concat(parts, how="vertical_relaxed").sort("__r").drop("__r")
+    out = pl.concat(parts, how="vertical_relaxed")
+    return out.sort("__r").drop("__r") if ordered else out
 
 
 @lru_cache(maxsize=8)
