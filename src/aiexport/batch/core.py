@@ -40,26 +40,6 @@ from aiexport.errors import InputError
 from aiexport.law.license import FACT_COLUMNS, decide_frame
 from aiexport.law.metrics import MICRO
 
-OUTPUT_COLUMNS = [
-    "row",
-    "id",
-    "date",
-    "outcome",
-    "eccn",
-    "paragraph",
-    "item",
-    "quantity",
-    "total_tpp",
-    "from",
-    "to",
-    "license_exception",
-    "review_policy",
-    "obligations",
-    "needs_facts",
-    "rules",
-    "posture",
-    "rule_set",
-]
 OUTPUT_SCHEMA = {
     "row": pl.Int64,
     "id": pl.String,
