@@ -18,6 +18,9 @@ class InputError(Exception):
     got: object = None
     line: int | None = None
 
+    def __reduce__(self):  # raised in a worker process (a pool, Dask) and re-raised here
+        return type(self), (self.file, self.row, self.column, self.expected, self.got, self.line)
+
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
@@ -46,6 +49,9 @@ class InputErrors(Exception):
     def __init__(self, errors: list[InputError]):
         self.errors = errors
         super().__init__("\n".join(str(e) for e in errors))
+
+    def __reduce__(self):
+        return type(self), (self.errors,)
 
 
 def is_lock_contention(exc: BaseException) -> bool:

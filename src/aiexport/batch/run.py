@@ -9,9 +9,10 @@ same values.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -218,10 +219,22 @@ def parts_dir(out: Path) -> Path:
     return d
 
 
+def cores() -> int:
+    """The CPU cores this process may run on (the default number of local processes)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def run(path: Path, out: Path, *, posture: str = "enforced", on: dt.date | None = None,
         rejects_path: Path | None = None, chunk_size: int = DEFAULT_CHUNK, allow_extra: bool = False,
-        progress: Callable[[int, int], None] | None = None) -> Summary:
-    """Decide a whole order book in one process, chunk by chunk (bounded memory)."""
+        progress: Callable[[int, int], None] | None = None, jobs: int = 1) -> Summary:
+    """Decide a whole order book on this machine, chunk by chunk (bounded memory).
+
+    ``jobs``: processes deciding chunks at once. With more than one (and more than one chunk),
+    this process reads the chunks and a pool of ``jobs`` fresh processes decides them, each
+    running ``process`` as a Dask worker would; the parts and the counts are the same."""
     t0 = time.perf_counter()
     lf = scan(path)
     extra = check_columns(lf, path, allow_extra)
@@ -230,21 +243,57 @@ def run(path: Path, out: Path, *, posture: str = "enforced", on: dt.date | None 
     tmp = parts_dir(out)
     summary, parts, rejects = Summary(), [], []
     ext = ".csv" if out.suffix.lower() == ".csv" else ".parquet"
+    jobs = max(1, min(jobs, -(-total // chunk_size)))
+
+    def done(s: Summary, rej: pl.DataFrame) -> None:
+        summary.add(s)
+        if rej.height:
+            rejects.append(rej)
+        if progress:
+            progress(summary.rows_in, total)
+
+    # read lazily, a chunk at a time (a list would hold the whole book)
+    work = ((raw, tmp / f"part-{k:05d}{ext}") for k, raw in enumerate(chunks(lf, chunk_size, path)))
+    kwargs = {"posture": posture, "on": on, "source": str(path), "dups": dups, "extra": extra}
     try:
-        for k, raw in enumerate(chunks(lf, chunk_size, path)):
-            part = tmp / f"part-{k:05d}{ext}"
-            s, rej = process(raw, part, posture=posture, on=on, source=str(path), dups=dups, extra=extra)
-            summary.add(s)
-            parts.append(part)
-            if rej.height:
-                rejects.append(rej)
-            if progress:
-                progress(summary.rows_in, total)
+        if jobs == 1:
+            for raw, part in work:
+                parts.append(part)
+                done(*process(raw, part, **kwargs))
+        else:
+            _in_pool(work, jobs, kwargs, parts, done)
         finish(parts, out, rejects, rejects_path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _in_pool(work: Iterable[tuple[pl.DataFrame, Path]], jobs: int, kwargs: dict, parts: list[Path],
+             done: Callable[[Summary, pl.DataFrame], None]) -> None:
+    """``process`` on each chunk in a pool of ``jobs`` fresh (spawned: Polars' threads do not
+    survive a fork) processes. At most ``jobs`` + 1 chunks are in flight, so memory stays
+    bounded: one read ahead, one in each process."""
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    pending: set = set()
+    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+        try:
+            for raw, part in work:
+                parts.append(part)
+                pending.add(pool.submit(process, raw, part, **kwargs))
+                while len(pending) > jobs:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for f in finished:
+                        done(*f.result())
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    done(*f.result())
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def default_rejects(out: Path) -> Path:

@@ -43,11 +43,12 @@ def register(app: typer.Typer) -> None:
         rejects: Path = typer.Option(None, "--rejects", help="Bad rows with row number, field and reason (.csv or .parquet; default OUT.rejects.csv)."),
         scheduler: str = typer.Option(None, "--scheduler", help="A Dask scheduler, tcp://HOST:PORT; input and output must be on storage every worker sees."),
         workers: int = typer.Option(None, "--workers", help="Start a local Dask cluster with N worker processes."),
+        jobs: int = typer.Option(None, "--jobs", "-j", help="Processes deciding chunks at once on this machine (default: one per CPU core; 1: this process only).", min=1),
         chunk_size: int = typer.Option(None, "--chunk-size", help="Rows per chunk / partition (bounds the memory).", min=1),
         allow_extra_columns: bool = typer.Option(False, "--allow-extra-columns", help="Accept columns aiexport does not read (ERP exports); they are not carried into the output."),
     ) -> None:
         """Decide an order book at columnar speed: the same rules and values as `check`, bad rows to a rejects file."""
-        from aiexport.batch.run import DEFAULT_CHUNK, default_rejects, run
+        from aiexport.batch.run import DEFAULT_CHUNK, cores, default_rejects, run
 
         day = parse_date(on)
         if out.suffix.lower() not in (".parquet", ".csv"):
@@ -68,7 +69,7 @@ def register(app: typer.Typer) -> None:
                         bar.update(task, completed=done, total=total)
 
                     summary = run(orders, out, posture=posture.value, on=day, rejects_path=rejects_path, chunk_size=size,
-                                  allow_extra=allow_extra_columns, progress=tick)
+                                  allow_extra=allow_extra_columns, progress=tick, jobs=jobs or cores())
         except InputError as exc:
             fail([exc])
         outcomes = "  ".join(f"{k}: {v:,}" for k, v in sorted(summary.outcomes.items()))

@@ -299,10 +299,21 @@ _DECISION_DTYPES = {
 }
 
 
+def _series(values: list, dtype: pl.DataType) -> pl.Series:
+    """``pl.Series(values, dtype=dtype)``; a list column is built from its distinct lists and
+    gathered (a book's rows repeat the same rule and obligation lists, and turning each Python
+    list into Polars is what costs)."""
+    if not isinstance(dtype, pl.List):
+        return pl.Series(values, dtype=dtype)
+    distinct: dict[tuple, int] = {}
+    codes = [distinct.setdefault(tuple(v), len(distinct)) for v in values]
+    return pl.Series([list(v) for v in distinct], dtype=dtype).gather(codes)
+
+
 def write_back(frame: pl.DataFrame, idx: list[int], cols: dict[str, list]) -> pl.DataFrame:
     """Replace the decision columns of rows `idx` (positions) with `cols` (one list per column)."""
     changed = pl.DataFrame(
         {"__i": pl.Series(idx, dtype=pl.UInt32)}
-        | {c: pl.Series(cols[c], dtype=t) for c, t in _DECISION_DTYPES.items()}
+        | {c: _series(cols[c], t) for c, t in _DECISION_DTYPES.items()}
     )
     return frame.with_row_index("__i").update(changed, on="__i", include_nulls=True).drop("__i")

@@ -1,0 +1,61 @@
+"""`aiexport batch --jobs N` (the default: one process per core): chunks decided in a pool of fresh
+processes give the single process's output, rejects and counts; errors raised in a worker come
+back whole."""
+
+from __future__ import annotations
+
+import pickle
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from aiexport.batch.run import run
+from aiexport.cli import app
+from aiexport.errors import InputError, InputErrors
+from tests.batch.helpers import generate
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_pool_output_is_the_single_process_output(tmp_path, suffix):
+    book = generate(1300, seed=23)
+    book = book.with_columns(  # two bad rows in different chunks, and an id used again in a later chunk
+        pl.when(pl.int_range(pl.len()).is_in([4, 1000])).then(pl.lit("ZZ")).otherwise(pl.col("to")).alias("to"),
+        pl.when(pl.int_range(pl.len()) == 1200).then(pl.col("id").first()).otherwise(pl.col("id")).alias("id"),
+    )
+    path = tmp_path / "book.csv"
+    book.write_csv(path)
+    single = run(path, tmp_path / f"single{suffix}", chunk_size=300, rejects_path=tmp_path / "single.rejects.csv")
+    seen: list[tuple[int, int]] = []
+    pooled = run(path, tmp_path / f"pool{suffix}", chunk_size=300, rejects_path=tmp_path / "pool.rejects.csv",
+                 jobs=2, progress=lambda done, total: seen.append((done, total)))
+    assert (pooled.rows_in, pooled.decided, pooled.rejected) == (single.rows_in, single.decided, single.rejected) == (
+        1300, 1297, 3)
+    assert pooled.outcomes == single.outcomes
+    read = pl.read_parquet if suffix == ".parquet" else (lambda p: pl.read_csv(p, infer_schema=False))
+    a, b = read(tmp_path / f"single{suffix}"), read(tmp_path / f"pool{suffix}")
+    assert a.height == 1297 and a.equals(b)
+    assert pl.read_csv(tmp_path / "single.rejects.csv").equals(pl.read_csv(tmp_path / "pool.rejects.csv"))
+    assert len(seen) == 5 and seen[-1] == (1300, 1300)  # a tick per chunk, the last at the total
+    assert not (tmp_path / f"pool{suffix}.parts").exists()
+
+
+def test_cli_jobs(tmp_path):
+    path = tmp_path / "book.csv"
+    generate(700, seed=3).write_csv(path)
+    one, two = tmp_path / "one.parquet", tmp_path / "two.parquet"
+    for out, jobs in ((one, "1"), (two, "2")):
+        result = CliRunner().invoke(app, ["batch", str(path), "-o", str(out), "--chunk-size", "250", "--jobs", jobs])
+        assert result.exit_code == 0, result.output
+        assert "lines in: 700 = decided 700 + rejected 0" in result.output
+    assert pl.read_parquet(one).equals(pl.read_parquet(two))
+    bad = CliRunner().invoke(app, ["batch", str(path), "-o", str(two), "--jobs", "0"])
+    assert bad.exit_code == 2
+
+
+def test_errors_cross_processes_whole():
+    e = InputError("book.csv", 7, "to", "a country code", "ZZ", line=8)
+    back = pickle.loads(pickle.dumps(e))
+    assert back == e and str(back) == "book.csv, row 7 (line 8), column 'to': expected a country code, got 'ZZ'"
+    many = pickle.loads(pickle.dumps(InputErrors([e, e])))
+    assert many.errors == [e, e] and str(many) == str(InputErrors([e, e]))
