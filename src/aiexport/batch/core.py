@@ -232,9 +232,12 @@ def decide_chunk(
     source: str = "orders",
     duplicates: dict[int, int] | None = None,
     as_records: bool = False,
+    unscreened: str | None = None,
 ) -> Result:
     """Decide a chunk of string rows (with a 1-based ``row`` column). ``as_records``: also the JSON
-    records of `check` (``law.decide.records``), in row order, in ``Result.records``."""
+    records of `check` (``law.decide.records``), in row order, in ``Result.records``.
+    ``unscreened``: why no party can be screened, when the caller knows it already
+    (``screening.determination.unscreened``: no list loaded); the lists are not looked up."""
     from aiexport.engine.params import default_store
     from aiexport.law import overlays
     from aiexport.law.classify import _epochs
@@ -261,7 +264,7 @@ def decide_chunk(
             )
             good = good.filter(~pl.col("row").is_in(list(duplicates)))
     slow = _route(good)
-    hits, screening = _screen(good)
+    hits, screening = _screen(good, unscreened)
     slow = slow | hits
     per_row = good.filter(slow).select(raw.columns)
     recs: list[tuple[int, dict]] = []
@@ -430,9 +433,10 @@ PARTY_COLUMNS = [
 ]
 
 
-def _screen(good: pl.DataFrame):
+def _screen(good: pl.DataFrame, unscreened: str | None = None):
     """(True for rows whose parties match a restricted-party list entry, Screening): each distinct
-    party tuple screened once, by `check`'s function, against the current lists."""
+    party tuple screened once, by `check`'s function, against the current lists (none when the
+    caller knows why not: ``unscreened``)."""
     from types import SimpleNamespace
 
     from pydantic import ValidationError
@@ -449,6 +453,8 @@ def _screen(good: pl.DataFrame):
             "not_screened",
             "the order book names no party (consignee_name, end_user_name, *_ultimate_parent)",
         )
+    if unscreened is not None:
+        return none, Screening("not_screened", unscreened)
     index, ledger, info = current()
     if ledger is not None:
         ledger.close()

@@ -138,10 +138,27 @@ def _db_exists() -> bool:
     return u.get_backend_name() != "sqlite" or bool(u.database and Path(u.database).exists())
 
 
+NO_DATABASE = "no database with restricted-party lists (run `aiexport lists load FILE`)"
+
+
+def unscreened(db_url: str | None = None) -> str | None:
+    """Why parties cannot be screened here (no database, no list loaded), or None when lists are
+    loaded; answered without building the index (a batch asks once, its workers screen)."""
+    if db_url is None and not _db_exists():
+        return NO_DATABASE
+    from aiexport.screening import store
+
+    ledger = store.shared_ledger(db_url)
+    try:
+        return None if store.current_ids(ledger) else store.NO_LISTS
+    finally:
+        ledger.close()
+
+
 def current(db_url: str | None = None):
     """(index, ledger-less disposition map, Screening) for the current lists, or (None, {}, not_screened)."""
     if db_url is None and not _db_exists():
-        return None, None, Screening("not_screened", "no database with restricted-party lists (run `aiexport lists load FILE`)")
+        return None, None, Screening("not_screened", NO_DATABASE)
     from aiexport.screening import store
     ledger = store.shared_ledger(db_url)  # one handle per database and process (close() keeps it)
     try:

@@ -37,6 +37,9 @@ class NoLists(Exception):
     """No restricted-party list has been loaded."""
 
 
+NO_LISTS = "no restricted-party list is loaded: run `aiexport lists load FILE` (or `lists update`)"
+
+
 class _SharedLedger(Ledger):
     """A ledger handle kept for the life of the process: ``close`` leaves it open."""
 
@@ -245,7 +248,7 @@ def current_index(ledger: Ledger) -> tuple[Index, list[int]]:
     """The blocking index over the current list versions; cached on disk by their SHA-256s."""
     ids = current_ids(ledger)
     if not ids:
-        raise NoLists("no restricted-party list is loaded: run `aiexport lists load FILE` (or `lists update`)")
+        raise NoLists(NO_LISTS)
     key = hashlib.sha256(("|".join(version_sha(ledger, ids)) + SCORE_VERSION).encode()).hexdigest()[:24]
     if key in _INDEXES:  # a long-lived process (the API) keeps the index of the current lists
         return _INDEXES[key], ids
