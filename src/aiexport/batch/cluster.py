@@ -17,10 +17,13 @@ import polars as pl
 from aiexport.batch.run import (
     Summary,
     check_columns,
+    chunks,
     duplicates,
     finish,
+    input_format,
     parts_dir,
     process,
+    process_file,
     scan,
     unreadable,
 )
@@ -58,12 +61,27 @@ def run_dask(path: Path, out: Path, *, posture: str = "enforced", on: dt.date | 
     client = Client(scheduler or cluster)
     try:
         futures, parts = [], []
-        for k, (offset, length) in enumerate(partitions(total, chunk_size)):
-            part = tmp / f"part-{k:05d}{ext}"
-            mine = {r: f for r, f in dups.items() if offset < r <= offset + length}
-            parts.append(part)
-            futures.append(client.submit(work, str(path), offset, length, str(part), posture, on, mine, extra,
-                                         key=f"aiexport-batch-{k}-{time.time_ns()}"))
+        kwargs = {"posture": posture, "on": on, "source": str(path), "extra": extra}
+        if input_format(path) == "parquet":  # each worker reads its own rows (row groups)
+            for k, (offset, length) in enumerate(partitions(total, chunk_size)):
+                part = tmp / f"part-{k:05d}{ext}"
+                mine = {r: f for r, f in dups.items() if offset < r <= offset + length}
+                parts.append(part)
+                futures.append(client.submit(work, str(path), offset, length, str(part), posture, on, mine, extra,
+                                             key=f"aiexport-batch-{k}-{time.time_ns()}"))
+        else:
+            # a CSV (JSON Lines, XLSX) has no row groups: a worker reading rows N.. would parse the
+            # file from its start, so this process reads it once and hands each chunk over as a
+            # Parquet file in the parts directory (on the shared storage)
+            for k, raw in enumerate(chunks(lf, chunk_size, path)):
+                part = tmp / f"part-{k:05d}{ext}"
+                given = part.with_name(part.stem + ".in.parquet")
+                raw.write_parquet(given, compression="lz4")
+                first, last = raw["row"][0], raw["row"][-1]
+                mine = {r: f for r, f in dups.items() if first <= r <= last}
+                parts.append(part)
+                futures.append(client.submit(process_file, given, part, dups=mine, **kwargs,
+                                             key=f"aiexport-batch-{k}-{time.time_ns()}"))
         summary, rejects = Summary(), []
         for fut in as_completed(futures):
             s, rej = fut.result()
