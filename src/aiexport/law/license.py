@@ -572,11 +572,23 @@ def _rules(frame, p: Snapshot):
         ]
     ).list.unique(maintain_order=True)
 
+    # The obligations' texts quote a row's own date, notice date and LPP total, but only on the
+    # rows whose text they are (an LPP exception; NAC; a NAC notice too late). Read through
+    # columns that hold those values on those rows only (null elsewhere), the obligations take
+    # the same values and are computed once per distinct combination, like the rules below.
+    late_notice = (OUT == "LICENSE_REQUIRED") & T["t_nac_aca"].fill_null(False) & T["t_nac_too_early"]
+    is_lpp = pl.col("license_exception") == "LPP"
+    frame = frame.with_columns(
+        pl.when(is_lpp).then(pl.col("lpp_after")).alias("__obl_lpp_after"),
+        pl.when(is_lpp | late_notice).then(pl.col("date")).alias("__obl_date"),
+        pl.when((pl.col("license_exception") == "NAC") | late_notice).then(notified).alias("__obl_notified"),
+    )
+    notified = pl.col("__obl_notified")
     lpp_text = pl.format(
         "LPP: {} of {} TPP used by this ultimate consignee in {} after this shipment — §740.29(a)",
-        (pl.col("lpp_after") // MICRO).cast(pl.String),
+        (pl.col("__obl_lpp_after") // MICRO).cast(pl.String),
         pl.lit(f"{lpp_limit or 0}"),
-        pl.col("date").dt.year().cast(pl.String),
+        pl.col("__obl_date").dt.year().cast(pl.String),
     )
     static = pl.col("license_exception").replace_strict(
         {k: v for k, v in OBLIGATIONS.items()},
@@ -593,13 +605,11 @@ def _rules(frame, p: Snapshot):
                 )
             ),
             pl.when(pl.col("license_exception") == "LPP").then(lpp_text),
-            pl.when(
-                (OUT == "LICENSE_REQUIRED") & T["t_nac_aca"].fill_null(False) & T["t_nac_too_early"]
-            ).then(
+            pl.when(late_notice).then(
                 pl.format(
                     "NAC does not authorize this shipment on {}: notified {}, fewer than {} calendar days before (§740.8(c)); "
                     "earliest date NAC would authorize it: {}",
-                    pl.col("date").cast(pl.String),
+                    pl.col("__obl_date").cast(pl.String),
                     notified.cast(pl.String),
                     pl.lit(str(nac_days)),
                     (notified + pl.duration(days=nac_days)).cast(pl.String),
@@ -729,8 +739,9 @@ def _rules(frame, p: Snapshot):
             )
         )
     )
-    # the determining rules and the facts to ask: lists, costly to build row by row, from a few
-    # hundred distinct combinations of what they read in a book of any size (engine.plan.by_distinct)
+    # the determining rules, the facts to ask and the obligations: lists, costly to build row by
+    # row, from a few hundred distinct combinations of what they read in a book of any size
+    # (engine.plan.by_distinct)
     return frame.with_columns_by_distinct(
         needs.alias("needs_facts"),
         obligations.alias("obligations"),
@@ -738,8 +749,8 @@ def _rules(frame, p: Snapshot):
         pl.when(OUT == "LICENSE_EXCEPTION")
         .then(pl.col("license_exception"))
         .alias("license_exception"),
-        distinct=("needs_facts", "rules"),
-    ).drop("__level", "__hq_d5")
+        distinct=("needs_facts", "obligations", "rules"),
+    ).drop("__level", "__hq_d5", "__obl_lpp_after", "__obl_date", "__obl_notified")
 
 
 def _bit(cond: pl.Expr, b: int) -> pl.Expr:
