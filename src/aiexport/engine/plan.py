@@ -88,7 +88,8 @@ def by_distinct(
     the expressions run on every row."""
     chosen = [e for e in exprs if e.meta.output_name() in distinct]
     cols = sorted({c for e in chosen for c in e.meta.root_names()})
-    if not chosen or not cols or any(frame.schema[c].is_float() for c in cols):
+    schema = frame.schema  # built on each access: read once
+    if not chosen or not cols or any(schema[c].is_float() for c in cols):
         return frame.with_columns(*exprs)
     groups = frame.select(cols).with_row_index("__distinct_i").group_by(cols).agg("__distinct_i")
     values = groups.select("__distinct_i", *chosen).explode("__distinct_i").sort("__distinct_i")
