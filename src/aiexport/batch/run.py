@@ -317,6 +317,14 @@ def _in_pool(pool, work: Iterable[tuple[pl.DataFrame, Path]], jobs: int, kwargs:
     from concurrent.futures import FIRST_COMPLETED, wait
 
     pending: set = set()
+
+    def drain(limit: int) -> None:  # wait until at most `limit` chunks are in flight
+        nonlocal pending
+        while len(pending) > limit:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in finished:
+                done(*f.result())
+
     with pool:
         try:
             for raw, part in work:
@@ -326,14 +334,8 @@ def _in_pool(pool, work: Iterable[tuple[pl.DataFrame, Path]], jobs: int, kwargs:
                 given = part.with_name(part.stem + ".in.parquet")
                 raw.write_parquet(given, compression="lz4")
                 pending.add(pool.submit(process_file, given, part, **kwargs))
-                while len(pending) > jobs:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for f in finished:
-                        done(*f.result())
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in finished:
-                    done(*f.result())
+                drain(jobs)
+            drain(0)
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
