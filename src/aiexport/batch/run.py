@@ -236,16 +236,24 @@ def run(path: Path, out: Path, *, posture: str = "enforced", on: dt.date | None 
     ``jobs``: processes deciding chunks at once. With more than one (and more than one chunk),
     this process reads the chunks and a pool of ``jobs`` fresh processes decides them, each
     running ``process`` as a Dask worker would; the parts and the counts are the same."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from aiexport.screening.determination import unscreened
 
     t0 = time.perf_counter()
     lf = scan(path)
-    extra = check_columns(lf, path, allow_extra)
-    # a book of more than a chunk or so: the pool's processes start (and import) while this one
-    # reads the ids and the first chunk
-    pool = _pool(jobs) if jobs > 1 and path.stat().st_size > WARM_FROM else None
+    pool = None
     try:
-        total, dups = duplicates(lf, path)
+        # whether any restricted-party list is loaded (a database query, and SQLAlchemy's import)
+        # is asked while Polars reads the ids
+        with ThreadPoolExecutor(1) as ask:
+            lists = ask.submit(unscreened)
+            extra = check_columns(lf, path, allow_extra)
+            # a book of more than a chunk or so: the pool's processes start (and import) while
+            # this one reads the ids and the first chunk
+            pool = _pool(jobs) if jobs > 1 and path.stat().st_size > WARM_FROM else None
+            total, dups = duplicates(lf, path)
+            reason = lists.result()
         rejects_path = rejects_path or default_rejects(out)
         tmp = parts_dir(out)
         summary, parts, rejects = Summary(), [], []
@@ -262,7 +270,7 @@ def run(path: Path, out: Path, *, posture: str = "enforced", on: dt.date | None 
         # read lazily, a chunk at a time (a list would hold the whole book)
         work = ((raw, tmp / f"part-{k:05d}{ext}") for k, raw in enumerate(chunks(lf, chunk_size, path)))
         kwargs = {"posture": posture, "on": on, "source": str(path), "dups": dups, "extra": extra,
-                  "unscreened": unscreened()}
+                  "unscreened": reason}
         try:
             if jobs == 1:
                 for raw, part in work:
