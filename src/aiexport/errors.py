@@ -7,6 +7,7 @@ from dataclasses import dataclass
 EXIT_BAD_INPUT = 2
 EXIT_LOCKED = 75  # EX_TEMPFAIL: the ledger is busy (another writer holds the lock); retry later
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug, reported in one line (AIEXPORT_DEBUG=1 for the traceback)
+EXIT_OS = 71  # EX_OSERR: the system stopped a process of ours (killed, out of memory)
 
 
 @dataclass
@@ -65,6 +66,14 @@ def report_unexpected(exc: BaseException) -> int:
     """Print one line for an exception no command handled; returns the exit code."""
     import sys
 
+    from concurrent.futures.process import BrokenProcessPool
+
+    if isinstance(exc, BrokenProcessPool):
+        sys.stderr.write(
+            "stopped: a process of the batch pool ended abruptly (killed, or out of memory?) and OUT was not "
+            "written. Run again with fewer processes (--jobs 1) or smaller chunks (--chunk-size).\n"
+        )
+        return EXIT_OS
     if is_lock_contention(exc):
         sys.stderr.write(
             "busy: the ledger database is locked by another writer and the wait timed out; nothing more was "

@@ -59,3 +59,34 @@ def test_errors_cross_processes_whole():
     assert back == e and str(back) == "book.csv, row 7 (line 8), column 'to': expected a country code, got 'ZZ'"
     many = pickle.loads(pickle.dumps(InputErrors([e, e])))
     assert many.errors == [e, e] and str(many) == str(InputErrors([e, e]))
+
+
+def test_a_killed_pool_process_stops_the_run_with_a_clear_message(tmp_path):
+    """A pool process killed from outside (the OOM killer, an operator) ends the run with exit 71
+    and a message saying what to do; OUT is not written."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    psutil = pytest.importorskip("psutil")
+    path = tmp_path / "book.csv"
+    generate(1200, seed=5).write_csv(path)
+    out = tmp_path / "out.parquet"
+    aiexport = str(Path(sys.executable).with_name("aiexport"))
+    proc = psutil.Popen([aiexport, "batch", str(path), "-o", str(out), "--chunk-size", "300", "--jobs", "2"],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    killed = False
+    while not killed and time.monotonic() < deadline and proc.poll() is None:
+        for child in proc.children(recursive=True):
+            if "spawn_main" in " ".join(child.cmdline()):  # a process of the pool (not the resource tracker)
+                child.kill()
+                killed = True
+                break
+        time.sleep(0.02)
+    _, err = proc.communicate(timeout=120)
+    assert killed, "no pool process was seen"
+    assert proc.returncode == 71, err
+    assert "a process of the batch pool ended abruptly" in err and "--jobs 1" in err
+    assert not out.exists()
