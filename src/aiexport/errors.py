@@ -65,7 +65,6 @@ def is_lock_contention(exc: BaseException) -> bool:
 def report_unexpected(exc: BaseException) -> int:
     """Print one line for an exception no command handled; returns the exit code."""
     import sys
-
     from concurrent.futures.process import BrokenProcessPool
 
     if isinstance(exc, BrokenProcessPool):
