@@ -35,19 +35,22 @@ def partitions(total: int, size: int) -> list[tuple[int, int]]:
 
 
 def work(path: str, offset: int, length: int, part: str, posture: str, on: dt.date | None,
-         dups: dict[int, int], extra: list[str]) -> tuple[Summary, pl.DataFrame]:
+         dups: dict[int, int], extra: list[str], unscreened: str | None = None) -> tuple[Summary, pl.DataFrame]:
     """One partition, on a worker: read its rows, decide them, write the part file."""
     try:
         raw = scan(Path(path)).slice(offset, length).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise unreadable(path, exc) from None
-    return process(raw, Path(part), posture=posture, on=on, source=path, dups=dups, extra=extra)
+    return process(raw, Path(part), posture=posture, on=on, source=path, dups=dups, extra=extra,
+                   unscreened=unscreened)
 
 
 def run_dask(path: Path, out: Path, *, posture: str = "enforced", on: dt.date | None = None,
              rejects_path: Path, chunk_size: int, allow_extra: bool = False, scheduler: str | None = None,
              workers: int | None = None, progress: Callable[[int, int], None] | None = None) -> Summary:
     from dask.distributed import Client, LocalCluster, as_completed
+
+    from aiexport.screening.determination import unscreened
 
     t0 = time.perf_counter()
     path, out = path.resolve(), out.resolve()
@@ -61,14 +64,17 @@ def run_dask(path: Path, out: Path, *, posture: str = "enforced", on: dt.date | 
     client = Client(scheduler or cluster)
     try:
         futures, parts = [], []
-        kwargs = {"posture": posture, "on": on, "source": str(path), "extra": extra}
+        # a local cluster shares this machine's database: whether any restricted-party list is
+        # loaded is asked once here; a remote cluster's workers ask their own (they may see another)
+        reason = None if scheduler else unscreened()
+        kwargs = {"posture": posture, "on": on, "source": str(path), "extra": extra, "unscreened": reason}
         if input_format(path) == "parquet":  # each worker reads its own rows (row groups)
             for k, (offset, length) in enumerate(partitions(total, chunk_size)):
                 part = tmp / f"part-{k:05d}{ext}"
                 mine = {r: f for r, f in dups.items() if offset < r <= offset + length}
                 parts.append(part)
                 futures.append(client.submit(work, str(path), offset, length, str(part), posture, on, mine, extra,
-                                             key=f"aiexport-batch-{k}-{time.time_ns()}"))
+                                             reason, key=f"aiexport-batch-{k}-{time.time_ns()}"))
         else:
             # a CSV (JSON Lines, XLSX) has no row groups: a worker reading rows N.. would parse the
             # file from its start, so this process reads it once and hands each chunk over as a
