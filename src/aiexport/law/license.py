@@ -241,7 +241,7 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
     rules = plan.cached(
         ("license", id(p._store), p.posture, p.on), lambda: plan.record(_rules, p), keep=(p._store,)
     )
-    return plan.collect(rules.replay(frame.lazy(), frame.height))
+    return plan.collect(rules.replay(frame.lazy(), frame.height), frame.height)
 
 
 def _rules(frame, p: Snapshot):

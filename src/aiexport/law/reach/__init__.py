@@ -187,12 +187,15 @@ def evaluate_reach(
     rows = (
         frame.select(pl.len()).collect().item() if isinstance(frame, pl.LazyFrame) else frame.height
     )
+    # (a small frame, unoptimised, runs the stages as one query: no plan to optimise)
+    small = rows < plan.OPTIMISE_FROM
     for s in stages:
-        lf = plan.collect(s.replay(lf, rows)).lazy()
+        lf = s.replay(lf, rows) if small else plan.collect(s.replay(lf, rows), rows).lazy()
     return plan.collect(
         stage("summary", lambda f, p: _summary(f, p, has_datacenter), has_datacenter).replay(
             lf, rows
-        )
+        ),
+        rows,
     )
 
 
