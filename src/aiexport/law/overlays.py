@@ -305,9 +305,9 @@ def _series(values: list, dtype: pl.DataType) -> pl.Series:
     list into Polars is what costs)."""
     if not isinstance(dtype, pl.List):
         return pl.Series(values, dtype=dtype)
-    distinct: dict[tuple, int] = {}
-    codes = [distinct.setdefault(tuple(v), len(distinct)) for v in values]
-    return pl.Series([list(v) for v in distinct], dtype=dtype).gather(codes)
+    distinct: dict[tuple | None, int] = {}  # a null list stays null
+    codes = [distinct.setdefault(None if v is None else tuple(v), len(distinct)) for v in values]
+    return pl.Series([None if v is None else list(v) for v in distinct], dtype=dtype).gather(codes)
 
 
 def write_back(frame: pl.DataFrame, idx: list[int], cols: dict[str, list]) -> pl.DataFrame:
