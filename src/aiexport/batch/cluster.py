@@ -20,6 +20,7 @@ from aiexport.batch.run import (
     chunks,
     duplicates,
     finish,
+    hand_over,
     input_format,
     parts_dir,
     process,
@@ -81,10 +82,7 @@ def run_dask(path: Path, out: Path, *, posture: str = "enforced", on: dt.date | 
             # Parquet file in the parts directory (on the shared storage)
             for k, raw in enumerate(chunks(lf, chunk_size, path)):
                 part = tmp / f"part-{k:05d}{ext}"
-                given = part.with_name(part.stem + ".in.parquet")
-                raw.write_parquet(given, compression="lz4")
-                first, last = raw["row"][0], raw["row"][-1]
-                mine = {r: f for r, f in dups.items() if first <= r <= last}
+                given, mine = hand_over(raw, part, dups)
                 parts.append(part)
                 futures.append(client.submit(process_file, given, part, dups=mine, **kwargs,
                                              key=f"aiexport-batch-{k}-{time.time_ns()}"))
