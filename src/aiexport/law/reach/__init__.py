@@ -171,9 +171,10 @@ def evaluate_reach(
             ("reach", name, *key, *extra), lambda: plan.record(build, p), keep=(p._store,)
         )
 
-    # Each stage is materialised before the next: chained lazily, the stages' expression trees
-    # nest into one plan whose optimisation (common-subexpression elimination over thousands of
-    # nodes) cost ~1.7 s a call; staged, the whole reach step takes a few milliseconds.
+    # On a frame the optimiser runs on (``plan.collect``), each stage is materialised before the
+    # next: chained lazily, the stages' expression trees nest into one plan whose optimisation
+    # (common-subexpression elimination over thousands of nodes) cost ~1.7 s a call. A small
+    # frame skips the optimiser, so its stages run as one query.
     stages = [
         stage("subject", lambda f, p: subject_to_ear(_defaults(f, missing), p), missing),
         stage("end_use", end_use_requirements),
@@ -187,7 +188,6 @@ def evaluate_reach(
     rows = (
         frame.select(pl.len()).collect().item() if isinstance(frame, pl.LazyFrame) else frame.height
     )
-    # (a small frame, unoptimised, runs the stages as one query: no plan to optimise)
     small = rows < plan.OPTIMISE_FROM
     for s in stages:
         lf = s.replay(lf, rows) if small else plan.collect(s.replay(lf, rows), rows).lazy()
