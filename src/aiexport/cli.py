@@ -135,6 +135,9 @@ def main() -> None:
     import os
     import sys
 
+    from aiexport import tune_allocator
+
+    tune_allocator()  # before anything imports Polars
     from aiexport.errors import EXIT_INTERNAL, InputError, InputErrors, report_unexpected
 
     try:

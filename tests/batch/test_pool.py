@@ -90,3 +90,50 @@ def test_a_killed_pool_process_stops_the_run_with_a_clear_message(tmp_path):
     assert proc.returncode == 71, err
     assert "a process of the batch pool ended abruptly" in err and "--jobs 1" in err
     assert not out.exists()
+
+
+def _allocator_conf() -> str | None:
+    import os
+
+    return os.environ.get("_RJEM_MALLOC_CONF")
+
+
+def test_pool_processes_get_the_allocator_options_and_a_users_value_wins(monkeypatch):
+    """The allocator options (``aiexport.MALLOC_CONF``) reach the pool's processes, which read them
+    when they import Polars; a value the user set is left alone."""
+    from aiexport import MALLOC_CONF
+    from aiexport.batch.run import _pool
+
+    # Polars puts its own options in the variable when imported; they come first, and the last
+    # value of an option is the one jemalloc keeps
+    own = "dirty_decay_ms:500,muzzy_decay_ms:1000"
+    for given, expected in ((None, MALLOC_CONF), (own, MALLOC_CONF), ("narenas:2", "narenas:2")):
+        if given is None:
+            monkeypatch.delenv("_RJEM_MALLOC_CONF", raising=False)
+        else:
+            monkeypatch.setenv("_RJEM_MALLOC_CONF", given)
+        with _pool(1) as pool:
+            assert pool.submit(_allocator_conf).result() == f"{own},{expected}"
+
+
+def test_the_command_sets_the_allocator_options_before_polars_is_imported(tmp_path):
+    """In a fresh `aiexport` process the options are set before Polars is first imported (set
+    later, the allocator would never read them)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+    code = (
+        "import sys, os\n"
+        "from aiexport import cli\n"
+        "assert 'polars' not in sys.modules\n"
+        "sys.argv = ['aiexport', 'classify', 'H100 SXM', '--format', 'json']\n"
+        "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+        "assert 'polars' in sys.modules\n"
+        "print(os.environ['_RJEM_MALLOC_CONF'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    from aiexport import MALLOC_CONF
+
+    assert out.stdout.strip().splitlines()[-1].endswith("," + MALLOC_CONF)

@@ -60,6 +60,10 @@ def run_dask(path: Path, out: Path, *, posture: str = "enforced", on: dt.date | 
     total, dups = duplicates(lf, path)
     tmp = parts_dir(out)
     ext = ".csv" if out.suffix.lower() == ".csv" else ".parquet"
+    if not scheduler:
+        from aiexport import tune_allocator
+
+        tune_allocator()  # the local workers inherit it
     cluster = None if scheduler else LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
                                                    dashboard_address=None)
     client = Client(scheduler or cluster)

@@ -302,6 +302,9 @@ def _pool(jobs: int):
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
+    from aiexport import tune_allocator
+
+    tune_allocator()  # the pool's processes inherit it
     pool = ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"))
     for _ in range(jobs):
         pool.submit(_warm)
