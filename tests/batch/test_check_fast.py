@@ -78,3 +78,25 @@ def test_a_bad_row_is_reported_by_checks_own_path(cli, tmp_path):
     assert fast.exit_code == slow.exit_code == 2
     assert fast.output == slow.output
     assert "row 8" in fast.output and "'quantity'" in fast.output and "at most 10,000,000 units" in fast.output
+
+
+def test_the_table_of_a_long_file_shows_its_first_orders_and_counts_them_all(cli, tmp_path, monkeypatch):
+    """The default table lays out at most ``TABLE_ROWS`` orders (Rich measures every cell: a
+    100,000-line book took minutes), says so, and its counts cover every order."""
+    from aiexport.commands import check as check_command
+
+    monkeypatch.setattr(check_command, "TABLE_ROWS", 5)
+    f = tmp_path / "book.csv"
+    generate(40, seed=11).write_csv(f)
+    js, _ = cli("check", str(f), "--format", "json", fast=False)
+    recs = json.loads(js.stdout)
+    r, _ = cli("check", str(f), fast=False)
+    assert r.exit_code == 0, r.output
+    shown = [x["id"] for x in recs if x["id"] in r.stdout]
+    assert shown == [x["id"] for x in recs[:5]]
+    assert "the first 5 of 40 orders" in " ".join(r.stdout.split())
+    counts: dict[str, int] = {}
+    for x in recs:
+        counts[x["outcome"]] = counts.get(x["outcome"], 0) + 1
+    last = r.stdout.strip().splitlines()[-1]
+    assert all(f"{o}: {n}" in last for o, n in counts.items()) and sum(counts.values()) == 40

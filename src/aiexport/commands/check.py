@@ -43,11 +43,20 @@ def run_frame(txs, numbers, path: Path, on, posture: str, explain: bool = False,
         fail_input(exc)
 
 
+# The table shows at most this many orders: Rich measures every cell before printing, and a
+# 100,000-line book took minutes to lay out for a table no one reads row by row. The counts under
+# it cover every order; --format json|csv (or `aiexport batch`) gives them all.
+TABLE_ROWS = 1_000
+
+
 def render_check(recs: list[dict], title: str) -> None:
     t = Table(title=title, header_style="bold")
     for c in ("id", "date", "route", "item", "qty", "ECCN", "outcome", "exception / review", "determining rules"):
         t.add_column(c, overflow="fold", justify="right" if c == "qty" else "left")
-    for r in recs:
+    if len(recs) > TABLE_ROWS:
+        t.caption = (f"the first {TABLE_ROWS:,} of {len(recs):,} orders; the counts below cover all of them. "
+                     "Every order: --format json or csv, or `aiexport batch`")
+    for r in recs[:TABLE_ROWS]:
         style = STYLE[r["outcome"]]
         detail = r["license_exception"] or r["review_policy"] or ""
         if r["needs_facts"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from functools import lru_cache
 
 import polars as pl
 
@@ -261,6 +262,7 @@ def records(frame: pl.DataFrame) -> list[dict]:
     return out
 
 
+@lru_cache(maxsize=4096)  # a function of the two strings (and of constants): asked for every rule of every record
 def rule_basis(rule: str, outcome: str) -> str:
     from aiexport.law.memo import rule_basis as basis
 
