@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
 import pytest
 
 from aiexport.engine import cache
@@ -47,3 +48,49 @@ def test_disabled_is_the_uncached_path():
         assert not cache.enabled()
         cache.classify(ITEMS, DATES, "t", None, posture="enforced", explain=False)
     assert cache.enabled() and cache._store == {}
+
+
+@pytest.mark.parametrize("posture", ["enforced", "codified"])
+def test_a_classification_found_under_another_epoch_is_the_classification_of_this_one(posture, monkeypatch):
+    """Every item on every date the law changes (and the day before): the cache, which reuses a
+    classification made in another epoch when everything it read is the same there, gives what
+    classifying each date afresh gives, rule set included; and it did reuse."""
+    from aiexport.engine.params import default_store
+    from aiexport.law import items as items_module
+
+    days = sorted({d for b in default_store().boundaries(posture) if b.year >= 2021
+                   for d in (b, b - dt.timedelta(days=1))})
+    its = [it for it in ITEMS for _ in days]
+    when = [d for _ in ITEMS for d in days]
+    expected = classify_item_frames(*build_frames(its, when, "t"), posture=posture, explain=False)
+    classified: list[int] = []
+    real = items_module.classify_item_frames
+
+    def spy(ic, comp, **kw):
+        out = real(ic, comp, **kw)
+        classified.append(out.height)
+        return out
+
+    monkeypatch.setattr(items_module, "classify_item_frames", spy)
+    cache.clear()
+    got = [cache.classify([it], [d], "t", None, posture=posture, explain=False) for it, d in zip(its, when, strict=True)]
+    assert pl.concat(got).drop("item").equals(expected.drop("item"))
+    assert sum(classified) < len(its) / 3  # most (item, epoch) first sights were found, not classified
+
+
+def test_parameter_reads_are_recorded_per_context_and_nest():
+    import threading
+
+    from aiexport.engine.params import default_store, reads
+
+    store = default_store()
+    day = dt.date(2025, 6, 1)
+    with reads() as outer:
+        store.at("ac_rule_version", day)
+        with reads() as inner:
+            store.at("tpp_a1", day, "codified")
+        other = threading.Thread(target=lambda: store.at("tpp_a2", day))
+        other.start()
+        other.join()
+    assert [(n, p) for _, n, _, p, _ in inner] == [("tpp_a1", "codified")]
+    assert [(n, p) for _, n, _, p, _ in outer] == [("ac_rule_version", "enforced"), ("tpp_a1", "codified")]

@@ -124,6 +124,27 @@ def _load_group(group: str, spec: dict, source: str) -> Parameter:
     return param
 
 
+# The parameter reads of the running context (``reads``), when one is recording them.
+_reads: ContextVar[list | None] = ContextVar("aiexport_parameter_reads", default=None)
+
+
+@contextmanager
+def reads() -> Iterator[list[tuple]]:
+    """Every parameter read (``ParameterStore.at``, which every ``Snapshot`` read goes through) in
+    this context, as (store, name, date, posture, value) tuples, in order. Recordings nest: an
+    outer one also gets the reads of an inner one. Per context (thread, task): reads made by
+    another thread at the same time are not in it."""
+    outer = _reads.get()
+    mine: list[tuple] = []
+    token = _reads.set(mine)
+    try:
+        yield mine
+    finally:
+        _reads.reset(token)
+        if outer is not None:
+            outer.extend(mine)
+
+
 class ParameterStore:
     """All parameters, queryable as of a date and under a posture."""
 
@@ -165,7 +186,11 @@ class ParameterStore:
             raise ParameterError(f"unknown parameter {name!r}") from None
 
     def at(self, name: str, on: dt.date, posture: str = "enforced") -> Value | None:
-        return self.parameter(name).at(on, posture)
+        v = self.parameter(name).at(on, posture)
+        reads = _reads.get()
+        if reads is not None:
+            reads.append((self, name, on, posture, v))
+        return v
 
     def snapshot(self, on: dt.date, posture: str = "enforced") -> Snapshot:
         return Snapshot(self, on, posture)
