@@ -76,8 +76,8 @@ def emit_json(records: list[dict]) -> None:
     """The records as indented JSON, written by pydantic-core's encoder: Python's ``json`` indents
     in pure Python (4.1 s of a 100,000-line `check`; this 0.8 s). The text is that of
     ``json.dumps(records, indent=2, default=str)`` (non-ASCII escaped, a date as YYYY-MM-DD, an
-    unknown type as its ``str``) but for a float in exponent form (1e-6, not 1e-06) and a datetime
-    (ISO 8601 with a T): the same values."""
+    unknown type as its ``str``) but for a float in exponent form (1e-6, not 1e-06), a datetime
+    (ISO 8601 with a T), and a set, enum or dataclass (its JSON value, not its ``str``)."""
     from pydantic_core import to_json
 
     sys.stdout.write(to_json(records, indent=2, ensure_ascii=True, fallback=str).decode() + "\n")
