@@ -19,6 +19,7 @@ from aiexport.batch.run import (
     check_columns,
     chunks,
     duplicates,
+    dups_between,
     finish,
     hand_over,
     input_format,
@@ -60,12 +61,12 @@ def run_dask(path: Path, out: Path, *, posture: str = "enforced", on: dt.date | 
     total, dups = duplicates(lf, path)
     tmp = parts_dir(out)
     ext = ".csv" if out.suffix.lower() == ".csv" else ".parquet"
+    cluster = None
     if not scheduler:
         from aiexport import tune_allocator
 
         tune_allocator()  # the local workers inherit it
-    cluster = None if scheduler else LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
-                                                   dashboard_address=None)
+        cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True, dashboard_address=None)
     client = Client(scheduler or cluster)
     try:
         futures, parts = [], []
@@ -76,7 +77,7 @@ def run_dask(path: Path, out: Path, *, posture: str = "enforced", on: dt.date | 
         if input_format(path) == "parquet":  # each worker reads its own rows (row groups)
             for k, (offset, length) in enumerate(partitions(total, chunk_size)):
                 part = tmp / f"part-{k:05d}{ext}"
-                mine = {r: f for r, f in dups.items() if offset < r <= offset + length}
+                mine = dups_between(dups, offset + 1, offset + length)
                 parts.append(part)
                 futures.append(client.submit(work, str(path), offset, length, str(part), posture, on, mine, extra,
                                              reason, key=f"aiexport-batch-{k}-{time.time_ns()}"))

@@ -312,12 +312,16 @@ def _pool(jobs: int):
     return pool
 
 
+def dups_between(dups: dict[int, int], first: int, last: int) -> dict[int, int]:
+    """The repeated ids ({row: first row}) among rows ``first`` to ``last`` (1-based, inclusive)."""
+    return {r: f for r, f in dups.items() if first <= r <= last}
+
+
 def dups_in(raw: pl.DataFrame, dups: dict[int, int]) -> dict[int, int]:
     """The repeated ids ({row: first row}) among the rows of a chunk."""
     if not dups or raw.height == 0:
         return {}
-    first, last = raw["row"][0], raw["row"][-1]
-    return {r: f for r, f in dups.items() if first <= r <= last}
+    return dups_between(dups, raw["row"][0], raw["row"][-1])
 
 
 def hand_over(raw: pl.DataFrame, part: Path, dups: dict[int, int]) -> tuple[Path, dict[int, int]]:
