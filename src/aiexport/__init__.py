@@ -11,13 +11,17 @@ __version__ = "0.1.0"
 # jemalloc's own default, 1M lines cost 1.2-1.8 s less of it (docs/performance.md, "Order books").
 ALLOCATOR_VARIABLE = "_RJEM_MALLOC_CONF"
 MALLOC_CONF = "dirty_decay_ms:10000,muzzy_decay_ms:10000"
-_POLARS_OWN = {"dirty_decay_ms:500", "muzzy_decay_ms:1000"}  # what Polars writes there itself
+# What Polars writes there when imported with the variable unset (a value the user set, Polars
+# appends to this)
+_POLARS_OWN = "dirty_decay_ms:500,muzzy_decay_ms:1000"
 
 
 def tune_allocator() -> None:
     """Set Polars' allocator options for this process, if Polars is not imported yet (the CLI
     calls this first), and for the processes it starts (they inherit the environment). Options the
-    user set are left alone."""
-    given = os.environ.get(ALLOCATOR_VARIABLE, "")
-    if set(filter(None, given.split(","))) <= _POLARS_OWN:
+    user set are left alone, Polars' own values among them."""
+    import sys
+
+    given = os.environ.get(ALLOCATOR_VARIABLE)
+    if not given or ("polars" in sys.modules and given == _POLARS_OWN):
         os.environ[ALLOCATOR_VARIABLE] = MALLOC_CONF

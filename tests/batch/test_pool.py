@@ -137,3 +137,23 @@ def test_the_command_sets_the_allocator_options_before_polars_is_imported(tmp_pa
     from aiexport import MALLOC_CONF
 
     assert out.stdout.strip().splitlines()[-1].endswith("," + MALLOC_CONF)
+
+
+def test_a_user_can_set_polars_own_allocator_options():
+    """A user who sets exactly Polars' own options (to hand memory back sooner) keeps them: Polars
+    appends a value the user set to its own."""
+    import os
+    import subprocess
+    import sys
+
+    own = "dirty_decay_ms:500,muzzy_decay_ms:1000"
+    env = {**os.environ, "_RJEM_MALLOC_CONF": own}
+    code = (
+        "import sys, os\n"
+        "from aiexport import cli\n"
+        "sys.argv = ['aiexport', 'classify', 'H100 SXM', '--format', 'json']\n"
+        "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+        "print(os.environ['_RJEM_MALLOC_CONF'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == f"{own},{own}"
