@@ -78,6 +78,43 @@ def test_a_classification_found_under_another_epoch_is_the_classification_of_thi
     assert sum(classified) < len(its) / 3  # most (item, epoch) first sights were found, not classified
 
 
+@pytest.mark.parametrize("posture", ["enforced", "codified"])
+def test_one_call_over_every_epoch_reuses_within_the_call(posture, monkeypatch):
+    """The same, in one call (a book's chunk, a long `check`): the call classifies epoch by epoch and
+    looks each key up among the classifications it made in earlier epochs, so it runs far fewer
+    classification queries than the epochs it meets, and gives what classifying afresh gives."""
+    from aiexport.engine.params import default_store
+    from aiexport.law import items as items_module
+
+    days = sorted({d for b in default_store().boundaries(posture) if b.year >= 2021
+                   for d in (b, b - dt.timedelta(days=1))})
+    its = [it for _ in days for it in ITEMS]
+    when = [d for d in days for _ in ITEMS]
+    expected = classify_item_frames(*build_frames(its, when, "t"), posture=posture, explain=False)
+    queries: list[int] = []
+    real = items_module.classify_item_frames
+    monkeypatch.setattr(items_module, "classify_item_frames",
+                        lambda ic, comp, **kw: queries.append(1) or real(ic, comp, **kw))
+    cache.clear()
+    got = cache.classify(its, when, "t", None, posture=posture, explain=False)
+    assert got.drop("item").equals(expected.drop("item"))
+    from aiexport.law.classify import _epochs
+
+    epochs = len(set(_epochs(pl.Series(when, dtype=pl.Date), default_store(), posture).to_list()))
+    assert len(queries) <= epochs / 3
+
+
+def test_the_first_bad_item_in_row_order_is_reported_when_bad_items_are_in_different_epochs():
+    """Classified epoch by epoch, the error is still the first bad row's (as when every key was
+    built at once): here the later epoch's bad item comes first."""
+    cache.clear()
+    items = [{"chip": "H100 SXM"}, {"chip": "No Such Chip 1"}, {"chip": "No Such Chip 2"}]
+    dates = [dt.date(2022, 11, 1), dt.date(2026, 8, 1), dt.date(2022, 11, 1)]
+    with pytest.raises(InputError) as e:
+        cache.classify(items, dates, "orders.csv", [2, 3, 4], posture="enforced", explain=False)
+    assert e.value.row == 3 and "No Such Chip 1" in str(e.value.got)
+
+
 def test_parameter_reads_are_recorded_per_context_and_nest():
     import threading
 

@@ -129,36 +129,48 @@ def classified(keys: pl.DataFrame, posture: str, source: str) -> tuple[pl.DataFr
 
 def _classify(keys: pl.DataFrame, posture: str, source: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Classify each (item, epoch) of ``keys`` with check's functions, on the first date seen."""
+    from aiexport.engine import cache
     from aiexport.law import decide as _decide
-    from aiexport.law.items import build_frames, classify_item_frames
+    from aiexport.law.items import build_frames
 
     designer = getattr(_decide, "designer_headquarters", None)
     items, dates, good, bad, dhq = [], [], [], [], []
-    checked: dict[tuple, InputError | None] = {}
-    for chip, item, epoch, date, row in keys.select(*_KEY, "date", "row").iter_rows():
-        _, value = _item_of(chip, item)
-        if (chip, item) not in checked:
+    rows = keys.select(*_KEY, "date", "row").rows()
+    # each distinct item validated once (names resolved, specs checked): all in one call, and one
+    # by one only when that call finds a bad one (to name each bad item's field)
+    first: dict[tuple, tuple] = {}
+    for chip, item, _, date, row in rows:
+        first.setdefault((chip, item), (_item_of(chip, item)[1], date, row))
+    checked: dict[tuple, InputError | None] = dict.fromkeys(first)
+    try:
+        if first:
+            values, on, at = (list(x) for x in zip(*first.values(), strict=True))
+            build_frames(values, on, source, at)
+    except InputError:
+        for ci, (value, date, row) in first.items():
             try:
-                build_frames([value], [date], source, [row])  # resolves names and validates specs
-                checked[(chip, item)] = None
+                build_frames([value], [date], source, [row])
             except InputError as e:
-                checked[(chip, item)] = e
+                checked[ci] = e
+    hq = {ci: designer(v) if designer else None for ci, (v, _, _) in first.items() if checked[ci] is None}
+    for chip, item, epoch, date, _row in rows:
         e = checked[(chip, item)]
         if e is not None:
             bad.append(
                 (chip, item, epoch, e.column, e.expected, None if e.got is None else str(e.got))
             )
             continue
-        items.append(value)
+        items.append(first[(chip, item)][0])
         dates.append(date)
         good.append((chip, item, epoch))
-        dhq.append(designer(value) if designer else None)
+        dhq.append(hq[(chip, item)])
     out = pl.DataFrame(
         good, schema={"chip": pl.String, "item": pl.String, "__epoch": pl.Int64}, orient="row"
     )
     if items:
-        ic, comp = build_frames(items, dates, source)
-        cls = classify_item_frames(ic, comp, posture=posture, explain=False)
+        # check's cache: each (item, epoch) classified once per process, and a classification
+        # reused in the epochs where everything it read is the same (engine.cache)
+        cls = cache.classify(items, dates, source, None, posture=posture, explain=False)
         out = out.with_columns(
             cls.select(
                 "eccn",

@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import os
 from contextlib import contextmanager
+from functools import lru_cache
 
 import polars as pl
 
@@ -48,6 +49,7 @@ def disabled():
 
 def clear() -> None:
     _store.clear()
+    _agrees.cache_clear()
 
 
 def _key(item, epoch_or_date) -> tuple:
@@ -65,6 +67,7 @@ def classify(
 ) -> pl.DataFrame:
     """`classify_item_frames(*build_frames(items, dates, source, rows), posture=, explain=)`, cached."""
     from aiexport.engine.params import default_store, reads
+    from aiexport.errors import InputError
     from aiexport.law.classify import _epochs
     from aiexport.law.items import build_frames, classify_item_frames
 
@@ -77,33 +80,41 @@ def classify(
     epochs = None if explain else _epochs(pl.Series(dates, dtype=pl.Date), store, posture).to_list()
     when = dates if explain else epochs
     keys = [_key(item, w) for item, w in zip(items, when, strict=True)]
-    missing: dict[tuple, int] = {}
+    # the keys not classified yet, by epoch (one group with explain: the key is the date itself)
+    missing: dict[object, dict[tuple, int]] = {}
     for i, k in enumerate(keys):
-        if k not in index and k not in missing:
+        if k not in index:
+            missing.setdefault(None if explain else k[1], {}).setdefault(k, i)
+    had = 0 if frame is None else frame.height
+    # epoch by epoch, earliest first: a key is looked up again among the classifications made in
+    # the epochs before it, in this call too (the catalog over 28 epochs: ~4 classification queries)
+    for epoch in sorted(missing, key=lambda e: -1 if e is None else e):
+        todo: dict[tuple, int] = {}
+        for k, i in missing[epoch].items():
             row = None if explain else _same_reads(store, posture, seen.get(k[0], ()), k[1])
             if row is None:
-                missing[k] = i
+                todo[k] = i
             else:
                 index[k] = row
-    if missing:
-        pos = list(missing.values())
+        if not todo:
+            continue
         with reads() as read:
-            ic, comp = build_frames(
-                [items[i] for i in pos],
-                [dates[i] for i in pos],
-                source,
-                [rows[i] if rows else i + 1 for i in pos],
-            )
+            try:
+                ic, comp = _frames(items, dates, source, rows, list(todo.values()))
+            except InputError:
+                # the error of the first bad item in row order, as when every key is built at once
+                _frames(items, dates, source, rows, sorted(i for m in missing.values() for i in m.values()))
+                raise
             new = classify_item_frames(ic, comp, posture=posture, explain=explain)
-        if frame is not None and frame.height + new.height > MAX_ENTRIES:
+        if had and frame.height + new.height > MAX_ENTRIES:
             _store.pop(ck, None)  # full: start again (every key of this call is recomputed)
             return classify(items, dates, source, rows, posture=posture, explain=explain)
         start = 0 if frame is None else frame.height
         frame = new if frame is None else pl.concat([frame, new], how="vertical_relaxed")
-        index.update({k: start + j for j, k in enumerate(missing)})
+        index.update({k: start + j for j, k in enumerate(todo)})
         if not explain:
             by_epoch = _reads_by_epoch(read, store, posture)
-            for j, k in enumerate(missing):
+            for j, k in enumerate(todo):
                 seen.setdefault(k[0], []).append((by_epoch.get(k[1]), start + j))
         _store[ck] = (store, index, frame, seen)  # holding the store keeps its id from being reused
     out = frame[[index[k] for k in keys]]
@@ -113,6 +124,15 @@ def classify(
         label = {e: store.rule_set_label(bounds[e], posture) for e in set(epochs)}
         cols.append(pl.Series("rule_set", [label[e] for e in epochs], dtype=out.schema["rule_set"]))
     return out.with_columns(*cols)
+
+
+def _frames(items: list, dates: list, source: str, rows: list[int] | None, pos: list[int]):
+    """``build_frames`` of the items at positions ``pos``."""
+    from aiexport.law.items import build_frames
+
+    return build_frames(
+        [items[i] for i in pos], [dates[i] for i in pos], source, [rows[i] if rows else i + 1 for i in pos]
+    )
 
 
 # Epochs of the law (the dates between which no parameter changes) are many more than the
@@ -145,8 +165,16 @@ def _reads_by_epoch(read: list[tuple], store, posture: str) -> dict[int, frozens
 def _same_reads(store, posture: str, entries, epoch: int) -> int | None:
     """The row of a classification of the item (``entries``: what each read, and its row) whose
     every parameter read has the same version in ``epoch``; None if there is none."""
-    day = store.boundaries(posture)[epoch]
     for read, row in entries:
-        if read is not None and all(id(store.at(name, day, post)) == vid for name, post, vid in read):
+        if read is not None and _agrees(store, posture, read, epoch):
             return row
     return None
+
+
+@lru_cache(maxsize=4096)
+def _agrees(store, posture: str, read: frozenset, epoch: int) -> bool:
+    """Every parameter of ``read`` has in ``epoch`` the version it was read in (the reads of one
+    classification query are one set, shared by every item it classified: asked once per epoch).
+    The store is held in the key: its id cannot be reused while the entry lives."""
+    day = store.boundaries(posture)[epoch]
+    return all(id(store.at(name, day, post)) == vid for name, post, vid in read)

@@ -54,7 +54,6 @@ import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA, Levenshtein, Prefix
 from rapidfuzz.process import cpdist
-from scipy import sparse
 
 from aiexport.screening.lists import ListEntry, country_code
 from aiexport.screening.normalize import (
@@ -356,6 +355,8 @@ class Index:
         product (scipy, compiled) instead of a Python loop over postings: ``rare`` (token × name, the
         tokens that open candidates) and ``common_of`` (name × common token, a 0/1 table: a common
         token only adds to the bound of a name that is already a candidate)."""
+        from scipy import sparse  # imported when an index is built (0.2 s: not on every command)
+
         n = len(self.names)
         self.vid = {t: k for k, t in enumerate(self.post)}
         common = [t for t, d in self.df.items() if d > self.df_cap]
@@ -579,6 +580,8 @@ class Index:
         wq_total = np.asarray(wq_total)
         # real part: the bound's weights (a near token counted as a full match); imaginary part:
         # the same weighted by the token similarity, to rank the candidates when there are too many
+        from scipy import sparse
+
         q = sparse.csr_matrix(
             (np.asarray(q_vals, dtype=complex), (q_rows, q_cols)), shape=(n, len(self.post))
         )
