@@ -4,6 +4,7 @@ evaluating the expressions directly, on every row."""
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 from aiexport.engine import plan
 from aiexport.law.classify import _labels, label_table
@@ -79,3 +80,62 @@ def test_chunk_decided_alike_above_and_below_the_distinct_threshold(monkeypatch)
     monkeypatch.setattr(plan, "DISTINCT_FROM", 10**9)
     slow = _book(6_000)
     assert fast.equals(slow)
+
+
+@pytest.mark.parametrize("posture", ["enforced", "codified"])
+def test_reach_rules_stage_by_stage_equal_each_epoch_evaluated_alone(posture, monkeypatch):
+    """A chunk spanning many epochs runs the reach rules stage by stage, each stage once over the
+    consecutive epochs in which it read the same parameter versions (``reach._by_stage``). Each
+    epoch's rows evaluated alone, with that epoch's own snapshot, give the same frame."""
+    from aiexport.engine.params import default_store
+    from aiexport.law import reach, reach_step
+    from aiexport.law.classify import _epochs
+
+    seen: list[pl.DataFrame] = []
+    real = reach_step.apply
+    monkeypatch.setattr(reach_step, "apply", lambda frame, **kw: seen.append(frame) or real(frame, **kw))
+    _book(6_000)
+    frame = seen[0].filter(pl.col("date") >= reach_step.first_day()).with_row_index("__i")
+    store = default_store()
+    epochs = _epochs(frame["date"], store, posture)
+    assert epochs.n_unique() >= 10 and frame.height >= plan.OPTIMISE_FROM
+    got = reach.reach_frame(frame, posture=posture)
+    bounds = store.boundaries(posture)
+    alone = pl.concat(
+        [reach.evaluate_reach(part.drop("__e"), store.snapshot(bounds[e], posture))
+         for (e,), part in frame.with_columns(epochs.alias("__e")).group_by(["__e"])],
+        how="vertical_relaxed",
+    ).sort("__i")
+    assert got.columns == alone.columns
+    assert got.equals(alone)
+    assert reach.reach_frame(frame, posture=posture, ordered=False).sort("__i").equals(alone)
+
+
+@pytest.mark.parametrize("posture", ["enforced", "codified"])
+def test_licence_rules_over_many_epochs_equal_each_epoch_evaluated_alone(posture, monkeypatch):
+    """``decide_frame`` runs the licence rules once over the consecutive epochs in which they read
+    the same parameter versions, and labels each row with its own epoch's rule set. Each epoch's
+    rows evaluated alone, with that epoch's own snapshot, give the same frame, in either order."""
+    from aiexport.batch import core
+    from aiexport.engine.params import default_store
+    from aiexport.law import license
+    from aiexport.law.classify import _epochs
+
+    seen: list[pl.DataFrame] = []
+    real = core.decide_frame
+    monkeypatch.setattr(core, "decide_frame", lambda frame, **kw: seen.append(frame) or real(frame, **kw))
+    _book(6_000)
+    frame = seen[0].with_row_index("__k")
+    store = default_store()
+    epochs = _epochs(frame["date"], store, posture)
+    bounds = store.boundaries(posture)
+    labels = {store.rule_set_label(bounds[e], posture) for e in epochs.unique()}
+    assert epochs.n_unique() >= 15 and len(labels) >= 8
+    alone = pl.concat(
+        [license.evaluate(part.drop("__e"), store.snapshot(bounds[e], posture))
+         for (e,), part in frame.with_columns(epochs.alias("__e")).group_by(["__e"])],
+        how="vertical_relaxed",
+    ).sort("__k").with_columns(pl.lit(posture).alias("posture"))
+    got = license.decide_frame(frame, posture=posture)
+    assert got.equals(alone)
+    assert license.decide_frame(frame, posture=posture, ordered=False).sort("__k").equals(alone)

@@ -334,17 +334,8 @@ def decide_chunk(
                 frame = frame.with_columns(
                     pl.coalesce("designer_hq_stated", "designer_hq_item").alias("designer_hq")
                 ).drop("designer_hq_item")
-            # decide_frame on one epoch at a time: the same function, without the regrouping and
-            # re-sorting of a mixed-date frame (the output is put in row order once, at the end)
-            decided = pl.concat(
-                [
-                    decide_frame(part, posture=posture)
-                    for part in frame.partition_by(
-                        "__epoch", include_key=False, maintain_order=False
-                    )
-                ],
-                how="vertical_relaxed",
-            )
+            # in any row order: the output is put in row order once, at the end
+            decided = decide_frame(frame.drop("__epoch"), posture=posture, ordered=False)
             # issue 10: the same legal-reach step as check (fact defaults)
             from aiexport.law import reach_step
 

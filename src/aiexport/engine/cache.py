@@ -20,7 +20,6 @@ import datetime as dt
 import json
 import os
 from contextlib import contextmanager
-from functools import lru_cache
 
 import polars as pl
 
@@ -49,7 +48,6 @@ def disabled():
 
 def clear() -> None:
     _store.clear()
-    _agrees.cache_clear()
 
 
 def _key(item, epoch_or_date) -> tuple:
@@ -165,16 +163,9 @@ def _reads_by_epoch(read: list[tuple], store, posture: str) -> dict[int, frozens
 def _same_reads(store, posture: str, entries, epoch: int) -> int | None:
     """The row of a classification of the item (``entries``: what each read, and its row) whose
     every parameter read has the same version in ``epoch``; None if there is none."""
+    from aiexport.engine.params import same_versions
+
     for read, row in entries:
-        if read is not None and _agrees(store, posture, read, epoch):
+        if read is not None and same_versions(store, posture, read, epoch):
             return row
     return None
-
-
-@lru_cache(maxsize=4096)
-def _agrees(store, posture: str, read: frozenset, epoch: int) -> bool:
-    """Every parameter of ``read`` has in ``epoch`` the version it was read in (the reads of one
-    classification query are one set, shared by every item it classified: asked once per epoch).
-    The store is held in the key: its id cannot be reused while the entry lives."""
-    day = store.boundaries(posture)[epoch]
-    return all(id(store.at(name, day, post)) == vid for name, post, vid in read)

@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -143,6 +143,25 @@ def reads() -> Iterator[list[tuple]]:
         _reads.reset(token)
         if outer is not None:
             outer.extend(mine)
+
+
+def versions(read: list[tuple], store: ParameterStore) -> frozenset | None:
+    """A recording of ``reads`` as the versions read from ``store``: (name, posture, id of the
+    version) for each read; None when another store was read (never the same as anything)."""
+    if any(st is not store for st, *_ in read):
+        return None
+    return frozenset((name, posture, id(v)) for _, name, _, posture, v in read)
+
+
+@lru_cache(maxsize=4096)
+def same_versions(store: ParameterStore, posture: str, read: frozenset, epoch: int) -> bool:
+    """Every parameter of ``read`` (``versions``) has the same version on the first day of
+    ``epoch`` (an index into ``store.boundaries(posture)``): what was computed from those reads
+    holds in that epoch too, if it read nothing else that depends on the date. A parameter's
+    versions follow one another in time, so the epochs where a set of reads holds are consecutive.
+    The store is in the key: its id cannot be reused while the entry lives."""
+    day = store.boundaries(posture)[epoch]
+    return all(id(store.at(name, day, post)) == vid for name, post, vid in read)
 
 
 class ParameterStore:

@@ -238,10 +238,22 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
     and date (``engine.plan``) and replayed on each frame, in one lazy query collected once."""
     from aiexport.engine import plan
 
-    rules = plan.cached(
-        ("license", id(p._store), p.posture, p.on), lambda: plan.record(_rules, p), keep=(p._store,)
-    )
+    rules, _ = _plan(p)
     return plan.collect(rules.replay(frame.lazy(), frame.height), frame.height)
+
+
+def _plan(p: Snapshot):
+    """(the licence rules of one epoch as an ``engine.plan.Plan``, the parameter versions building
+    them read: ``engine.params.versions``), built once per store, posture and date."""
+    from aiexport.engine import plan
+    from aiexport.engine.params import reads, versions
+
+    def built():
+        with reads() as read:
+            recorded = plan.record(_rules, p)
+        return recorded, versions(read, p._store)
+
+    return plan.cached(("license", id(p._store), p.posture, p.on), built, keep=(p._store,))
 
 
 def _rules(frame, p: Snapshot):
@@ -758,9 +770,17 @@ def _bit(cond: pl.Expr, b: int) -> pl.Expr:
 
 
 def decide_frame(
-    frame: pl.DataFrame, *, posture: str = "enforced", store: ParameterStore | None = None
+    frame: pl.DataFrame,
+    *,
+    posture: str = "enforced",
+    store: ParameterStore | None = None,
+    ordered: bool = True,
 ) -> pl.DataFrame:
-    """Evaluate a prepared transaction frame (see aiexport.law.transactions) under a posture."""
+    """Evaluate a prepared transaction frame (see aiexport.law.transactions) under a posture.
+    ``ordered=False``: the same rows with the same values, in any order."""
+    from aiexport.engine import plan
+    from aiexport.engine.params import same_versions
+
     store = store or default_store()
     bounds = store.boundaries(posture)
     epochs = _epochs(frame["date"], store, posture)
@@ -768,17 +788,34 @@ def decide_frame(
         return evaluate(frame, store.snapshot(bounds[epochs[0]], posture)).with_columns(
             pl.lit(posture).alias("posture")
         )
-    frame = frame.with_row_index("__i").with_columns(epochs.alias("__epoch"))
-    parts = [
-        evaluate(part.drop("__epoch"), store.snapshot(bounds[e], posture))
-        for (e,), part in frame.group_by(["__epoch"], maintain_order=True)
-    ]
-    return (
-        pl.concat(parts, how="vertical_relaxed")
-        .sort("__i")
-        .drop("__i")
-        .with_columns(pl.lit(posture).alias("posture"))
+    if ordered:
+        frame = frame.with_row_index("__i")
+    parts = frame.with_columns(epochs.alias("__epoch")).partition_by(
+        "__epoch", as_dict=True, include_key=True, maintain_order=False
     )
+    # Consecutive epochs in which the licence rules read the same parameter versions have the same
+    # rules (they read nothing else that depends on the date but the rule-set label, set per row
+    # below): one query for their rows. A book over 2022-2026 meets 13 licence rule sets in 28 epochs.
+    groups: list[list] = []  # [plan, versions read, frames]
+    for (e,) in sorted(parts):
+        last = groups[-1] if groups else None
+        if last is not None and last[1] is not None and same_versions(store, posture, last[1], e):
+            last[2].append(parts[(e,)])
+        else:
+            groups.append([*_plan(store.snapshot(bounds[e], posture)), [parts[(e,)]]])
+    label = {e: store.rule_set_label(bounds[e], posture) for (e,) in parts}
+    out = pl.concat(
+        [
+            plan.collect(rules.replay(pl.concat(fs).lazy(), n), n)
+            for rules, _, fs in groups
+            for n in [sum(f.height for f in fs)]
+        ],
+        how="vertical_relaxed",
+    ).with_columns(
+        pl.col("__epoch").replace_strict(label, return_dtype=pl.String).alias("rule_set"),
+        pl.lit(posture).alias("posture"),
+    ).drop("__epoch")
+    return out.sort("__i").drop("__i") if ordered else out
 
 
 FACT_COLUMNS = {

@@ -161,21 +161,46 @@ def evaluate_reach(
     from aiexport.engine import plan
 
     lf = frame.lazy()
-    names = set(lf.collect_schema().names())
-    missing = tuple(col for col, _ in FACT_COLUMNS.values() if col not in names)
-    has_datacenter = "datacenter" in names
-    key = (id(p._store), p.posture, p.on)
-
-    def stage(name, build, *extra):
-        return plan.cached(
-            ("reach", name, *key, *extra), lambda: plan.record(build, p), keep=(p._store,)
-        )
-
+    *stages, summary = (build()[0] for build in _stages(p, lf.collect_schema().names(), authorizations))
     # On a frame the optimiser runs on (``plan.collect``), each stage is materialised before the
     # next: chained lazily, the stages' expression trees nest into one plan whose optimisation
     # (common-subexpression elimination over thousands of nodes) cost ~1.7 s a call. A small
     # frame skips the optimiser, so its stages run as one query.
-    stages = [
+    rows = (
+        frame.select(pl.len()).collect().item() if isinstance(frame, pl.LazyFrame) else frame.height
+    )
+    small = rows < plan.OPTIMISE_FROM
+    for s in stages:
+        lf = s.replay(lf, rows) if small else plan.collect(s.replay(lf, rows), rows).lazy()
+    return plan.collect(summary.replay(lf, rows), rows)
+
+
+def _stages(p: Snapshot, columns, authorizations) -> list:
+    """The reach rules' stages for one epoch, in order, each a function giving (its
+    ``engine.plan.Plan``, the parameter versions building it read: ``engine.params.versions``;
+    None for a stage built for the call). Each is built once per store, posture, date and what it
+    depends on in the frame's columns (which fact columns are missing; whether ``datacenter`` is
+    there), when first asked for."""
+    from aiexport.engine import plan
+
+    names = set(columns)
+    missing = tuple(col for col, _ in FACT_COLUMNS.values() if col not in names)
+    has_datacenter = "datacenter" in names
+    key = (id(p._store), p.posture, p.on)
+
+    def built(build):
+        from aiexport.engine.params import reads, versions
+
+        with reads() as read:
+            recorded = plan.record(build, p)
+        return recorded, versions(read, p._store)
+
+    def stage(name, build, *extra):
+        return lambda: plan.cached(
+            ("reach", name, *key, *extra), lambda: built(build), keep=(p._store,)
+        )
+
+    return [
         stage("subject", lambda f, p: subject_to_ear(_defaults(f, missing), p), missing),
         stage("end_use", end_use_requirements),
         stage("embargo", embargo_requirements),
@@ -183,20 +208,49 @@ def evaluate_reach(
         stage("fdp", entity_list_fdp_requirements),
         stage("veu", lambda f, p: veu(f, p, None))
         if not authorizations
-        else plan.record(lambda f: veu(f, p, authorizations)),
+        else lambda: (plan.record(lambda f: veu(f, p, authorizations)), None),
+        stage("summary", lambda f, p: _summary(f, p, has_datacenter), has_datacenter),
     ]
-    rows = (
-        frame.select(pl.len()).collect().item() if isinstance(frame, pl.LazyFrame) else frame.height
-    )
-    small = rows < plan.OPTIMISE_FROM
-    for s in stages:
-        lf = s.replay(lf, rows) if small else plan.collect(s.replay(lf, rows), rows).lazy()
-    return plan.collect(
-        stage("summary", lambda f, p: _summary(f, p, has_datacenter), has_datacenter).replay(
-            lf, rows
-        ),
-        rows,
-    )
+
+
+def _by_stage(
+    frame: pl.DataFrame,
+    store: ParameterStore,
+    posture: str,
+    epochs: pl.Series,
+    authorizations: dict[str, VeuAuthorization] | None,
+) -> pl.DataFrame:
+    """``evaluate_reach`` over a frame of many epochs (``epochs``: each row's epoch of the store),
+    stage by stage, with the rows in epoch order (the caller restores its own).
+
+    A stage reads few of the parameters: over the 24 epochs of the reach rules, the subject stage
+    reads 7 different sets of versions, the embargo stage one. The rows are put in epoch order once;
+    for each stage, consecutive epochs in which the stage read the same versions (its plan is then
+    the same: the stages read nothing else that depends on the date) are one slice of the frame
+    and one query. The same stage plans as ``evaluate_reach``, replayed on fewer, larger slices."""
+    from aiexport.engine import plan
+    from aiexport.engine.params import same_versions
+
+    bounds = store.boundaries(posture)
+    frame = frame.with_columns(epochs.alias("__epoch")).sort("__epoch", maintain_order=True)
+    runs = frame.group_by("__epoch", maintain_order=True).len().rows()  # (epoch, rows), in order
+    frame = frame.drop("__epoch")
+    columns = frame.columns
+    stages = {e: _stages(store.snapshot(bounds[e], posture), columns, authorizations) for e, _ in runs}
+    for k in range(len(stages[runs[0][0]])):
+        slices: list[list] = []  # [plan, first row, rows, versions read]
+        at = 0
+        for e, n in runs:
+            last = slices[-1] if slices else None
+            if last is not None and last[3] is not None and same_versions(store, posture, last[3], e):
+                last[2] += n  # this epoch's plan is the last one's
+            else:
+                built, read = stages[e][k]()
+                slices.append([built, at, n, read])
+            at += n
+        parts = [plan.collect(s.replay(frame.slice(i, n).lazy(), n), n) for s, i, n, _ in slices]
+        frame = parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical_relaxed")
+    return frame
 
 
 def _defaults(lf, missing: tuple[str, ...]):
@@ -315,11 +369,18 @@ def reach_frame(
 ) -> pl.DataFrame:
     """``evaluate_reach`` per parameter epoch (mixed dates in one frame), in input order (with
     ``ordered=False``, the same rows in any order)."""
+    from aiexport.engine import plan
     from aiexport.law.classify import _epochs
 
     store = store or default_store()
     bounds = store.boundaries(posture)
     epochs = _epochs(frame["date"], store, posture)
+    if frame.height >= plan.OPTIMISE_FROM and epochs.n_unique() > 1:
+        # a chunk of a book: stage by stage, each over the rows of the epochs where it is the same
+        if not ordered:
+            return _by_stage(frame, store, posture, epochs, authorizations)
+        frame = frame.with_row_index("__r")
+        return _by_stage(frame, store, posture, epochs, authorizations).sort("__r").drop("__r")
     # Epochs of the whole law in which nothing the reach rules read changes are one reach epoch:
     # a book spanning 2022-2026 meets ~20 law epochs but far fewer reach ones.
     first_of: dict[tuple, int] = {}
