@@ -158,3 +158,26 @@ def test_rows_needing_the_per_row_path_match_check(tmp_path):
     for posture in ("enforced", "codified"):
         run(path, tmp_path / "o.parquet", posture=posture)
         assert differences(pl.read_parquet(tmp_path / "o.parquet"), check_records(yaml_path, posture)) == []
+
+
+def test_repeated_ids_name_their_first_row():
+    """``duplicates``: every row whose id (stripped) was used by an earlier row, with that first
+    row; blank ids repeat nothing. Checked against a plain reading of the same ids."""
+    import random
+
+    from aiexport.batch.run import duplicates
+
+    rng = random.Random(3)
+    ids = [rng.choice([f"T{rng.randrange(400)}", f" T{rng.randrange(400)} ", None]) for _ in range(2_000)]
+    lf = pl.LazyFrame({"row": list(range(1, len(ids) + 1)), "id": ids}, schema={"row": pl.Int64, "id": pl.String})
+    total, dups = duplicates(lf)
+    first: dict[str, int] = {}
+    expected = {}
+    for row, i in enumerate(ids, 1):
+        if i is None:
+            continue
+        if i.strip() in first:
+            expected[row] = first[i.strip()]
+        else:
+            first[i.strip()] = row
+    assert total == len(ids) and dups == expected and len(expected) > 500
