@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,7 @@ from aiexport.batch.run import cores  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 AIEXPORT = str(Path(sys.executable).with_name("aiexport"))
+REPEATS = 3
 WORK = Path(os.environ.get("AIEXPORT_BENCH_DIR", Path(tempfile.gettempdir()) / "aiexport-bench"))
 
 def measure(cmd: list[str]) -> tuple[float, float]:
@@ -249,15 +251,27 @@ def agreement(ours: Path, theirs: Path) -> tuple[int, int, pl.DataFrame]:
     return modelled.height, agree.height, modelled.filter(~same).head(5)
 
 
+def met(ok: bool) -> str:
+    return "met" if ok else "not met"
+
+
 def main(n: int = 2_000_000, sizes: tuple[int, ...] = (100_000, 1_000_000, 2_000_000, 10_000_000)) -> None:
     load_before = os.getloadavg()[0]
     path = book(n)
     out, sql_out, dask_out = WORK / f"out-{n}.parquet", WORK / f"sql-{n}.parquet", WORK / f"dask-{n}.parquet"
-    ours, ours_rss = measure([AIEXPORT, "batch", str(path), "-o", str(out), "--posture", "enforced"])
+    # the two the goal compares, alternated REPEATS times (the machine is shared: one run of each
+    # can land on a busy moment); the median of each, and every run's time in the text
+    pairs = [
+        (measure([AIEXPORT, "batch", str(path), "-o", str(out), "--posture", "enforced"]),
+         measure(duckdb_cmd(path, sql_out)))
+        for _ in range(REPEATS)
+    ]
+    ours, ours_rss = statistics.median(a[0] for a, _ in pairs), max(a[1] for a, _ in pairs)
+    theirs, theirs_rss = statistics.median(b[0] for _, b in pairs), max(b[1] for _, b in pairs)
+    ratios = [a[0] / b[0] for a, b in pairs]
     one_out = WORK / f"one-{n}.parquet"
     one, one_rss = measure([AIEXPORT, "batch", str(path), "-o", str(one_out), "--jobs", "1"])
     one_identical = pl.read_parquet(out).equals(pl.read_parquet(one_out))
-    theirs, theirs_rss = measure(duckdb_cmd(path, sql_out))
     compared, agreed, sample = agreement(out, sql_out)
     dask, dask_rss = measure([AIEXPORT, "batch", str(path), "-o", str(dask_out), "--workers", "2"])
     identical = pl.read_parquet(out).equals(pl.read_parquet(dask_out))
@@ -292,7 +306,9 @@ other, not across runs).
 | `aiexport batch --workers 2` (Dask LocalCluster, 2 processes) | {dask:.1f} s | {n / dask:,.0f} | {dask_rss:,.0f} MiB |
 | **baseline**: DuckDB, hand-written SQL of the enforced rules, to Parquet | {theirs:.1f} s | {n / theirs:,.0f} | {theirs_rss:,.0f} MiB |
 
-aiexport / DuckDB wall time: **{ours / theirs:.1f}×** (goal ≤ 2×; goal ≥ 2,500,000 lines/s: not met).
+The pool and DuckDB were run {REPEATS} times, alternately; the table gives the median of each (peak
+memory: the largest). aiexport / DuckDB wall time: **{ours / theirs:.1f}×** (goal ≤ 2×: {met(ours / theirs <= 2)};
+goal ≥ 2,500,000 lines/s: {met(n / ours >= 2_500_000)}); run by run: {", ".join(f"{a[0]:.1f} / {b[0]:.1f} s = {r:.1f}×" for (a, b), r in zip(pairs, ratios, strict=True))}.
 Output of `--jobs 1` identical to the pool's: **{one_identical}**. Dask output identical: **{identical}**.
 
 Agreement: the SQL models the enforced classification (2022 AND-test; 2023 TPP/PD with the

@@ -70,10 +70,7 @@ def apply(
     early = frame["date"] < since
     if not early.any():
         return fold(
-            reach.reach_frame(
-                frame, posture=posture, authorizations=authorizations, ordered=ordered
-            ),
-            ordered=ordered,
+            reach.reach_frame(frame, posture=posture, authorizations=authorizations, ordered=ordered)
         )
     if early.all():
         return frame
@@ -83,8 +80,7 @@ def apply(
     late = fold(
         reach.reach_frame(
             frame.filter(~early), posture=posture, authorizations=authorizations, ordered=ordered
-        ),
-        ordered=ordered,
+        )
     )
     out = pl.concat([frame.filter(early), late], how="diagonal_relaxed")
     return out.sort("__reach_i").drop("__reach_i") if ordered else out
@@ -107,14 +103,13 @@ US_DEST, NOT_SUBJECT, ASK_SUBJECT, REQUIRED, ASK_OTHER, VEU_OK, VEU_NOT_OK, CCL_
 )
 
 
-def fold(r: pl.DataFrame, *, ordered: bool = True) -> pl.DataFrame:
+def fold(r: pl.DataFrame) -> pl.DataFrame:
     """The outcome precedence over a frame carrying both the CCL and the reach columns.
 
     Each row is first given its case (``US_DEST`` … ``CCL``); each case's outputs are then computed
     on its own rows only. Polars evaluates every branch of a when/then over the whole column, and
     the list work of the branches (concatenating and de-duplicating rule lists) dominated the batch
-    path before the split. The expressions are constants, built once. ``ordered=False``: the same
-    rows, in any order."""
+    path before the split. The expressions are constants, built once. Rows keep their order."""
     from aiexport.engine import plan
 
     # the case reads lists (the facts asked, the flags): decided once per distinct combination
@@ -123,15 +118,13 @@ def fold(r: pl.DataFrame, *, ordered: bool = True) -> pl.DataFrame:
         if r.height >= plan.DISTINCT_FROM
         else r.with_columns(_case().alias("__case"))
     )
-    if ordered:
-        r = r.with_row_index("__fold_i")
-    parts = [
-        _case_outputs(c, part) for (c,), part in r.group_by(["__case"], maintain_order=ordered)
-    ]
-    out = pl.concat(parts, how="vertical_relaxed")
-    if ordered:
-        out = out.sort("__fold_i").drop("__fold_i")
-    return out.with_columns(
+    # split by case only the columns the cases read and write (the frame carries ~150 trace
+    # columns: gathering them all by case cost more than the cases' own work), then put the
+    # outputs back in row order beside the rest
+    narrow = r.select(_case_reads()).with_row_index("__fold_i")
+    parts = [_case_outputs(c, part) for (c,), part in narrow.group_by(["__case"])]
+    out = pl.concat(parts, how="vertical_relaxed").sort("__fold_i")
+    return r.with_columns(out.select(_CASE_WRITES)).with_columns(
         pl.col("__case")
         .is_in([NOT_SUBJECT, ASK_SUBJECT, REQUIRED, ASK_OTHER, VEU_OK])
         .alias("reach_decisive")
@@ -179,6 +172,31 @@ def _case() -> pl.Expr:
         .cast(pl.Int8)
     )
     return case
+
+
+_CASE_WRITES = (
+    "outcome",
+    "rules",
+    "needs_facts",
+    "license_exception",
+    "review_policy",
+    "obligations",
+    "policy_rule",
+)
+
+
+@cache
+def _case_reads() -> tuple[str, ...]:
+    """The columns the cases' outputs read (Polars' own account of their expressions) and the
+    columns they write (a case that writes nothing keeps a row's own values), with ``__case``."""
+    read = {
+        c for case in range(CCL + 1) for e in _case_columns_or_none(case) for c in e.meta.root_names()
+    }
+    return tuple(sorted(read | set(_CASE_WRITES) | {"__case"}))
+
+
+def _case_columns_or_none(case: int) -> list[pl.Expr]:
+    return [] if case in (US_DEST, CCL) else list(_case_columns(case).values())
 
 
 def _unique(*lists: pl.Expr) -> pl.Expr:
