@@ -157,3 +157,29 @@ def test_a_user_can_set_polars_own_allocator_options():
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == f"{own},{own}"
+
+
+@pytest.mark.parametrize("posture", ["enforced", "codified"])
+def test_a_pool_process_warms_up_with_the_plans_a_chunk_uses(posture):
+    """``_warm`` (run by each pool process while the ids are read) builds the licence and reach
+    plans that deciding a chunk over every epoch then finds built: deciding one afterwards builds
+    none of them again, but the legal-reach subject stage's (which depends on the facts a book
+    states)."""
+    from aiexport.batch.core import decide_chunk
+    from aiexport.batch.run import _warm
+    from aiexport.engine import plan
+
+    def plans() -> dict:
+        return {key[0]: len(entries) for key, (_, entries) in plan._plans.items()}
+
+    plan.clear()
+    _warm(posture)
+    warmed = plans()
+    assert any(k[0] == "license" for k in warmed) and ("reach", "summary", True) in warmed
+    raw = generate(3_000, seed=4).with_row_index("row", offset=1).with_columns(pl.col("row").cast(pl.Int64))
+    decide_chunk(raw, posture=posture, unscreened="no list")
+    built = plans()
+    # nothing built again but the subject stage's (it depends on the facts a book states)
+    assert {k: n for k, n in built.items() if warmed.get(k) != n} == {
+        k: n for k, n in built.items() if k[:2] == ("reach", "subject")}
+    assert any(k[:2] == ("reach", "subject") for k in built)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from aiexport.engine import plan
+from aiexport.engine import cache, plan
 from aiexport.law.classify import _labels, label_table
 from aiexport.law.reach.rules import labels
 
@@ -101,11 +101,12 @@ def test_reach_rules_stage_by_stage_equal_each_epoch_evaluated_alone(posture, mo
     assert epochs.n_unique() >= 10 and frame.height >= plan.OPTIMISE_FROM
     got = reach.reach_frame(frame, posture=posture)
     bounds = store.boundaries(posture)
-    alone = pl.concat(
-        [reach.evaluate_reach(part.drop("__e"), store.snapshot(bounds[e], posture))
-         for (e,), part in frame.with_columns(epochs.alias("__e")).group_by(["__e"])],
-        how="vertical_relaxed",
-    ).sort("__i")
+    with cache.disabled():  # each epoch's own rules, built afresh
+        alone = pl.concat(
+            [reach.evaluate_reach(part.drop("__e"), store.snapshot(bounds[e], posture))
+             for (e,), part in frame.with_columns(epochs.alias("__e")).group_by(["__e"])],
+            how="vertical_relaxed",
+        ).sort("__i")
     assert got.columns == alone.columns
     assert got.equals(alone)
     assert reach.reach_frame(frame, posture=posture, ordered=False).sort("__i").equals(alone)
@@ -131,11 +132,19 @@ def test_licence_rules_over_many_epochs_equal_each_epoch_evaluated_alone(posture
     bounds = store.boundaries(posture)
     labels = {store.rule_set_label(bounds[e], posture) for e in epochs.unique()}
     assert epochs.n_unique() >= 15 and len(labels) >= 8
-    alone = pl.concat(
-        [license.evaluate(part.drop("__e"), store.snapshot(bounds[e], posture))
-         for (e,), part in frame.with_columns(epochs.alias("__e")).group_by(["__e"])],
-        how="vertical_relaxed",
-    ).sort("__k").with_columns(pl.lit(posture).alias("posture"))
+    with cache.disabled():  # each epoch's own rules, built afresh
+        alone = pl.concat(
+            [license.evaluate(part.drop("__e"), store.snapshot(bounds[e], posture))
+             for (e,), part in frame.with_columns(epochs.alias("__e")).group_by(["__e"])],
+            how="vertical_relaxed",
+        ).sort("__k").with_columns(pl.lit(posture).alias("posture"))
     got = license.decide_frame(frame, posture=posture)
     assert got.equals(alone)
+    plan.clear()  # each epoch alone through the cache, which hands an epoch a plan built in another
+    parts = frame.with_columns(epochs.alias("__e")).partition_by("__e", as_dict=True)
+    cached = pl.concat(
+        [license.evaluate(parts[(e,)].drop("__e"), store.snapshot(bounds[e], posture)) for (e,) in sorted(parts)],
+        how="vertical_relaxed",
+    ).sort("__k").with_columns(pl.lit(posture).alias("posture"))
+    assert cached.equals(alone)
     assert license.decide_frame(frame, posture=posture, ordered=False).sort("__k").equals(alone)

@@ -253,7 +253,7 @@ def run(path: Path, out: Path, *, posture: str = "enforced", on: dt.date | None 
             extra = check_columns(lf, path, allow_extra)
             # a book of more than a chunk or so: the pool's processes start (and import) while
             # this one reads the ids and the first chunk
-            pool = _pool(jobs) if jobs > 1 and path.stat().st_size > WARM_FROM else None
+            pool = _pool(jobs, posture) if jobs > 1 and path.stat().st_size > WARM_FROM else None
             total, dups = duplicates(lf, path)
             reason = lists.result()
         rejects_path = rejects_path or default_rejects(out)
@@ -278,7 +278,7 @@ def run(path: Path, out: Path, *, posture: str = "enforced", on: dt.date | None 
                     parts.append(part)
                     done(*process(raw, part, dups=dups, **kwargs))
             else:
-                _in_pool(pool or _pool(jobs), work, jobs, dups, kwargs, parts, done)
+                _in_pool(pool or _pool(jobs, posture), work, jobs, dups, kwargs, parts, done)
             finish(parts, out, rejects, rejects_path)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -292,16 +292,27 @@ def run(path: Path, out: Path, *, posture: str = "enforced", on: dt.date | None 
 WARM_FROM = 16 * 2**20  # bytes: a 250,000-line CSV is ~30 MiB
 
 
-def _warm() -> None:
-    """Import what deciding a chunk imports (in a pool's process, before its first chunk)."""
+def _warm(posture: str = "enforced") -> None:
+    """In a pool's process, before its first chunk (while this process reads the ids): import what
+    deciding a chunk imports, and build the plans of the licence and reach rules of every epoch
+    (one per set of parameter versions a stage reads). A book that meets fewer epochs leaves some
+    unused."""
     from aiexport.batch import core  # noqa: F401
     from aiexport.engine.params import default_store
     from aiexport.law import license, overlays, reach, reach_step  # noqa: F401
+    from aiexport.screening import determination  # noqa: F401
 
-    default_store()
+    store = default_store()
+    since = reach_step.first_day()
+    for day in store.boundaries(posture):
+        p = store.snapshot(day, posture)
+        license._plan(p)  # (built once per set of parameter versions read: engine.plan.by_versions)
+        if day >= since:  # not the subject stage: its plan depends on which reach facts the book states
+            for build in reach._stages(p, ["datacenter"], None)[1:]:  # a chunk has the datacenter reading
+                build()
 
 
-def _pool(jobs: int):
+def _pool(jobs: int, posture: str = "enforced"):
     """``jobs`` fresh processes (spawned: Polars' threads do not survive a fork), each warming up."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
@@ -311,7 +322,7 @@ def _pool(jobs: int):
     tune_allocator()  # the pool's processes inherit it
     pool = ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"))
     for _ in range(jobs):
-        pool.submit(_warm)
+        pool.submit(_warm, posture)
     return pool
 
 

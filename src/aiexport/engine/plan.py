@@ -10,7 +10,7 @@ a real ``LazyFrame``. The rules stay one implementation; only their expressions 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable
 from types import GeneratorType
 from typing import Any
 
@@ -115,27 +115,36 @@ def record(stage: Callable[..., Any], *args: Any) -> Plan:
     return plan
 
 
-_plans: dict[Hashable, tuple[Any, Any]] = {}
+# (key, store id, posture) -> (the store, [(the versions a build read, what it built)])
+_plans: dict[Hashable, tuple[Any, list]] = {}
 MAX_PLANS = 512
 
 
-def cached(key: Hashable, build: Callable[[], Any], keep: Iterable[Any] = ()) -> Any:
-    """``build()`` once per ``key``. ``keep``: objects whose ``id`` is part of the key, held so
-    that the id cannot be reused by another object while the entry lives."""
-    from aiexport.engine import cache
+def by_versions(key: Hashable, p: Any, build: Callable[[], Any]) -> tuple[Any, frozenset | None]:
+    """(``build()``, the parameter versions it read: ``engine.params.versions``), built once per
+    ``key`` and set of versions: a snapshot ``p`` of another epoch in which everything an earlier
+    build read has the same version gets that build (the builds read nothing else that depends on
+    the date). The store is held with its entries: its id cannot be reused while they live."""
+    import bisect
 
-    if (
-        not cache.enabled()
-    ):  # the engine cache off (bench/latency_bench.py's baseline): built for the call
-        return build()
-    hit = _plans.get(key)
-    if hit is not None:
-        return hit[1]
-    value = build()
-    if len(_plans) >= MAX_PLANS:
-        _plans.clear()
-    _plans[key] = (tuple(keep), value)
-    return value
+    from aiexport.engine import cache
+    from aiexport.engine.params import reads, same_versions, versions
+
+    store = p._store
+    if cache.enabled():
+        epoch = bisect.bisect_right(store.boundaries(p.posture), p.on) - 1
+        _, entries = _plans.setdefault((key, id(store), p.posture), (store, []))
+        for read, value in entries:
+            if read is not None and same_versions(store, p.posture, read, epoch):
+                return value, read
+    with reads() as read:
+        value = build()
+    got = versions(read, store)
+    if cache.enabled():
+        if len(_plans) >= MAX_PLANS:
+            _plans.clear()
+        _plans.setdefault((key, id(store), p.posture), (store, []))[1].append((got, value))
+    return value, got
 
 
 def clear() -> None:

@@ -244,16 +244,12 @@ def evaluate(frame: pl.DataFrame, p: Snapshot) -> pl.DataFrame:
 
 def _plan(p: Snapshot):
     """(the licence rules of one epoch as an ``engine.plan.Plan``, the parameter versions building
-    them read: ``engine.params.versions``), built once per store, posture and date."""
+    them read: ``engine.params.versions``), built once per store, posture, rule set and set of
+    versions."""
     from aiexport.engine import plan
-    from aiexport.engine.params import reads, versions
 
-    def built():
-        with reads() as read:
-            recorded = plan.record(_rules, p)
-        return recorded, versions(read, p._store)
-
-    return plan.cached(("license", id(p._store), p.posture, p.on), built, keep=(p._store,))
+    # the rule-set label is written into the rules' output and is not a parameter: part of the key
+    return plan.by_versions(("license", p.rule_set), p, lambda: plan.record(_rules, p))
 
 
 def _rules(frame, p: Snapshot):

@@ -178,27 +178,17 @@ def evaluate_reach(
 def _stages(p: Snapshot, columns, authorizations) -> list:
     """The reach rules' stages for one epoch, in order, each a function giving (its
     ``engine.plan.Plan``, the parameter versions building it read: ``engine.params.versions``;
-    None for a stage built for the call). Each is built once per store, posture, date and what it
-    depends on in the frame's columns (which fact columns are missing; whether ``datacenter`` is
-    there), when first asked for."""
+    None for a stage built for the call). Each is built when first asked for, once per store,
+    posture, set of parameter versions it reads (``engine.plan.by_versions``) and what it depends on
+    in the frame's columns (which fact columns are missing; whether ``datacenter`` is there)."""
     from aiexport.engine import plan
 
     names = set(columns)
     missing = tuple(col for col, _ in FACT_COLUMNS.values() if col not in names)
     has_datacenter = "datacenter" in names
-    key = (id(p._store), p.posture, p.on)
-
-    def built(build):
-        from aiexport.engine.params import reads, versions
-
-        with reads() as read:
-            recorded = plan.record(build, p)
-        return recorded, versions(read, p._store)
 
     def stage(name, build, *extra):
-        return lambda: plan.cached(
-            ("reach", name, *key, *extra), lambda: built(build), keep=(p._store,)
-        )
+        return lambda: plan.by_versions(("reach", name, *extra), p, lambda: plan.record(build, p))
 
     return [
         stage("subject", lambda f, p: subject_to_ear(_defaults(f, missing), p), missing),
