@@ -50,19 +50,26 @@ def test_disabled_is_the_uncached_path():
     assert cache.enabled() and cache._store == {}
 
 
+def _every_epoch(posture: str, by_item: bool) -> tuple[list, list, pl.DataFrame]:
+    """Every test item on every date the law changes since 2021 and the day before (item by item,
+    or date by date), and their classification made afresh."""
+    from aiexport.engine.params import default_store
+
+    days = sorted({d for b in default_store().boundaries(posture) if b.year >= 2021
+                   for d in (b, b - dt.timedelta(days=1))})
+    pairs = [(it, d) for it in ITEMS for d in days] if by_item else [(it, d) for d in days for it in ITEMS]
+    its, when = [it for it, _ in pairs], [d for _, d in pairs]
+    return its, when, classify_item_frames(*build_frames(its, when, "t"), posture=posture, explain=False)
+
+
 @pytest.mark.parametrize("posture", ["enforced", "codified"])
 def test_a_classification_found_under_another_epoch_is_the_classification_of_this_one(posture, monkeypatch):
     """Every item on every date the law changes (and the day before): the cache, which reuses a
     classification made in another epoch when everything it read is the same there, gives what
     classifying each date afresh gives, rule set included; and it did reuse."""
-    from aiexport.engine.params import default_store
     from aiexport.law import items as items_module
 
-    days = sorted({d for b in default_store().boundaries(posture) if b.year >= 2021
-                   for d in (b, b - dt.timedelta(days=1))})
-    its = [it for it in ITEMS for _ in days]
-    when = [d for _ in ITEMS for d in days]
-    expected = classify_item_frames(*build_frames(its, when, "t"), posture=posture, explain=False)
+    its, when, expected = _every_epoch(posture, by_item=True)
     classified: list[int] = []
     real = items_module.classify_item_frames
 
@@ -86,11 +93,7 @@ def test_one_call_over_every_epoch_reuses_within_the_call(posture, monkeypatch):
     from aiexport.engine.params import default_store
     from aiexport.law import items as items_module
 
-    days = sorted({d for b in default_store().boundaries(posture) if b.year >= 2021
-                   for d in (b, b - dt.timedelta(days=1))})
-    its = [it for _ in days for it in ITEMS]
-    when = [d for d in days for _ in ITEMS]
-    expected = classify_item_frames(*build_frames(its, when, "t"), posture=posture, explain=False)
+    its, when, expected = _every_epoch(posture, by_item=False)
     queries: list[int] = []
     real = items_module.classify_item_frames
     monkeypatch.setattr(items_module, "classify_item_frames",
