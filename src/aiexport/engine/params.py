@@ -153,7 +153,7 @@ def versions(read: list[tuple], store: ParameterStore) -> frozenset | None:
     return frozenset((name, posture, id(v)) for _, name, _, posture, v in read)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)  # (it holds its stores: a reform's store lives on until its entries go)
 def same_versions(store: ParameterStore, posture: str, read: frozenset, epoch: int) -> bool:
     """Every parameter of ``read`` (``versions``) has the same version on the first day of
     ``epoch`` (an index into ``store.boundaries(posture)``): what was computed from those reads
