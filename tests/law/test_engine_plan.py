@@ -148,3 +148,19 @@ def test_licence_rules_over_many_epochs_equal_each_epoch_evaluated_alone(posture
     ).sort("__k").with_columns(pl.lit(posture).alias("posture"))
     assert cached.equals(alone)
     assert license.decide_frame(frame, posture=posture, ordered=False).sort("__k").equals(alone)
+
+
+def test_a_plan_asked_for_inside_a_recording_records_what_it_reads():
+    """A cached plan read nothing when found: asked for inside another recording (a build that
+    calls it), it is built again, so the outer recording knows what it depends on."""
+    import datetime as dt
+
+    from aiexport.engine.params import default_store, reads
+    from aiexport.law import license
+
+    p = default_store().snapshot(dt.date(2025, 6, 1), "enforced")
+    license._plan(p)
+    license._plan(p)  # found in the cache (and the check of its versions too)
+    with reads() as outer:
+        license._plan(p)
+    assert "ac_rule_version" in {name for _, name, *_ in outer}

@@ -128,11 +128,13 @@ def by_versions(key: Hashable, p: Any, build: Callable[[], Any]) -> tuple[Any, f
     import bisect
 
     from aiexport.engine import cache
-    from aiexport.engine.params import reads, same_versions, versions
+    from aiexport.engine.params import _reads, reads, same_versions, versions
 
     store = p._store
-    if cache.enabled():
-        epoch = bisect.bisect_right(store.boundaries(p.posture), p.on) - 1
+    epoch = bisect.bisect_right(store.boundaries(p.posture), p.on) - 1
+    # not looked up inside another recording (a build that calls this one): a hit reads nothing,
+    # and the outer build would not know what this one read
+    if cache.enabled() and epoch >= 0 and _reads.get() is None:
         _, entries = _plans.setdefault((key, id(store), p.posture), (store, []))
         for read, value in entries:
             if read is not None and same_versions(store, p.posture, read, epoch):

@@ -124,7 +124,7 @@ def fold(r: pl.DataFrame) -> pl.DataFrame:
     narrow = r.select(_case_reads()).with_row_index("__fold_i")
     parts = [_case_outputs(c, part) for (c,), part in narrow.group_by(["__case"])]
     out = pl.concat(parts, how="vertical_relaxed").sort("__fold_i")
-    return r.with_columns(out.select(_CASE_WRITES)).with_columns(
+    return r.with_columns(out.select(_case_writes())).with_columns(
         pl.col("__case")
         .is_in([NOT_SUBJECT, ASK_SUBJECT, REQUIRED, ASK_OTHER, VEU_OK])
         .alias("reach_decisive")
@@ -174,15 +174,10 @@ def _case() -> pl.Expr:
     return case
 
 
-_CASE_WRITES = (
-    "outcome",
-    "rules",
-    "needs_facts",
-    "license_exception",
-    "review_policy",
-    "obligations",
-    "policy_rule",
-)
+@cache
+def _case_writes() -> tuple[str, ...]:
+    """The columns some case of the precedence writes."""
+    return tuple(sorted({c for case in range(CCL + 1) for c in _case_columns_or_none(case)}))
 
 
 @cache
@@ -190,13 +185,16 @@ def _case_reads() -> tuple[str, ...]:
     """The columns the cases' outputs read (Polars' own account of their expressions) and the
     columns they write (a case that writes nothing keeps a row's own values), with ``__case``."""
     read = {
-        c for case in range(CCL + 1) for e in _case_columns_or_none(case) for c in e.meta.root_names()
+        c
+        for case in range(CCL + 1)
+        for e in _case_columns_or_none(case).values()
+        for c in e.meta.root_names()
     }
-    return tuple(sorted(read | set(_CASE_WRITES) | {"__case"}))
+    return tuple(sorted(read | set(_case_writes()) | {"__case"}))
 
 
-def _case_columns_or_none(case: int) -> list[pl.Expr]:
-    return [] if case in (US_DEST, CCL) else list(_case_columns(case).values())
+def _case_columns_or_none(case: int) -> dict[str, pl.Expr]:
+    return {} if case in (US_DEST, CCL) else _case_columns(case)
 
 
 def _unique(*lists: pl.Expr) -> pl.Expr:
