@@ -144,20 +144,18 @@ def _frames(items: list, dates: list, source: str, rows: list[int] | None, pos: 
 
 
 def _reads_by_epoch(read: list[tuple], store, posture: str) -> dict[int, frozenset | None]:
-    """The parameters a classification read, per epoch of the dates they were read on, as (name,
-    posture, id of the version read); None for an epoch in which another store was read (never
-    reused; nor is one with no read recorded)."""
+    """The parameter versions a classification read (``engine.params.versions``), per epoch of the
+    dates they were read on; None for an epoch in which another store was read (never reused; nor
+    is one with no read recorded)."""
     import bisect
 
+    from aiexport.engine.params import versions
+
     bounds = store.boundaries(posture)
-    out: dict[int, set | None] = {}
-    for st, name, on, post, value in read:
-        e = bisect.bisect_right(bounds, on) - 1
-        if st is not store:
-            out[e] = None
-        elif out.setdefault(e, set()) is not None:
-            out[e].add((name, post, id(value)))
-    return {e: (None if r is None else frozenset(r)) for e, r in out.items()}
+    by_epoch: dict[int, list[tuple]] = {}
+    for r in read:
+        by_epoch.setdefault(bisect.bisect_right(bounds, r[2]) - 1, []).append(r)
+    return {e: versions(rs, store) for e, rs in by_epoch.items()}
 
 
 def _same_reads(store, posture: str, entries, epoch: int) -> int | None:
