@@ -92,6 +92,67 @@ def test_a_killed_pool_process_stops_the_run_with_a_clear_message(tmp_path):
     assert not out.exists()
 
 
+def _spawned_pool_running(fn, *args):
+    """A one-process pool (spawned, as batch's) with ``fn(*args)`` running in it, and its process."""
+    import multiprocessing as mp
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"))
+    future = pool.submit(fn, *args)
+    deadline = time.monotonic() + 60
+    while not future.running() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (proc,) = pool._processes.values()
+    return pool, future, proc
+
+
+def test_a_failed_run_kills_the_pool_processes_rather_than_waiting_for_them():
+    """A bad chunk (or Ctrl-C) ends the run at once: the pool's processes are killed, not waited
+    for. (Waiting is also what hangs for ever when the pool broke as a process was starting.)"""
+    import signal
+    import time
+
+    from aiexport.batch.run import _in_pool
+
+    pool, _, proc = _spawned_pool_running(time.sleep, 30)
+    bad = InputError("book.csv", 3, "to", "a country code", "ZZ")
+
+    def work():
+        raise bad
+        yield
+
+    with pytest.raises(InputError) as caught:
+        _in_pool(pool, work(), 1, {}, {}, [], lambda *_: None)
+    assert caught.value is bad
+    assert proc.exitcode == -signal.SIGKILL  # killed; a pool shut down politely lets it finish (0)
+
+
+def test_an_error_from_a_broken_pool_is_reported_as_the_dead_process():
+    """A process that dies as the next one starts can make the start fail with 'OSError: handle is
+    closed' (Python 3.11): the run reports the dead process (exit 71 from the CLI), not an
+    internal error."""
+    import os
+    import signal
+    import time
+    from concurrent.futures.process import BrokenProcessPool
+
+    from aiexport.batch.run import _abandon
+    from aiexport.errors import report_unexpected
+
+    pool, future, proc = _spawned_pool_running(time.sleep, 30)
+    os.kill(proc.pid, signal.SIGKILL)
+    with pytest.raises(BrokenProcessPool):
+        future.result(timeout=60)
+    start_failed = OSError("handle is closed")
+    with pytest.raises(BrokenProcessPool) as caught:
+        _abandon(pool, start_failed)
+    assert caught.value.__cause__ is start_failed
+    assert report_unexpected(caught.value) == 71
+    with pytest.raises(ValueError):  # an error of a pool that did not break passes as it is
+        _abandon(_spawned_pool_running(time.sleep, 0)[0], ValueError("not the pool's"))
+
+
 def _allocator_conf() -> str | None:
     import os
 

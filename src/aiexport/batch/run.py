@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import polars as pl
 
@@ -282,9 +283,12 @@ def run(path: Path, out: Path, *, posture: str = "enforced", on: dt.date | None 
             finish(parts, out, rejects, rejects_path)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+    except BaseException as exc:
+        if pool is not None:  # started early, and perhaps never given a chunk
+            _abandon(pool, exc)
+        raise
+    if pool is not None:  # (already shut down, unless the book turned out to be one chunk)
+        pool.shutdown(wait=False, cancel_futures=True)
     summary.seconds = time.perf_counter() - t0
     return summary
 
@@ -321,9 +325,31 @@ def _pool(jobs: int, posture: str = "enforced"):
 
     tune_allocator()  # the pool's processes inherit it
     pool = ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"))
-    for _ in range(jobs):
-        pool.submit(_warm, posture)
+    try:
+        for _ in range(jobs):
+            pool.submit(_warm, posture)  # (each submit starts a process)
+    except BaseException as exc:
+        _abandon(pool, exc)
     return pool
+
+
+def _abandon(pool, exc: BaseException) -> NoReturn:
+    """End ``pool`` after ``exc``, killing its processes rather than waiting for them, and raise:
+    ``BrokenProcessPool`` when a process of the pool had died, whatever ``exc`` the death led to.
+
+    ``shutdown(wait=True)`` alone is not enough. When a process dies while the next is being
+    started (seen with Python 3.11), the pool marks itself broken and stops the processes it knows.
+    The one being started then either fails to start ('OSError: handle is closed', from a queue the
+    pool closed) or starts unknown to that stop, and the pool's thread waits for it for ever."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    broken = getattr(pool, "_broken", False)  # (the executor's own flag: no public way to ask)
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.kill()  # (a dead one ignores it)
+    pool.shutdown(wait=True, cancel_futures=True)  # returns: no process is left to wait for
+    if broken and not isinstance(exc, BrokenProcessPool):
+        raise BrokenProcessPool(broken) from exc
+    raise exc
 
 
 def dups_between(dups: dict[int, int], first: int, last: int) -> dict[int, int]:
@@ -360,27 +386,29 @@ def _in_pool(pool, work: Iterable[tuple[pl.DataFrame, Path]], jobs: int, dups: d
     ``jobs`` + 1 chunks are in flight, so memory stays bounded: one read ahead, one in each
     process."""
     from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     pending: set = set()
 
     def drain(limit: int) -> None:  # wait until at most `limit` chunks are in flight
         nonlocal pending
         while len(pending) > limit:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            finished, pending = wait(pending, timeout=1, return_when=FIRST_COMPLETED)
+            if not finished and getattr(pool, "_broken", False):  # a chunk handed over as the pool
+                raise BrokenProcessPool(pool._broken)  # broke may never be marked failed (Python 3.11)
             for f in finished:
                 done(*f.result())
 
-    with pool:
-        try:
-            for raw, part in work:
-                parts.append(part)
-                given, mine = hand_over(raw, part, dups)
-                pending.add(pool.submit(process_file, given, part, dups=mine, **kwargs))
-                drain(jobs)
-            drain(0)
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    try:
+        for raw, part in work:
+            parts.append(part)
+            given, mine = hand_over(raw, part, dups)
+            pending.add(pool.submit(process_file, given, part, dups=mine, **kwargs))
+            drain(jobs)
+        drain(0)
+    except BaseException as exc:  # a bad chunk, a dead process, Ctrl-C: the others are not waited for
+        _abandon(pool, exc)
+    pool.shutdown(wait=True)
 
 
 def default_rejects(out: Path) -> Path:
