@@ -85,7 +85,14 @@ def test_a_killed_pool_process_stops_the_run_with_a_clear_message(tmp_path):
                 killed = True
                 break
         time.sleep(0.02)
-    _, err = proc.communicate(timeout=120)
+    try:
+        _, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:  # hung (as it could before _abandon): not left running
+        for child in proc.children(recursive=True):
+            child.kill()
+        proc.kill()
+        proc.communicate()
+        pytest.fail("the run did not end within 120 s of a pool process being killed")
     assert killed, "no pool process was seen"
     assert proc.returncode == 71, err
     assert "a process of the batch pool ended abruptly" in err and "--jobs 1" in err
@@ -229,12 +236,15 @@ def test_a_pool_process_warms_up_with_the_plans_a_chunk_uses(posture):
     from aiexport.batch.core import decide_chunk
     from aiexport.batch.run import _warm
     from aiexport.engine import plan
+    from aiexport.io.names import known_facts
 
     def plans() -> dict:
         return {key[0]: len(entries) for key, (_, entries) in plan._plans.items()}
 
     plan.clear()
+    known_facts.cache_clear()
     _warm(posture)
+    assert known_facts.cache_info().currsize == 1  # validating a chunk asks for them
     warmed = plans()
     assert any(k[0] == "license" for k in warmed) and ("reach", "summary", True) in warmed
     raw = generate(3_000, seed=4).with_row_index("row", offset=1).with_columns(pl.col("row").cast(pl.Int64))

@@ -164,3 +164,121 @@ def test_a_plan_asked_for_inside_a_recording_records_what_it_reads():
     with reads() as outer:
         license._plan(p)
     assert "ac_rule_version" in {name for _, name, *_ in outer}
+
+
+def _reach_input(monkeypatch) -> pl.DataFrame:
+    """A generated chunk as the reach rules get it, from their first day on."""
+    from aiexport.law import reach_step
+
+    seen: list[pl.DataFrame] = []
+    real = reach_step.apply
+    monkeypatch.setattr(reach_step, "apply", lambda frame, **kw: seen.append(frame) or real(frame, **kw))
+    _book(6_000)
+    monkeypatch.setattr(reach_step, "apply", real)
+    return seen[0].filter(pl.col("date") >= reach_step.first_day())
+
+
+def _each_epoch_alone(frame: pl.DataFrame, posture: str, authorizations=None) -> pl.DataFrame:
+    """``reach.evaluate_reach`` on each epoch's rows with that epoch's own snapshot, its rules
+    built afresh, in the order of the frame's ``__i``."""
+    from aiexport.engine.params import default_store
+    from aiexport.law import reach
+    from aiexport.law.classify import _epochs
+
+    store = default_store()
+    bounds = store.boundaries(posture)
+    epochs = _epochs(frame["date"], store, posture)
+    with cache.disabled():
+        return pl.concat(
+            [reach.evaluate_reach(part.drop("__e"), store.snapshot(bounds[e], posture), authorizations)
+             for (e,), part in frame.with_columns(epochs.alias("__e")).group_by(["__e"])],
+            how="vertical_relaxed",
+        ).sort("__i")
+
+
+def _few_rows_of_every_epoch(frame: pl.DataFrame, posture: str) -> pl.DataFrame:
+    from aiexport.engine.params import default_store
+    from aiexport.law.classify import _epochs
+
+    epochs = _epochs(frame["date"], default_store(), posture)
+    few = frame.with_columns(epochs.alias("__e")).group_by("__e", maintain_order=True).head(40)
+    return few.drop("__e").with_row_index("__i")
+
+
+@pytest.mark.parametrize("with_veu", [False, True])
+@pytest.mark.parametrize("posture", ["enforced", "codified"])
+def test_reach_rules_on_a_few_rows_of_many_epochs_equal_each_epoch_alone(posture, with_veu, monkeypatch):
+    """Fewer rows than a chunk (a short check over many dates) are evaluated once per group of
+    epochs in which every stage read the same parameter versions (``reach._merged``), the VEU
+    stage with authorizations on record included. Each epoch alone gives the same frame."""
+    from aiexport.engine.params import default_store
+    from aiexport.law import reach
+    from aiexport.law.classify import _epochs
+    from aiexport.law.reach import VeuAuthorization
+
+    frame = _few_rows_of_every_epoch(_reach_input(monkeypatch), posture)
+    auths = None
+    if with_veu:
+        nveu = VeuAuthorization.model_validate(
+            {"id": "NVEU-VN-1", "kind": "nveu", "holder": "Saigon Compute JSC", "headquarters": "VN",
+             "sites": [{"country": "VN"}], "eccns": ["4A090", "3A090"], "valid_from": "2025-01-13",
+             "allocation_tpp": 200000})
+        auths = {nveu.id: nveu}
+        frame = frame.with_columns(
+            pl.when(pl.col("to") == "VN").then(pl.lit("NVEU-VN-1")).otherwise(pl.lit(None, pl.String))
+            .alias("rf_veu_id"))
+    store = default_store()
+    epochs = _epochs(frame["date"], store, posture)
+    assert frame.height < plan.OPTIMISE_FROM and epochs.n_unique() >= 10
+    merged = reach._merged(store, posture, epochs.unique().to_list(),
+                           lambda e: reach._stages(store.snapshot(store.boundaries(posture)[e], posture),
+                                                   frame.columns, auths))
+    assert len(set(merged.values())) < epochs.n_unique()  # some epochs do share their stages
+    alone = _each_epoch_alone(frame, posture, auths)
+    got = reach.reach_frame(frame, posture=posture, authorizations=auths)
+    assert got.columns == alone.columns
+    assert got.equals(alone)
+    if with_veu:  # the authorizations on record are read (the rows naming one get other answers)
+        assert not got.equals(reach.reach_frame(frame, posture=posture))
+
+
+def test_epochs_share_reach_rules_only_where_every_parameter_they_read_agrees(monkeypatch):
+    """Which epochs share the reach rules' queries is decided by what the stages read, not by a
+    list of the parameters they are expected to read: a stage that reads a parameter outside the
+    reach and country-group ones (here, a probe added to the embargo stage) still sees that
+    parameter's value on each row's own date."""
+    from itertools import pairwise
+
+    from aiexport.engine.params import default_store, same_versions
+    from aiexport.law import reach
+
+    frame = _few_rows_of_every_epoch(_reach_input(monkeypatch), "enforced")
+    store = default_store()
+    days = frame["date"].unique().sort().to_list()
+    # a parameter that changes between two dates on which every reach and group parameter has the
+    # same version (a list of names expected to be read would put both dates in one query)
+    expected = [n for n in sorted(store.parameters) if n.startswith(("reach_", "group:"))]
+
+    def version(n, d):
+        return getattr(store.at(n, d, "enforced"), "since", None)
+
+    name = next(
+        n for d1, d2 in pairwise(days)
+        if all(version(e, d1) == version(e, d2) for e in expected)
+        for n in sorted(store.parameters)
+        if n not in expected and version(n, d1) != version(n, d2)
+    )
+    real = reach.embargo_requirements
+
+    def probed(f, p):
+        return real(f, p).with_columns(pl.lit(str(p.value(name))).alias("__probe"))
+
+    monkeypatch.setattr(reach, "embargo_requirements", probed)
+    plan.clear()
+    same_versions.cache_clear()
+    try:
+        got = reach.reach_frame(frame, posture="enforced")
+    finally:
+        plan.clear()
+    want = [str(store.snapshot(d, "enforced").value(name)) for d in got["date"].to_list()]
+    assert got["__probe"].to_list() == want

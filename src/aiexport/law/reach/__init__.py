@@ -21,7 +21,7 @@ See docs/legal-reach.md ("Wiring") for where these go in the outcome precedence.
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -198,9 +198,42 @@ def _stages(p: Snapshot, columns, authorizations) -> list:
         stage("fdp", entity_list_fdp_requirements),
         stage("veu", lambda f, p: veu(f, p, None))
         if not authorizations
-        else lambda: (plan.record(lambda f: veu(f, p, authorizations)), None),
+        else lambda: _for_the_call(lambda: plan.record(lambda f: veu(f, p, authorizations)), p),
         stage("summary", lambda f, p: _summary(f, p, has_datacenter), has_datacenter),
     ]
+
+
+def _for_the_call(build, p: Snapshot) -> tuple:
+    """(``build()``, the parameter versions it read) for a stage built for one call (the VEU
+    stage with the authorizations on record, which are the same for every row of the call)."""
+    from aiexport.engine.params import reads, versions
+
+    with reads() as read:
+        built = build()
+    return built, versions(read, p._store)
+
+
+def _merged(store: ParameterStore, posture: str, epochs: list[int], stages_of) -> dict[int, int]:
+    """{epoch: the epoch whose stages it is evaluated with}: an epoch in which every stage read the
+    same parameter versions as in an earlier one (``engine.params.same_versions``) is evaluated
+    with that one's (the stages read nothing else that depends on the date). A book spanning
+    2022-2026 meets ~20 epochs of the law but few of the reach rules. ``stages_of(epoch)``: the
+    epoch's ``_stages``."""
+    from aiexport.engine.params import same_versions
+
+    groups: list[list] = []  # [epoch, the versions each of its stages read (found when needed)]
+    out: dict[int, int] = {}
+    for e in sorted(epochs):
+        for group in groups:
+            if group[1] is None:
+                group[1] = [build()[1] for build in stages_of(group[0])]
+            if all(r is not None and same_versions(store, posture, r, e) for r in group[1]):
+                out[e] = group[0]
+                break
+        else:
+            groups.append([e, None])
+            out[e] = e
+    return out
 
 
 def _by_stage(
@@ -371,13 +404,15 @@ def reach_frame(
             return _by_stage(frame, store, posture, epochs, authorizations)
         frame = frame.with_row_index("__r")
         return _by_stage(frame, store, posture, epochs, authorizations).sort("__r").drop("__r")
-    # Epochs of the whole law in which nothing the reach rules read changes are one reach epoch:
-    # a book spanning 2022-2026 meets ~20 law epochs but far fewer reach ones.
-    first_of: dict[tuple, int] = {}
-    reach_epoch = {
-        e: first_of.setdefault(_reads(store, posture, bounds[e]), e)
-        for e in epochs.unique().to_list()
-    }
+    # a few rows (one decision, a short check): one query per group of epochs in which the stages
+    # are the same
+    columns = frame.columns
+    reach_epoch = _merged(
+        store,
+        posture,
+        epochs.unique().to_list(),
+        lambda e: _stages(store.snapshot(bounds[e], posture), columns, authorizations),
+    )
     epochs = epochs.replace_strict(reach_epoch, return_dtype=epochs.dtype)
     if epochs.n_unique() == 1:
         return evaluate_reach(frame, store.snapshot(bounds[epochs[0]], posture), authorizations)
@@ -390,18 +425,6 @@ def reach_frame(
     ]
     out = pl.concat(parts, how="vertical_relaxed")
     return out.sort("__r").drop("__r") if ordered else out
-
-
-@lru_cache(maxsize=8)
-def _read_names(store: ParameterStore) -> tuple[str, ...]:
-    """The parameters the reach rules read: their own (``reach_*``) and the country groups."""
-    return tuple(sorted(n for n in store.parameters if n.startswith(("reach_", "group:"))))
-
-
-def _reads(store: ParameterStore, posture: str, day: dt.date) -> tuple:
-    """The version in force on DAY of every parameter the reach rules read (equal tuples: the
-    reach rules read the same values)."""
-    return tuple(getattr(store.at(n, day, posture), "since", None) for n in _read_names(store))
 
 
 @cache
