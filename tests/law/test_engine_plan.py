@@ -282,3 +282,21 @@ def test_epochs_share_reach_rules_only_where_every_parameter_they_read_agrees(mo
         plan.clear()
     want = [str(store.snapshot(d, "enforced").value(name)) for d in got["date"].to_list()]
     assert got["__probe"].to_list() == want
+
+
+@pytest.mark.parametrize("posture", ["enforced", "codified"])
+def test_one_row_folded_alone_equals_its_row_of_the_whole_frame(posture, monkeypatch):
+    """``reach_step.fold`` on a frame of one case (one decision) computes that case's outputs in
+    one query, without splitting by case: each row folded alone equals its row when the whole
+    frame, of every case, is split by case."""
+    from aiexport.law import reach, reach_step
+
+    frame = _few_rows_of_every_epoch(_reach_input(monkeypatch), posture)
+    reached = reach.reach_frame(frame, posture=posture)
+    cases = reached.select(reach_step._case())[:, 0]
+    picked = reached.with_columns(cases.alias("__c")).group_by("__c").head(12).sort("__i").drop("__c")
+    assert cases.n_unique() >= 5
+    whole = reach_step.fold(picked)
+    alone = pl.concat([reach_step.fold(picked[i:i + 1]) for i in range(picked.height)], how="vertical_relaxed")
+    assert alone.columns == whole.columns
+    assert alone.equals(whole)

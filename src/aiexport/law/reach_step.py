@@ -101,6 +101,7 @@ def _not_in(col: pl.Expr, ids: set[str]) -> pl.Expr:
 US_DEST, NOT_SUBJECT, ASK_SUBJECT, REQUIRED, ASK_OTHER, VEU_OK, VEU_NOT_OK, CCL_PREFIXED, CCL = (
     range(9)
 )
+_DECISIVE = (NOT_SUBJECT, ASK_SUBJECT, REQUIRED, ASK_OTHER, VEU_OK)  # the reach rules decide the outcome
 
 
 def fold(r: pl.DataFrame) -> pl.DataFrame:
@@ -112,6 +113,15 @@ def fold(r: pl.DataFrame) -> pl.DataFrame:
     path before the split. The expressions are constants, built once. Rows keep their order."""
     from aiexport.engine import plan
 
+    if r.height < plan.DISTINCT_FROM:
+        case = r.select(_case()).to_series().unique()
+        if case.len() == 1:  # one decision (or rows of one case): its outputs, in one query
+            return plan.collect(
+                r.lazy()
+                .with_columns(**_case_columns_or_none(case[0]))
+                .with_columns(pl.lit(case[0] in _DECISIVE).alias("reach_decisive")),
+                r.height,
+            )
     # the case reads lists (the facts asked, the flags): decided once per distinct combination
     r = (
         plan.by_distinct(r, [_case().alias("__case")], ("__case",))
@@ -125,9 +135,7 @@ def fold(r: pl.DataFrame) -> pl.DataFrame:
     parts = [_case_outputs(c, part) for (c,), part in narrow.group_by(["__case"])]
     out = pl.concat(parts, how="vertical_relaxed").sort("__fold_i")
     return r.with_columns(out.select(_case_writes())).with_columns(
-        pl.col("__case")
-        .is_in([NOT_SUBJECT, ASK_SUBJECT, REQUIRED, ASK_OTHER, VEU_OK])
-        .alias("reach_decisive")
+        pl.col("__case").is_in(list(_DECISIVE)).alias("reach_decisive")
     ).drop("__case")
 
 
