@@ -300,3 +300,24 @@ def test_one_row_folded_alone_equals_its_row_of_the_whole_frame(posture, monkeyp
     alone = pl.concat([reach_step.fold(picked[i:i + 1]) for i in range(picked.height)], how="vertical_relaxed")
     assert alone.columns == whole.columns
     assert alone.equals(whole)
+
+
+@pytest.mark.parametrize("posture", ["enforced", "codified"])
+def test_a_few_dates_find_their_epochs_as_a_column_of_dates_does(posture, monkeypatch):
+    """``_epochs`` on a few dates (bisect) and on a column (Polars' search): the same epoch for
+    every boundary, the day before it and the day after, and a date before the first."""
+    import datetime as dt
+
+    from aiexport.engine.params import default_store
+    from aiexport.law import classify
+
+    bounds = default_store().boundaries(posture)
+    days = [bounds[0] - dt.timedelta(days=400)] + [
+        b + dt.timedelta(days=k) for b in bounds for k in (-1, 0, 1)
+    ]
+    store = default_store()
+    few = [classify._epochs(pl.Series("date", [d], dtype=pl.Date), store, posture) for d in days]
+    monkeypatch.setattr(classify, "_BISECT_UP_TO", -1)
+    column = classify._epochs(pl.Series("date", days, dtype=pl.Date), store, posture)
+    assert pl.concat(few).equals(column)
+    assert column[0] == -1 and column.to_list()[2::3] == list(range(len(bounds)))

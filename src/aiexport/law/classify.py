@@ -12,6 +12,7 @@ Rule ids are the regulation's paragraphs: ``3A090.a.1``, ``3A090.note.datacenter
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from functools import cache
 
 import polars as pl
@@ -445,8 +446,15 @@ def _ic_rules(p: Snapshot, device_type: str) -> list[pl.Expr]:
 
 
 def _epochs(dates: pl.Series, store: ParameterStore, posture: str) -> pl.Series:
-    bounds = pl.Series(store.boundaries(posture), dtype=pl.Date)
-    return bounds.search_sorted(dates, side="right").cast(pl.Int64) - 1
+    """Each date's epoch: the index of the last boundary on or before it (-1 before the first)."""
+    bounds = store.boundaries(posture)
+    if dates.len() <= _BISECT_UP_TO and not dates.has_nulls():
+        # a few dates (one decision): Python's bisect, ~30 times faster than Polars' fixed cost here
+        return pl.Series("", [bisect_right(bounds, d) - 1 for d in dates.to_list()], dtype=pl.Int64)
+    return pl.Series(bounds, dtype=pl.Date).search_sorted(dates, side="right").cast(pl.Int64) - 1
+
+
+_BISECT_UP_TO = 64
 
 
 def with_metrics(frame: pl.DataFrame, tf32_bits: int = DEFAULT_TF32_BITS) -> pl.DataFrame:
