@@ -48,6 +48,31 @@ def test_generated_book_same_values_as_check(book, tmp_path, posture):
 
 
 @pytest.mark.parametrize("posture", ["enforced", "codified"])
+def test_gp10_facts_stated_same_values_as_check(tmp_path, posture):
+    """GP10 reads the stated facts (developed by a D:5/Macau entity, a technical evaluation) as
+    columns in batch and from each transaction in check: the same values, GP10 and the technical
+    evaluation note both reached."""
+    import random
+
+    rnd = random.Random(12)
+    answers = ["", "", "yes", "no", "Y", "false", "TRUE"]
+    book = generate(1500, seed=12)
+    book = book.with_columns(
+        pl.Series("fact_developed_by_d5_or_macau_entity", [rnd.choice(answers) for _ in range(book.height)]),
+        pl.Series("fact_gp10_technical_evaluation", [rnd.choice(answers) for _ in range(book.height)]),
+    )
+    path = tmp_path / "book.csv"
+    book.write_csv(path)
+    out = tmp_path / "out.parquet"
+    s = run(path, out, posture=posture, chunk_size=400)
+    assert (s.decided, s.rejected) == (1500, 0)
+    batch = pl.read_parquet(out)
+    assert differences(batch, check_records(path, posture)) == []
+    rules = batch["rules"]
+    assert rules.list.contains("GP10").sum() > 50 and rules.list.contains("GP10.technical-evaluation").sum() > 50
+
+
+@pytest.mark.parametrize("posture", ["enforced", "codified"])
 def test_example_book_same_values_as_check(tmp_path, posture):
     """The bundled YAML book (servers, model weights, foundry facts, notices of facts) as JSON Lines."""
     rows = yaml.safe_load((EXAMPLES / "orders.yaml").read_text())

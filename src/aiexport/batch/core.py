@@ -519,13 +519,11 @@ def _overlay(decided: pl.DataFrame, good: pl.DataFrame, posture: str, overlays) 
     if not hit.any():
         return decided
     sub = decided.filter(hit)
-    facts = [{}] * sub.height
-    if facts_frame is not None:
-        f = sub.select("row").join(facts_frame, on="row", how="left")
-        facts = [
-            {k[5:]: v for k, v in r.items() if k != "row" and v not in (None, "")}
-            for r in f.iter_rows(named=True)
-        ]
+    facts = (
+        pl.DataFrame()
+        if facts_frame is None
+        else sub.select("row").join(facts_frame, on="row", how="left", maintain_order="left")
+    )
     changed = overlays.apply(sub, facts, posture=posture)
     # the rows it visited, as it left them, next to the others (row order is restored at the end)
     return pl.concat(

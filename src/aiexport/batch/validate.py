@@ -25,6 +25,7 @@ from aiexport.io.transactions import (
 from aiexport.law.facts import NO, YES
 from aiexport.law.facts import default as fact_default
 from aiexport.law.license import FACT_COLUMNS, fact_value
+from aiexport.law.overlays import GP10_FACTS
 
 COUNTRY_EXPECTED = "an ISO 3166-1 alpha-2 country code, e.g. CN, SG, US"
 KINDS = ("export", "reexport", "transfer")
@@ -33,7 +34,7 @@ PARTY_COLUMNS = tuple(f"{p}_{f}" for p in ("consignee", "end_user") for f in PAR
 # Facts the overlay pass (GP10) reads from the rows it visits; any other fact outside
 # FACT_COLUMNS (foundry role, model facts, a datacenter override) sends its row to the
 # per-row path of `check` (see aiexport.batch.core).
-OVERLAY_FACTS = ("developed_by_d5_or_macau_entity", "gp10_technical_evaluation")
+OVERLAY_FACTS = GP10_FACTS
 REJECT_SCHEMA = {"row": pl.Int64, "id": pl.String, "field": pl.String, "expected": pl.String, "got": pl.String}
 
 

@@ -161,108 +161,188 @@ def _in(code: str | None, targets: list[str], groups: dict[str, frozenset[str]])
     return False
 
 
-def apply(frame: pl.DataFrame, facts: list[dict], *, posture: str, notices: list[Notice] | None = None,
+GP10_ECCNS = ("3A090.a", "3A090.b", "4A090.a", "4A090.b")
+GP10_FACTS = ("developed_by_d5_or_macau_entity", "gp10_technical_evaluation")
+# obligations of a licence exception, dropped when an overlay makes the outcome a licence
+_EXCEPTION_OBLIGATIONS = ("Notify BIS", "Hold a written", "Obtain the certification", "Use only", "Meet the conditions",
+                          "LPP:", "Earliest")
+_EMPTY = pl.lit([], dtype=pl.List(pl.String))
+
+
+def apply(frame: pl.DataFrame, facts: list[dict] | pl.DataFrame, *, posture: str, notices: list[Notice] | None = None,
           store: ParameterStore | None = None) -> pl.DataFrame:
-    """GP10 and enabled notices over a decided chip frame (same row order as ``facts``)."""
+    """GP10 and enabled notices over a decided chip frame. ``facts``: each row's stated facts (a
+    dict per row, in the frame's order), or a frame of the GP10 facts' text (columns
+    ``fact_<name>``, one row per row of ``frame``)."""
     store = store or default_store()
+    out = gp10(frame, *_gp10_stated(facts, frame.height), posture=posture, store=store)
     active = [n for n in (notices or []) if n.enabled]
-    gp10 = store.parameter("gp10_prc_ic_presumption")
-    gp10_since = gp10.values[0].since
-    names = frame["item_name"].to_list()
-    dates = frame["date"].to_list()
-    eccns = frame["eccn"].to_list()
+    if active:
+        out = _notices(frame, out, active, posture=posture, store=store)
+    return out.drop("__gp10", "__gp10_added")
+
+
+def _gp10_stated(facts: list[dict] | pl.DataFrame, height: int) -> list[pl.Series]:
+    """The GP10 facts as Booleans (``yes_no``; null when not stated), one Series per fact."""
+    out = []
+    for name in GP10_FACTS:
+        if isinstance(facts, pl.DataFrame):
+            col = f"fact_{name}"
+            if col not in facts.columns:
+                out.append(pl.Series(name, [None] * height, dtype=pl.Boolean))
+                continue
+            text = facts[col].str.strip_chars().replace("", None)
+            read = {v: yes_no(v, ValueError) for v in text.drop_nulls().unique().to_list()}  # each text once
+            out.append(text.replace_strict(read, default=None, return_dtype=pl.Boolean).alias(name))
+        else:
+            values = [f.get(name) for f in facts]
+            out.append(pl.Series(name, [None if v in (None, "") else yes_no(v, ValueError) for v in values],
+                                 dtype=pl.Boolean))
+    return out
+
+
+def gp10(frame: pl.DataFrame, d5_stated: pl.Series, evaluation_stated: pl.Series, *, posture: str,
+         store: ParameterStore) -> pl.DataFrame:
+    """General Prohibition 10 over a decided chip frame, as columns (§736.2(b)(10); BIS guidance of
+    2025-05-13): a 3A090-level IC developed or produced by an entity in, or headquartered in, D:5
+    or Macau needs a licence for any dealing. Such an IC: named by the guidance or made by a D:5
+    vendor or designer on the day (``names_match``), or stated so (``d5_stated``). A stated
+    technical evaluation (``evaluation_stated``) is not enforced against (a note, not a licence).
+    Adds ``__gp10`` (GP10 reaches the row) and ``__gp10_added`` (the rules it appended), which the
+    notices read. What depends on the day is read once
+    per distinct day, the name matches once per distinct name and set of names."""
+    gp = store.parameter("gp10_prc_ic_presumption")
+    since = gp.values[0].since
     vendors_hist = store.parameter("d5_headquartered_chip_developers")
     named_hist = store.parameter("gp10_named_ics")
-    # Only rows whose chip could be named (by the guidance, a D:5 vendor or a notice) or whose
-    # facts speak to GP10 can change; decide that per distinct name, then visit those rows only.
-    queries = {q for v in named_hist.values for q in (v.value or [])}
-    queries |= {q for v in vendors_hist.values for q in (v.value or [])}
     # designers.yaml: every designer headquartered in D:5/Macau (Enflame, Iluvatar CoreX, MetaX, ...)
     designers = {str(k): str(v) for k, v in (store.parameter("ic_designer_headquarters").values[-1].value or {}).items()}
-    queries |= set(designers)
-    queries |= {c for n in active for c in n.chips}
-    named_rows = {nm for nm in set(names) if any(names_match(q, nm or "") for q in queries)}
-    candidates = [
-        i for i, (nm, f) in enumerate(zip(names, facts, strict=True))
-        if nm in named_rows or "developed_by_d5_or_macau_entity" in f or "gp10_technical_evaluation" in f
-    ]
-    updates: dict[int, dict] = {}
-
-    @cache
-    def on_day(day):
-        """What GP10 reads on a day (a book has many rows per day: read each day once)."""
-        if not getattr(gp10.at(day, posture), "value", False):
-            return None
-        d5mo = snapshot(day).group("D:5") | {"MO"}
+    names_by_key: dict[tuple, int] = {}  # (named ICs, vendors) -> a key
+    on_day: dict = {}  # day -> (key, the review policy of a GP10 authorization)
+    for day in frame["date"].unique().to_list():
+        if day is None or day < since or not getattr(gp.at(day, posture), "value", False):
+            continue
+        p = store.snapshot(day, posture)
+        d5mo = p.group("D:5") | {"MO"}
         vendors = list(vendors_hist.at(day, posture).value or []) + [v for v, hq in designers.items() if hq in d5mo]
-        return named_hist.at(day, posture).value or [], vendors
+        key = names_by_key.setdefault((tuple(named_hist.at(day, posture).value or []), tuple(vendors)), len(names_by_key))
+        on_day[day] = (key, p.value("gp10_review_policy"))
+    names = [n for n in frame["item_name"].unique().to_list() if n]
+    named = pl.lit(False)
+    for (ics, vendors), key in names_by_key.items():
+        hits = [n for n in names if any(names_match(q, n) for q in ics) or any(names_match(v, n) for v in vendors)]
+        if hits:
+            named = named | ((pl.col("__gp10_key") == key) & pl.col("item_name").is_in(hits))
+    day = pl.col("date")
+    frame = frame.with_columns(
+        day.replace_strict({d: k for d, (k, _) in on_day.items()}, default=None, return_dtype=pl.Int64).alias("__gp10_key"),
+        day.replace_strict({d: pol for d, (_, pol) in on_day.items()}, default=None, return_dtype=pl.String)
+        .alias("__gp10_policy"),
+        d5_stated.alias("__gp10_d5"),
+        evaluation_stated.alias("__gp10_evaluation"),
+    )
+    OUT, policy = pl.col("outcome"), pl.col("review_policy")
+    flagged = (
+        pl.col("__gp10_key").is_not_null()
+        & pl.col("eccn").is_in(GP10_ECCNS).fill_null(False)
+        & (pl.col("__gp10_d5").fill_null(False) | named)
+    )
+    evaluation = flagged & pl.col("__gp10_evaluation").fill_null(False)
+    item_open = pl.col("item_needs").list.len() > 0 if "item_needs" in frame.columns else pl.lit(False)
+    frame = frame.with_columns(
+        (flagged & ~evaluation).alias("__gp10"),
+        evaluation.alias("__gp10_note"),
+    ).with_columns(
+        # GP10 decides whatever an open exception fact says; an open item fact (is it 3A090?) stays open
+        (pl.col("__gp10") & ((OUT != "NEEDS_FACTS") | ~item_open)).alias("__gp10_stricter"),
+    )
+    stricter = pl.col("__gp10_stricter")
+    # no source states a review policy for a GP10 authorization (never "approval"); a presumption
+    # of denial that the licence requirement already carries stays
+    new_policy = (
+        pl.when((OUT == "LICENSE_REQUIRED") & (policy == "denial")).then(policy).otherwise(pl.col("__gp10_policy"))
+    )
+    paragraph = (
+        pl.when(pl.col("paragraph").is_not_null() & (pl.col("paragraph") != ""))
+        .then(pl.concat_list([pl.col("paragraph")]))
+        .otherwise(_EMPTY)
+    )
+    gp10_rule = pl.when(pl.col("rules").list.contains("GP10")).then(_EMPTY).otherwise(pl.lit(["GP10"]))
+    kept = (
+        pl.when(OUT == "LICENSE_EXCEPTION")
+        .then(pl.col("obligations").list.eval(
+            pl.element().filter(~pl.any_horizontal([pl.element().str.starts_with(x) for x in _EXCEPTION_OBLIGATIONS]))
+        ))
+        .otherwise(pl.col("obligations"))
+    )
+    frame = frame.with_columns(
+        pl.when(stricter)
+        .then(pl.lit(["GP10"]))
+        .when(pl.col("__gp10_note"))
+        .then(pl.lit(["GP10.technical-evaluation"]))
+        .otherwise(_EMPTY)
+        .alias("__gp10_added")
+    )
+    return frame.with_columns(
+        pl.when(stricter & (OUT != "LICENSE_REQUIRED"))  # the rules that decided NLR / an exception no longer determine it
+        .then(pl.concat_list([paragraph, gp10_rule]))
+        .otherwise(pl.concat_list([pl.col("rules"), pl.col("__gp10_added")]))
+        .alias("rules"),
+        pl.when(stricter)
+        .then(pl.concat_list([
+            kept,
+            pl.lit([GP10_OBLIGATION]),
+            pl.when(new_policy.is_null()).then(pl.lit([GP10_NO_POLICY])).otherwise(_EMPTY),
+        ]))
+        .otherwise(pl.col("obligations"))
+        .alias("obligations"),
+        pl.when(stricter).then(pl.lit("LICENSE_REQUIRED")).otherwise(OUT).alias("outcome"),
+        pl.when(stricter).then(_EMPTY).otherwise(pl.col("needs_facts")).alias("needs_facts"),
+        pl.when(stricter).then(pl.lit(None, pl.String)).otherwise(pl.col("license_exception")).alias("license_exception"),
+        pl.when(stricter).then(new_policy).otherwise(policy).alias("review_policy"),
+    ).drop("__gp10_key", "__gp10_policy", "__gp10_d5", "__gp10_evaluation", "__gp10_note", "__gp10_stricter")
 
-    @cache
-    def snapshot(day):
-        return store.snapshot(day, posture)
+
+def _notices(before: pl.DataFrame, frame: pl.DataFrame, active: list[Notice], *, posture: str,
+             store: ParameterStore) -> pl.DataFrame:
+    """Enabled notices over ``frame`` (the decided rows after GP10; ``before``: the same rows
+    before it), row by row over the rows whose chip a notice names (``check --notice``)."""
+    names = frame["item_name"].to_list()
+    named_rows = {nm for nm in set(names) if any(names_match(c, nm or "") for n in active for c in n.chips)}
+    dates = frame["date"].to_list()
+    updates: dict[int, list[Notice]] = {}
+    for i, name in enumerate(names):
+        if name not in named_rows:
+            continue
+        day = dates[i]
+        for n in active:
+            if n.start <= day and (n.until is None or day <= n.until) and any(names_match(c, name or "") for c in n.chips):
+                updates.setdefault(i, []).append(n)
+    if not updates:
+        return frame
 
     @cache
     def groups_on(day):
-        p = snapshot(day)
-        return p, {g: p.group(g) for g in ("D:1", "D:4", "D:5", "A:5", "A:6", "Tier1")}
+        p = store.snapshot(day, posture)
+        return {g: p.group(g) for g in ("D:1", "D:4", "D:5", "A:5", "A:6", "Tier1")}
 
-    @cache
-    def named_on(day, name):
-        """The IC is named by the guidance, or made by a D:5/Macau vendor or designer, on the day."""
-        named, vendors = on_day(day)
-        return any(names_match(q, name or "") for q in named) or any(names_match(v, name or "") for v in vendors)
-
-    for i in candidates:
-        name, day, eccn = names[i], dates[i], eccns[i]
-        f = facts[i]
-        # GP10: 3A090-level ICs developed or produced by D:5/Macau-headquartered entities
-        if day >= gp10_since and eccn in ("3A090.a", "3A090.b", "4A090.a", "4A090.b") and on_day(day) is not None:
-            named, vendors = on_day(day)
-            stated = f.get("developed_by_d5_or_macau_entity")
-            # a stated "yes" adds an IC; the guidance's presumption for named ICs and D:5 vendors stays
-            flagged = bool(yes_no(stated, ValueError)) or named_on(day, name)
-            if flagged:
-                if yes_no(f.get("gp10_technical_evaluation"), ValueError):
-                    updates.setdefault(i, {}).setdefault("note_rules", []).append("GP10.technical-evaluation")
-                else:
-                    updates.setdefault(i, {})["gp10"] = True
-        for n in active:
-            if not (n.start <= day and (n.until is None or day <= n.until)):
-                continue
-            if not any(names_match(c, name or "") for c in n.chips):
-                continue
-            updates.setdefault(i, {}).setdefault("notices", []).append(n)
-    if not updates:
-        return frame
-    # Read and rewrite only the affected rows.
     idx = sorted(updates)
-    sub = frame[idx]
+    sub, was = frame[idx], before[idx]
     cols = {c: sub[c].to_list() for c in ("outcome", "license_exception", "review_policy", "obligations", "rules", "needs_facts")}
+    outcomes_before, rules_before = was["outcome"].to_list(), was["rules"].to_list()
+    gp10_rows, gp10_added = sub["__gp10"].to_list(), sub["__gp10_added"].to_list()
     to = sub["to"].to_list()
     paragraphs = sub["paragraph"].to_list()
-    item_needs = sub["item_needs"].to_list() if "item_needs" in sub.columns else [[] for _ in idx]
     hqs = [sub[c].to_list() for c in ("c_hq", "c_phq", "e_hq", "e_phq")]
     for k, i in enumerate(idx):
-        u = updates[i]
         day = dates[i]
-        p, groups = groups_on(day)
-        rules = list(cols["rules"][k])
+        groups = groups_on(day)
+        rules = list(rules_before[k]) + list(gp10_added[k])  # the CFR rules' and GP10's, in order
         obligations = list(cols["obligations"][k])
-        outcome = cols["outcome"][k]
+        outcome = outcomes_before[k]  # the CFR rules' outcome, before GP10
         policy = cols["review_policy"][k]
         stricter = False
-        rules += u.get("note_rules", [])
-        # GP10 decides whatever an open exception fact says; an open item fact (is it 3A090?) stays open.
-        if u.get("gp10") and (outcome != "NEEDS_FACTS" or not item_needs[k]):
-            stricter = True
-            rules.append("GP10")
-            obligations.append(GP10_OBLIGATION)
-            # No source states a review policy for a GP10 authorization (never "approval"); a
-            # presumption of denial that the license requirement already carries stays.
-            policy = policy if (outcome == "LICENSE_REQUIRED" and policy == "denial") else p.value("gp10_review_policy")
-            if policy is None:
-                obligations.append(GP10_NO_POLICY)
-        for n in u.get("notices", []):
+        for n in updates[i]:
             dest_hit = _in(to[k], n.destinations, groups)
             hq_hit = any(_in(h[k], n.headquarters, groups) for h in hqs)
             if not (dest_hit or hq_hit) or to[k] == "US":
@@ -272,18 +352,19 @@ def apply(frame: pl.DataFrame, facts: list[dict], *, posture: str, notices: list
             rules.append(n.rule)
             obligations.append(f"Notice {n.id} ({n.status}; not in the CFR): {n.title} — {n.cite}")
             obligations += list(ph.get("obligations") or [])
-            if outcome != "LICENSE_REQUIRED" and not u.get("gp10"):
+            if outcome != "LICENSE_REQUIRED" and not gp10_rows[k]:
                 policy = ph.get("review_policy") or policy or "case-by-case"
-        if stricter:
-            if outcome != "LICENSE_REQUIRED":  # the rules that decided NLR / an exception no longer determine it
-                added = [r for r in rules if r not in cols["rules"][k]]
-                rules = [x for x in [paragraphs[k]] if x] + added
-            cols["outcome"][k] = "LICENSE_REQUIRED"
-            cols["needs_facts"][k] = []  # a notice naming the chip requires a license whatever the open facts
-            cols["license_exception"][k] = None
-            cols["review_policy"][k] = policy
-            if outcome == "LICENSE_EXCEPTION":
-                obligations = [o for o in obligations if not o.startswith(("Notify BIS", "Hold a written", "Obtain the certification", "Use only", "Meet the conditions", "LPP:", "Earliest"))]
+        if not stricter:
+            continue
+        if outcome != "LICENSE_REQUIRED":  # the rules that decided NLR / an exception no longer determine it
+            added = [r for r in rules if r not in rules_before[k]]
+            rules = [x for x in [paragraphs[k]] if x] + added
+        cols["outcome"][k] = "LICENSE_REQUIRED"
+        cols["needs_facts"][k] = []  # a notice naming the chip requires a license whatever the open facts
+        cols["license_exception"][k] = None
+        cols["review_policy"][k] = policy
+        if outcome == "LICENSE_EXCEPTION":
+            obligations = [o for o in obligations if not o.startswith(_EXCEPTION_OBLIGATIONS)]
         cols["rules"][k] = rules
         cols["obligations"][k] = obligations
     return write_back(frame, idx, cols)
