@@ -5,7 +5,7 @@ Per-row Python never runs on the common path. Per *distinct* value it does (a fe
 names or server configurations in a million lines): each distinct item is resolved and
 classified by the functions `check` uses (`build_frames`, `classify_item_frames`), once for
 each parameter epoch in which it appears, and joined back to its rows. The license rules
-(`decide_frame`) then run over the whole chunk, one pass per epoch, and the GP10/notice overlay
+(`decide_frame`) then run over the whole chunk, one pass per epoch, and the GP10 overlay
 (`overlays.apply`) visits only the rows it can change.
 
 Rows whose item or facts need the per-row logic of `check` (model weights under 4E091, the
