@@ -191,7 +191,7 @@ def _gp10_stated(facts: list[dict] | pl.DataFrame, height: int) -> list[pl.Serie
             if col not in facts.columns:
                 out.append(pl.Series(name, [None] * height, dtype=pl.Boolean))
                 continue
-            text = facts[col].str.strip_chars().replace("", None)
+            text = facts[col].cast(pl.String).str.strip_chars().replace("", None)
             read = {v: yes_no(v, ValueError) for v in text.drop_nulls().unique().to_list()}  # each text once
             out.append(text.replace_strict(read, default=None, return_dtype=pl.Boolean).alias(name))
         else:
@@ -209,8 +209,8 @@ def gp10(frame: pl.DataFrame, d5_stated: pl.Series, evaluation_stated: pl.Series
     vendor or designer on the day (``names_match``), or stated so (``d5_stated``). A stated
     technical evaluation (``evaluation_stated``) is not enforced against (a note, not a licence).
     Adds ``__gp10`` (GP10 reaches the row) and ``__gp10_added`` (the rules it appended), which the
-    notices read. What depends on the day is read once
-    per distinct day, the name matches once per distinct name and set of names."""
+    notices read. What depends on the day is read once per distinct day, the name matches once
+    per distinct name and set of names."""
     gp = store.parameter("gp10_prc_ic_presumption")
     since = gp.values[0].since
     vendors_hist = store.parameter("d5_headquartered_chip_developers")
@@ -248,7 +248,7 @@ def gp10(frame: pl.DataFrame, d5_stated: pl.Series, evaluation_stated: pl.Series
         & (pl.col("__gp10_d5").fill_null(False) | named)
     )
     evaluation = flagged & pl.col("__gp10_evaluation").fill_null(False)
-    item_open = pl.col("item_needs").list.len() > 0 if "item_needs" in frame.columns else pl.lit(False)
+    item_open = (pl.col("item_needs").list.len() > 0).fill_null(False) if "item_needs" in frame.columns else pl.lit(False)
     frame = frame.with_columns(
         (flagged & ~evaluation).alias("__gp10"),
         evaluation.alias("__gp10_note"),
