@@ -73,6 +73,35 @@ def test_gp10_facts_stated_same_values_as_check(tmp_path, posture):
 
 
 @pytest.mark.parametrize("posture", ["enforced", "codified"])
+def test_chips_of_every_d5_designer_get_gp10_in_batch_as_in_check(tmp_path, posture):
+    """A 3A090 chip by any designer that designers.yaml places in D:5 or Macau (MetaX, Enflame,
+    ...), given by its specs, is reached by GP10 from the guidance on, in batch as in check. (Batch
+    once looked only at the guidance's named ICs and vendors, and said NLR for these.)"""
+    from aiexport.engine.params import default_store
+
+    store = default_store()
+    d5 = store.snapshot(dt.date(2025, 6, 2), posture).group("D:5") | {"MO"}
+    designers = sorted(k for k, hq in store.parameter("ic_designer_headquarters").values[-1].value.items() if hq in d5)
+    assert {"MetaX", "Enflame"} <= set(designers)
+    specs = {"dense_tops_fp16": 500, "die_area_mm2": 800, "marketed_for_datacenter": True}
+    rows = [
+        {"id": f"{name}@{day}", "date": day, "kind": "transfer", "from": "MY", "to": "MY", "chip": "",
+         "item": json.dumps({"specs": {"name": f"{name} X1", **specs}}), "quantity": "1",
+         "consignee_name": "Acme MY", "consignee_country": "MY"}
+        for name in designers for day in ("2025-05-12", "2025-06-02")
+    ]
+    path = tmp_path / "book.csv"
+    pl.DataFrame(rows).write_csv(path)
+    out = tmp_path / "out.parquet"
+    assert run(path, out, posture=posture).decided == len(rows)
+    batch = pl.read_parquet(out)
+    assert differences(batch, check_records(path, posture)) == []
+    after = batch.filter(pl.col("date") == dt.date(2025, 6, 2))
+    assert after["rules"].list.contains("GP10").all() and (after["outcome"] == "LICENSE_REQUIRED").all()
+    assert not batch.filter(pl.col("date") == dt.date(2025, 5, 12))["rules"].list.contains("GP10").any()
+
+
+@pytest.mark.parametrize("posture", ["enforced", "codified"])
 def test_example_book_same_values_as_check(tmp_path, posture):
     """The bundled YAML book (servers, model weights, foundry facts, notices of facts) as JSON Lines."""
     rows = yaml.safe_load((EXAMPLES / "orders.yaml").read_text())

@@ -500,8 +500,11 @@ def _screening_note(info) -> str:
 
 
 def _overlay(decided: pl.DataFrame, good: pl.DataFrame, posture: str, overlays) -> pl.DataFrame:
-    """GP10 (and enabled notices): `overlays.apply` over the rows it could change only."""
-    store_queries = overlays_queries(posture)
+    """GP10: `overlays.apply` over the rows it could change only (named by one of
+    ``overlays.gp10_queries``, or with a GP10 fact stated)."""
+    from aiexport.engine.params import default_store
+
+    store_queries = overlays.gp10_queries(default_store())
     names = decided["item_name"].unique().to_list()
     named = [n for n in names if n and any(overlays.names_match(q, n) for q in store_queries)]
     fact_cols = [f"fact_{f}" for f in OVERLAY_FACTS if f"fact_{f}" in good.columns]
@@ -529,20 +532,6 @@ def _overlay(decided: pl.DataFrame, good: pl.DataFrame, posture: str, overlays) 
     return pl.concat(
         [decided.filter(~hit), changed.select(decided.columns)], how="vertical_relaxed"
     )
-
-
-@lru_cache(maxsize=4)
-def overlays_queries(posture: str) -> tuple[str, ...]:
-    from aiexport.engine.params import default_store
-
-    store = default_store()
-    q = {x for v in store.parameter("gp10_named_ics").values for x in (v.value or [])}
-    q |= {
-        x
-        for v in store.parameter("d5_headquartered_chip_developers").values
-        for x in (v.value or [])
-    }
-    return tuple(sorted(q))
 
 
 def _output_exprs() -> list[pl.Expr]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -199,6 +199,22 @@ def _gp10_stated(facts: list[dict] | pl.DataFrame, height: int) -> list[pl.Serie
             out.append(pl.Series(name, [None if v in (None, "") else yes_no(v, ValueError) for v in values],
                                  dtype=pl.Boolean))
     return out
+
+
+def gp10_queries(store: ParameterStore) -> tuple[str, ...]:
+    """Every name by which GP10 could reach an item on some day: the ICs the guidance names, the
+    D:5 chip developers, and every designer of designers.yaml (which of them are in D:5 or Macau
+    depends on the day's country groups). An item whose name matches none (``names_match``) and
+    whose facts say nothing of GP10 is never changed by it."""
+    return _gp10_queries(store)
+
+
+@lru_cache(maxsize=8)  # (it holds its stores: a reform's of the policy lab lives on until evicted)
+def _gp10_queries(store: ParameterStore) -> tuple[str, ...]:
+    q = {x for name in ("gp10_named_ics", "d5_headquartered_chip_developers")
+         for v in store.parameter(name).values for x in (v.value or [])}
+    q |= {str(k) for v in store.parameter("ic_designer_headquarters").values for k in (v.value or {})}
+    return tuple(sorted(q))
 
 
 def gp10(frame: pl.DataFrame, d5_stated: pl.Series, evaluation_stated: pl.Series, *, posture: str,
