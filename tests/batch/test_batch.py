@@ -102,6 +102,44 @@ def test_chips_of_every_d5_designer_get_gp10_in_batch_as_in_check(tmp_path, post
 
 
 @pytest.mark.parametrize("posture", ["enforced", "codified"])
+def test_items_given_by_specs_same_values_as_check(tmp_path, posture):
+    """Chips and servers given by their specs (not the catalog), named after designers in and out
+    of D:5, some stated as developed by a D:5 entity: batch gives what check gives. (The generated
+    book names catalog chips only; a batch shortcut that looked at catalog names alone went
+    unseen there.)"""
+    import random
+
+    rnd = random.Random(7)
+    book = generate(1500, seed=7)
+    designers = ["MetaX", "Enflame", "Iluvatar CoreX", "HiSilicon", "Huawei", "Cambricon", "NVIDIA", "AMD", "Acme"]
+    items, chips = [], []
+    for item, chip in zip(book["item"].to_list(), book["chip"].to_list(), strict=True):
+        if rnd.random() < 0.4:
+            spec = {"name": f"{rnd.choice(designers)} X{rnd.randrange(9)}",
+                    "dense_tops_fp16": rnd.choice([50, 150, 300, 500, 1000, 2500]),
+                    "die_area_mm2": rnd.choice([100, 400, 800, 1300]), "marketed_for_datacenter": rnd.random() < 0.5}
+            server = rnd.random() < 0.3
+            items.append(json.dumps({"server": [{"specs": spec, "count": rnd.choice([1, 4, 8])}]} if server
+                                    else {"specs": spec}))
+            chips.append("")
+        else:
+            items.append(item)
+            chips.append(chip)
+    book = book.with_columns(
+        pl.Series("item", items), pl.Series("chip", chips),
+        pl.Series("fact_developed_by_d5_or_macau_entity", [rnd.choice(["", "", "", "yes", "no"]) for _ in items]),
+    )
+    path = tmp_path / "book.csv"
+    book.write_csv(path)
+    out = tmp_path / "out.parquet"
+    s = run(path, out, posture=posture, chunk_size=500)
+    assert (s.decided, s.rejected, s.per_row) == (1500, 0, 0)  # all on the columnar path
+    batch = pl.read_parquet(out)
+    assert differences(batch, check_records(path, posture)) == []
+    assert batch["rules"].list.contains("GP10").sum() > 20
+
+
+@pytest.mark.parametrize("posture", ["enforced", "codified"])
 def test_example_book_same_values_as_check(tmp_path, posture):
     """The bundled YAML book (servers, model weights, foundry facts, notices of facts) as JSON Lines."""
     rows = yaml.safe_load((EXAMPLES / "orders.yaml").read_text())
