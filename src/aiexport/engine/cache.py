@@ -147,14 +147,11 @@ def _reads_by_epoch(read: list[tuple], store, posture: str) -> dict[int, frozens
     """The parameter versions a classification read (``engine.params.versions``), per epoch of the
     dates they were read on; None for an epoch in which another store was read (never reused; nor
     is one with no read recorded)."""
-    import bisect
-
     from aiexport.engine.params import versions
 
-    bounds = store.boundaries(posture)
     by_epoch: dict[int, list[tuple]] = {}
     for r in read:
-        by_epoch.setdefault(bisect.bisect_right(bounds, r[2]) - 1, []).append(r)
+        by_epoch.setdefault(store.epoch(r[2], posture), []).append(r)
     return {e: versions(rs, store) for e, rs in by_epoch.items()}
 
 

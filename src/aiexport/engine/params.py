@@ -222,6 +222,10 @@ class ParameterStore:
             self._boundaries[posture] = sorted(dates)
         return self._boundaries[posture]
 
+    def epoch(self, on: dt.date, posture: str = "enforced") -> int:
+        """The epoch of a date: the index of the last boundary on or before it (-1 before the first)."""
+        return bisect.bisect_right(self.boundaries(posture), on) - 1
+
     def rule_set(self, on: dt.date, posture: str = "enforced") -> dict:
         """The latest rule version in force on the date under the posture."""
         current = self.timeline[0]

@@ -125,13 +125,11 @@ def by_versions(key: Hashable, p: Any, build: Callable[[], Any]) -> tuple[Any, f
     ``key`` and set of versions: a snapshot ``p`` of another epoch in which everything an earlier
     build read has the same version gets that build (the builds read nothing else that depends on
     the date). The store is held with its entries: its id cannot be reused while they live."""
-    import bisect
-
     from aiexport.engine import cache
     from aiexport.engine.params import _reads, reads, same_versions, versions
 
     store = p._store
-    epoch = bisect.bisect_right(store.boundaries(p.posture), p.on) - 1
+    epoch = store.epoch(p.on, p.posture)
     # not looked up inside another recording (a build that calls this one): a hit reads nothing,
     # and the outer build would not know what this one read
     if cache.enabled() and epoch >= 0 and _reads.get() is None:

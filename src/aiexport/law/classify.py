@@ -12,7 +12,6 @@ Rule ids are the regulation's paragraphs: ``3A090.a.1``, ``3A090.note.datacenter
 from __future__ import annotations
 
 import datetime as dt
-from bisect import bisect_right
 from functools import cache
 
 import polars as pl
@@ -447,11 +446,11 @@ def _ic_rules(p: Snapshot, device_type: str) -> list[pl.Expr]:
 
 def _epochs(dates: pl.Series, store: ParameterStore, posture: str) -> pl.Series:
     """Each date's epoch: the index of the last boundary on or before it (-1 before the first)."""
-    bounds = store.boundaries(posture)
     if dates.len() <= _BISECT_UP_TO and not dates.has_nulls():
         # a few dates (one decision): Python's bisect, ~30 times faster than Polars' fixed cost here
-        return pl.Series("", [bisect_right(bounds, d) - 1 for d in dates.to_list()], dtype=pl.Int64)
-    return pl.Series(bounds, dtype=pl.Date).search_sorted(dates, side="right").cast(pl.Int64) - 1
+        return pl.Series("", [store.epoch(d, posture) for d in dates.to_list()], dtype=pl.Int64)
+    bounds = pl.Series(store.boundaries(posture), dtype=pl.Date)
+    return bounds.search_sorted(dates, side="right").cast(pl.Int64) - 1
 
 
 _BISECT_UP_TO = 64
