@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -151,6 +151,13 @@ def versions(read: list[tuple], store: ParameterStore) -> frozenset | None:
     if any(st is not store for st, *_ in read):
         return None
     return frozenset((name, posture, id(v)) for _, name, _, posture, v in read)
+
+
+def recorded(build: Callable[[], Any], store: ParameterStore) -> tuple[Any, frozenset | None]:
+    """(``build()``, the parameter versions it read from ``store``: ``versions``)."""
+    with reads() as read:
+        value = build()
+    return value, versions(read, store)
 
 
 @lru_cache(maxsize=1024)  # (it holds its stores: a reform's store lives on until its entries go)

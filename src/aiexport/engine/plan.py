@@ -10,7 +10,7 @@ a real ``LazyFrame``. The rules stay one implementation; only their expressions 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from types import GeneratorType
 from typing import Any
 
@@ -126,7 +126,7 @@ def by_versions(key: Hashable, p: Any, build: Callable[[], Any]) -> tuple[Any, f
     build read has the same version gets that build (the builds read nothing else that depends on
     the date). The store is held with its entries: its id cannot be reused while they live."""
     from aiexport.engine import cache
-    from aiexport.engine.params import _reads, reads, same_versions, versions
+    from aiexport.engine.params import _reads, recorded, same_versions
 
     store = p._store
     epoch = store.epoch(p.on, p.posture)
@@ -137,14 +137,30 @@ def by_versions(key: Hashable, p: Any, build: Callable[[], Any]) -> tuple[Any, f
         for read, value in entries:
             if read is not None and same_versions(store, p.posture, read, epoch):
                 return value, read
-    with reads() as read:
-        value = build()
-    got = versions(read, store)
+    value, got = recorded(build, store)
     if cache.enabled():
         if len(_plans) >= MAX_PLANS:
             _plans.clear()
         _plans.setdefault((key, id(store), p.posture), (store, []))[1].append((got, value))
     return value, got
+
+
+def runs(store: Any, posture: str, epochs: Iterable[int], build: Callable[[int], tuple[Any, frozenset | None]]
+         ) -> list[tuple[Any, list[int]]]:
+    """``epochs`` (in the order given) in runs of consecutive ones in which everything ``build``
+    read for the run's first epoch has the same version (``engine.params.same_versions``):
+    [(what ``build`` built for the first, [the run's epochs])]. ``build(epoch)``: (a value, the
+    versions building it read), as ``by_versions`` gives them; built once per run."""
+    from aiexport.engine.params import same_versions
+
+    out: list[list] = []  # [value, versions read, epochs]
+    for e in epochs:
+        last = out[-1] if out else None
+        if last is not None and last[1] is not None and same_versions(store, posture, last[1], e):
+            last[2].append(e)
+        else:
+            out.append([*build(e), [e]])
+    return [(value, es) for value, _, es in out]
 
 
 def clear() -> None:

@@ -775,7 +775,6 @@ def decide_frame(
     """Evaluate a prepared transaction frame (see aiexport.law.transactions) under a posture.
     ``ordered=False``: the same rows with the same values, in any order."""
     from aiexport.engine import plan
-    from aiexport.engine.params import same_versions
 
     store = store or default_store()
     bounds = store.boundaries(posture)
@@ -792,18 +791,13 @@ def decide_frame(
     # Consecutive epochs in which the licence rules read the same parameter versions have the same
     # rules (they read nothing else that depends on the date but the rule-set label, set per row
     # below): one query for their rows. A book over 2022-2026 meets 13 licence rule sets in 28 epochs.
-    groups: list[list] = []  # [plan, versions read, frames]
-    for (e,) in sorted(parts):
-        last = groups[-1] if groups else None
-        if last is not None and last[1] is not None and same_versions(store, posture, last[1], e):
-            last[2].append(parts[(e,)])
-        else:
-            groups.append([*_plan(store.snapshot(bounds[e], posture)), [parts[(e,)]]])
+    groups = plan.runs(store, posture, sorted(e for (e,) in parts), lambda e: _plan(store.snapshot(bounds[e], posture)))
     label = {e: store.rule_set_label(bounds[e], posture) for (e,) in parts}
     out = pl.concat(
         [
             plan.collect(rules.replay(pl.concat(fs).lazy(), n), n)
-            for rules, _, fs in groups
+            for rules, es in groups
+            for fs in [[parts[(e,)] for e in es]]
             for n in [sum(f.height for f in fs)]
         ],
         how="vertical_relaxed",

@@ -28,7 +28,7 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from aiexport.engine.params import ParameterStore, Snapshot, default_store
+from aiexport.engine.params import ParameterStore, Snapshot, default_store, recorded
 from aiexport.law.reach.affiliates import affiliates, entity_list_fdp_requirements
 from aiexport.law.reach.embargo import embargo_requirements
 from aiexport.law.reach.end_use import end_use_requirements
@@ -177,8 +177,9 @@ def evaluate_reach(
 
 def _stages(p: Snapshot, columns, authorizations) -> list:
     """The reach rules' stages for one epoch, in order, each a function giving (its
-    ``engine.plan.Plan``, the parameter versions building it read: ``engine.params.versions``;
-    None for a stage built for the call). Each is built when first asked for, once per store,
+    ``engine.plan.Plan``, the parameter versions building it read: ``engine.params.versions``).
+    The VEU stage with authorizations on record is built for the call (they are the same for every
+    row of it), its reads recorded too. The others are built when first asked for, once per store,
     posture, set of parameter versions it reads (``engine.plan.by_versions``) and what it depends on
     in the frame's columns (which fact columns are missing; whether ``datacenter`` is there)."""
     from aiexport.engine import plan
@@ -198,42 +199,23 @@ def _stages(p: Snapshot, columns, authorizations) -> list:
         stage("fdp", entity_list_fdp_requirements),
         stage("veu", lambda f, p: veu(f, p, None))
         if not authorizations
-        else lambda: _for_the_call(lambda: plan.record(lambda f: veu(f, p, authorizations)), p),
+        else lambda: recorded(lambda: plan.record(lambda f: veu(f, p, authorizations)), p._store),
         stage("summary", lambda f, p: _summary(f, p, has_datacenter), has_datacenter),
     ]
 
 
-def _for_the_call(build, p: Snapshot) -> tuple:
-    """(``build()``, the parameter versions it read) for a stage built for one call (the VEU
-    stage with the authorizations on record, which are the same for every row of the call)."""
-    from aiexport.engine.params import reads, versions
-
-    with reads() as read:
-        built = build()
-    return built, versions(read, p._store)
-
-
 def _merged(store: ParameterStore, posture: str, epochs: list[int], stages_of) -> dict[int, int]:
-    """{epoch: the epoch whose stages it is evaluated with}: an epoch in which every stage read the
-    same parameter versions as in an earlier one (``engine.params.same_versions``) is evaluated
-    with that one's (the stages read nothing else that depends on the date). A book spanning
-    2022-2026 meets ~20 epochs of the law but few of the reach rules. ``stages_of(epoch)``: the
-    epoch's ``_stages``."""
-    from aiexport.engine.params import same_versions
+    """{epoch: the epoch whose stages it is evaluated with}: consecutive epochs in which every stage
+    read the same parameter versions (``engine.plan.runs``) are evaluated with the first one's (the
+    stages read nothing else that depends on the date). A book spanning 2022-2026 meets ~20 epochs
+    of the law but few of the reach rules. ``stages_of(epoch)``: the epoch's ``_stages``."""
+    from aiexport.engine import plan
 
-    groups: list[list] = []  # [epoch, the versions each of its stages read (found when needed)]
-    out: dict[int, int] = {}
-    for e in sorted(epochs):
-        for group in groups:
-            if group[1] is None:
-                group[1] = [build()[1] for build in stages_of(group[0])]
-            if all(r is not None and same_versions(store, posture, r, e) for r in group[1]):
-                out[e] = group[0]
-                break
-        else:
-            groups.append([e, None])
-            out[e] = e
-    return out
+    def every_stage(e: int) -> tuple[None, frozenset | None]:  # what all the stages read
+        read = [build()[1] for build in stages_of(e)]
+        return None, None if any(r is None for r in read) else frozenset().union(*read)
+
+    return {e: run[0] for _, run in plan.runs(store, posture, sorted(epochs), every_stage) for e in run}
 
 
 def _by_stage(
@@ -252,26 +234,19 @@ def _by_stage(
     the same: the stages read nothing else that depends on the date) are one slice of the frame
     and one query. The same stage plans as ``evaluate_reach``, replayed on fewer, larger slices."""
     from aiexport.engine import plan
-    from aiexport.engine.params import same_versions
 
     bounds = store.boundaries(posture)
     frame = frame.with_columns(epochs.alias("__epoch")).sort("__epoch", maintain_order=True)
-    runs = frame.group_by("__epoch", maintain_order=True).len().rows()  # (epoch, rows), in order
+    rows = dict(frame.group_by("__epoch", maintain_order=True).len().rows())  # epoch -> rows, in order
     frame = frame.drop("__epoch")
     columns = frame.columns
-    stages = {e: _stages(store.snapshot(bounds[e], posture), columns, authorizations) for e, _ in runs}
-    for k in range(len(stages[runs[0][0]])):
-        slices: list[list] = []  # [plan, first row, rows, versions read]
-        at = 0
-        for e, n in runs:
-            last = slices[-1] if slices else None
-            if last is not None and last[3] is not None and same_versions(store, posture, last[3], e):
-                last[2] += n  # this epoch's plan is the last one's
-            else:
-                built, read = stages[e][k]()
-                slices.append([built, at, n, read])
+    stages = {e: _stages(store.snapshot(bounds[e], posture), columns, authorizations) for e in rows}
+    for k in range(len(stages[next(iter(rows))])):
+        parts, at = [], 0
+        for built, run in plan.runs(store, posture, rows, lambda e, k=k: stages[e][k]()):
+            n = sum(rows[e] for e in run)
+            parts.append(plan.collect(built.replay(frame.slice(at, n).lazy(), n), n))
             at += n
-        parts = [plan.collect(s.replay(frame.slice(i, n).lazy(), n), n) for s, i, n, _ in slices]
         frame = parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical_relaxed")
     return frame
 
@@ -407,13 +382,15 @@ def reach_frame(
     # a few rows (one decision, a short check): one query per group of epochs in which the stages
     # are the same
     columns = frame.columns
-    reach_epoch = _merged(
-        store,
-        posture,
-        epochs.unique().to_list(),
-        lambda e: _stages(store.snapshot(bounds[e], posture), columns, authorizations),
-    )
-    epochs = epochs.replace_strict(reach_epoch, return_dtype=epochs.dtype)
+    present = epochs.unique().to_list()
+    if len(present) > 1:
+        reach_epoch = _merged(
+            store,
+            posture,
+            present,
+            lambda e: _stages(store.snapshot(bounds[e], posture), columns, authorizations),
+        )
+        epochs = epochs.replace_strict(reach_epoch, return_dtype=epochs.dtype)
     if epochs.n_unique() == 1:
         return evaluate_reach(frame, store.snapshot(bounds[epochs[0]], posture), authorizations)
     frame = frame.with_columns(epochs.alias("__epoch"))
