@@ -113,21 +113,21 @@ def fold(r: pl.DataFrame) -> pl.DataFrame:
     path before the split. The expressions are constants, built once. Rows keep their order."""
     from aiexport.engine import plan
 
-    if r.height < plan.DISTINCT_FROM:
-        case = r.select(_case()).to_series().unique()
-        if case.len() == 1:  # one decision (or rows of one case): its outputs, in one query
-            return plan.collect(
-                r.lazy()
-                .with_columns(**_case_columns_or_none(case[0]))
-                .with_columns(pl.lit(case[0] in _DECISIVE).alias("reach_decisive")),
-                r.height,
-            )
     # the case reads lists (the facts asked, the flags): decided once per distinct combination
     r = (
         plan.by_distinct(r, [_case().alias("__case")], ("__case",))
         if r.height >= plan.DISTINCT_FROM
         else r.with_columns(_case().alias("__case"))
     )
+    if r.height < plan.DISTINCT_FROM and r["__case"].n_unique() == 1:
+        case = r["__case"][0]  # one decision (or rows of one case): its outputs, in one query
+        return plan.collect(
+            r.lazy()
+            .with_columns(**_case_columns_or_none(case))
+            .with_columns(pl.lit(case in _DECISIVE).alias("reach_decisive"))
+            .drop("__case"),
+            r.height,
+        )
     # split by case only the columns the cases read and write (the frame carries ~150 trace
     # columns: gathering them all by case cost more than the cases' own work), then put the
     # outputs back in row order beside the rest
