@@ -201,16 +201,12 @@ def _gp10_stated(facts: list[dict] | pl.DataFrame, height: int) -> list[pl.Serie
     return out
 
 
+@lru_cache(maxsize=8)  # (it holds its stores: a reform's of the policy lab lives on until evicted)
 def gp10_queries(store: ParameterStore) -> tuple[str, ...]:
     """Every name by which GP10 could reach an item on some day: the ICs the guidance names, the
     D:5 chip developers, and every designer of designers.yaml (which of them are in D:5 or Macau
     depends on the day's country groups). An item whose name matches none (``names_match``) and
     whose facts say nothing of GP10 is never changed by it."""
-    return _gp10_queries(store)
-
-
-@lru_cache(maxsize=8)  # (it holds its stores: a reform's of the policy lab lives on until evicted)
-def _gp10_queries(store: ParameterStore) -> tuple[str, ...]:
     q = {x for name in ("gp10_named_ics", "d5_headquartered_chip_developers")
          for v in store.parameter(name).values for x in (v.value or [])}
     q |= {str(k) for v in store.parameter("ic_designer_headquarters").values for k in (v.value or {})}
