@@ -82,3 +82,28 @@ def test_gp10_each_way_a_row_can_go(as_frame):
         row = out[case]
         assert (row["outcome"], row["rules"], row["obligations"]) == ("NLR", ["3A090.a.1"], []), case
     assert "__gp10" not in overlays.apply(frame, facts, posture="enforced").columns
+
+
+def test_gp10_queries_name_every_chip_gp10_can_reach_and_no_designer_never_in_d5():
+    """``gp10_queries`` picks the rows batch hands to ``gp10``: every chip GP10 reaches on some day
+    (each designer and vendor on each date D:5 changed, both postures) must match one of them. A
+    designer never headquartered in D:5 or Macau (NVIDIA, AMD, ...) is left out: it named most rows
+    of a book, and every row then went through ``gp10``."""
+    store = default_store()
+    queries = overlays.gp10_queries(store)
+    designers = {str(k) for v in store.parameter("ic_designer_headquarters").values for k in (v.value or {})}
+    vendors = {x for v in store.parameter("d5_headquartered_chip_developers").values for x in (v.value or [])}
+    days = sorted({v.since for v in store.parameter("group:D:5").values} | {DAY})
+    days = [d for d in days if d >= store.parameter("gp10_prc_ic_presumption").values[0].since] + [DAY]
+    names = [f"{d} X1" for d in sorted(designers | vendors)]
+    base = _frame().head(1).drop("item_name")
+    frame = pl.concat([base.with_columns(pl.lit(n).alias("item_name"), pl.lit(day).alias("date"))
+                       for n in names for day in sorted(set(days))])
+    reached = set()
+    for posture in ("enforced", "codified"):
+        out = overlays.apply(frame, [{}] * frame.height, posture=posture)
+        reached |= set(out.filter(pl.col("rules").list.contains("GP10"))["item_name"])
+    assert {"MetaX X1", "Enflame X1", "HiSilicon X1"} <= reached
+    assert all(any(overlays.names_match(q, n) for q in queries) for n in reached)
+    us = {k for v in store.parameter("ic_designer_headquarters").values for k, hq in v.value.items() if hq == "US"}
+    assert {"NVIDIA", "AMD", "Intel"} <= us and not us & set(queries)

@@ -204,12 +204,16 @@ def _gp10_stated(facts: list[dict] | pl.DataFrame, height: int) -> list[pl.Serie
 @lru_cache(maxsize=8)  # (it holds its stores: a reform's of the policy lab lives on until evicted)
 def gp10_queries(store: ParameterStore) -> tuple[str, ...]:
     """Every name by which GP10 could reach an item on some day: the ICs the guidance names, the
-    D:5 chip developers, and every designer of designers.yaml (which of them are in D:5 or Macau
-    depends on the day's country groups). An item whose name matches none (``names_match``) and
-    whose facts say nothing of GP10 is never changed by it."""
+    D:5 chip developers, and each designer of designers.yaml headquartered in a country that is in
+    D:5, or is Macau, in some version of the group (``gp10`` reads the group of the day). An item
+    whose name matches none (``names_match``) and whose facts say nothing of GP10 is never changed
+    by it. (Listing every designer, as this did, made every chunk's every row go through ``gp10``:
+    NVIDIA, AMD and Intel name most chips.)"""
     q = {x for name in ("gp10_named_ics", "d5_headquartered_chip_developers")
          for v in store.parameter(name).values for x in (v.value or [])}
-    q |= {str(k) for v in store.parameter("ic_designer_headquarters").values for k in (v.value or {})}
+    ever_d5 = {c for v in store.parameter("group:D:5").values for c in v.value} | {"MO"}
+    q |= {str(k) for v in store.parameter("ic_designer_headquarters").values
+          for k, hq in (v.value or {}).items() if str(hq) in ever_d5}
     return tuple(sorted(q))
 
 
