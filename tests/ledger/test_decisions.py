@@ -134,3 +134,30 @@ def test_session_mode_joins_the_callers_transaction(ledger):
         )
     assert ledger.consumed("q") == Decimal(5)
     assert ledger.verify().ok
+
+
+def test_draws_of_one_batch_see_each_other_and_the_stored_total_is_theirs(ledger):
+    """The running total is written at each draw (a Core UPDATE) and the locked account object is
+    given it: a later draw of the same batch, and the refusal check of ``hold_refused``, read it.
+    The stored total is the sum of the entries, on both databases, and the chain verifies."""
+    from aiexport.ledger.models import Account
+
+    ledger.open_account("lpp:Y:2025", "100.000001", kind="quota")
+    refused: list[str] = []
+    batch = [
+        decision(1, draws=[{"account": "lpp:Y:2025", "amount": "60.5", "ref": "a"}]),
+        decision(2, draws=[{"account": "lpp:Y:2025", "amount": "39.500001", "ref": "b"}]),
+        decision(3, draws=[{"account": "lpp:Y:2025", "amount": "0.000001", "ref": "c"}]),
+    ]
+    ledger.record_decisions(batch, actor="bot", hold_refused=True, refused_out=refused)
+    assert refused == ["dec-3"]
+    b = ledger.balance("lpp:Y:2025")
+    assert (b.drawn, b.remaining) == (Decimal("100.000001"), Decimal(0))
+    with ledger.transaction() as s:
+        stored = s.execute(select(Account.drawn).where(Account.name == "lpp:Y:2025")).scalar_one()
+        entries = s.execute(select(func.sum(Entry.amount))).scalar_one()
+    assert stored == Decimal(entries) == Decimal("100.000001")
+    ledger.release("lpp:Y:2025", "a", "order cancelled", actor="bot")
+    assert ledger.draw("lpp:Y:2025", "60.5", "d", actor="bot").status == "drawn"
+    assert ledger.balance("lpp:Y:2025").remaining == Decimal(0)
+    assert ledger.verify().ok
