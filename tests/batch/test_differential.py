@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import os
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -128,3 +129,51 @@ def test_batch_and_check_agree_on_hostile_books(tmp_path_factory, rows, posture)
     for k in c_out:
         assert b_out[k] == c_out[k], (k, rows[int(k[1:])], b_out[k], c_out[k])
     assert len(b_refused) + len(b_out) == len(rows)
+
+
+# Frames of DISTINCT_FROM rows or more take other paths than the books above (evaluation once per
+# distinct tuple, the reach rules stage by stage over runs of epochs, the precedence split by
+# case): one hostile book of chunk scale, with items given by their specs (designers in and out
+# of D:5), the GP10 facts, and dates on the day of a rule change and either side of it.
+SPEC_NAMES = ["MetaX C500", "Enflame T20", "Huawei Ascend 910B", "NVIDIA H100 SXM", "Acme X1", "Cambricon MLU370",
+              "Iluvatar CoreX BI"]
+EDGE_DATES = ["2025-05-12", "2025-05-13", "2025-05-14", "2025-01-14", "2025-01-15", "2026-01-14", "2026-01-15",
+              "2023-11-16", "2023-11-17", "2024-04-04"]
+GP10_POOLS = {"fact_developed_by_d5_or_macau_entity": (["", "", "", "yes", "no"], ["perhaps"]),
+              "fact_gp10_technical_evaluation": (["", "", "", "yes", "no"], ["x"])}
+
+
+def _chunk_scale_book(path, n: int, seed: int) -> None:
+    import json
+    import random
+
+    rnd = random.Random(seed)
+    pools = {**POOLS, **GP10_POOLS}
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", *pools])
+        for i in range(n):
+            r = {c: rnd.choice(bad) if rnd.randrange(800) == 0 else rnd.choice(valid) for c, (valid, bad) in pools.items()}
+            if rnd.random() < 0.15:
+                specs = {"name": rnd.choice(SPEC_NAMES), "dense_tops_fp16": rnd.choice([100, 300, 500, 990, 2000]),
+                         "die_area_mm2": rnd.choice([400, 800]), "marketed_for_datacenter": rnd.random() < 0.5}
+                r["chip"], r["item"] = "", json.dumps({"specs": specs})
+            if rnd.random() < 0.3:
+                r["date"] = rnd.choice(EDGE_DATES)
+            w.writerow([f"D{i}", *(r[c] for c in pools)])
+
+
+@pytest.mark.parametrize("posture", ["enforced", "codified"])
+def test_batch_and_check_agree_on_a_hostile_book_of_chunk_size(tmp_path, posture):
+    from aiexport.engine import plan
+
+    path = tmp_path / "book.csv"
+    _chunk_scale_book(path, 4000, seed=5)
+    c_refused, c_out = check_side(path, posture)
+    b_refused, b_out = batch_side(path, posture)
+    assert len(b_out) >= plan.DISTINCT_FROM  # the large-frame paths were taken
+    assert b_refused == c_refused, sorted(b_refused ^ c_refused)[:10]
+    assert b_out.keys() == c_out.keys()
+    differ = [(k, b_out[k], c_out[k]) for k in c_out if b_out[k] != c_out[k]]
+    assert not differ, differ[:3]
+    assert sum("GP10" in r["rules"] for r in b_out.values()) > 20
