@@ -107,3 +107,21 @@ def test_gp10_queries_name_every_chip_gp10_can_reach_and_no_designer_never_in_d5
     assert all(any(overlays.names_match(q, n) for q in queries) for n in reached)
     us = {k for v in store.parameter("ic_designer_headquarters").values for k, hq in v.value.items() if hq == "US"}
     assert {"NVIDIA", "AMD", "Intel"} <= us and not us & set(queries)
+
+
+@pytest.mark.parametrize("posture", ["enforced", "codified"])
+def test_a_frame_gp10_reaches_nowhere_comes_out_as_in_a_frame_it_reaches(posture):
+    """``gp10`` returns early when no row is reached (no day in force, or no named or stated
+    chip): those rows come out exactly as the full path gives them beside a row it reaches, with
+    the same columns."""
+    store = default_store()
+    frame = _frame()
+    reached = frame.filter(pl.col("case") == "exception")
+    untouched = frame.filter(pl.col("case").is_in(["not named", "before the guidance", "not 3A090 a/b"]))
+    for rows in (untouched, untouched.filter(pl.col("case") == "before the guidance")):
+        alone = overlays.gp10(rows, *overlays._gp10_stated([{}] * rows.height, rows.height), posture=posture, store=store)
+        both = pl.concat([reached, rows])
+        full = overlays.gp10(both, *overlays._gp10_stated([{}] * both.height, both.height), posture=posture, store=store)
+        assert alone.columns == full.columns
+        assert alone.equals(full.slice(1)), (alone, full.slice(1))
+        assert full["__gp10"].to_list()[0] is True and not alone["__gp10"].any()

@@ -243,6 +243,8 @@ def gp10(frame: pl.DataFrame, d5_stated: pl.Series, evaluation_stated: pl.Series
         vendors = list(vendors_hist.at(day, posture).value or []) + [v for v, hq in designers.items() if hq in d5mo]
         key = names_by_key.setdefault((tuple(named_hist.at(day, posture).value or []), tuple(vendors)), len(names_by_key))
         on_day[day] = (key, p.value("gp10_review_policy"))
+    if not on_day:  # GP10 in force on none of the frame's days: no row changes
+        return _gp10_untouched(frame)
     names = [n for n in frame["item_name"].unique().to_list() if n]
     named = pl.lit(False)
     for (ics, vendors), key in names_by_key.items():
@@ -263,6 +265,8 @@ def gp10(frame: pl.DataFrame, d5_stated: pl.Series, evaluation_stated: pl.Series
         & pl.col("eccn").is_in(GP10_ECCNS).fill_null(False)
         & (pl.col("__gp10_d5").fill_null(False) | named)
     )
+    if not frame.select(flagged.any()).item():  # (one decision of another maker's chip, most often)
+        return _gp10_untouched(frame.drop("__gp10_key", "__gp10_policy", "__gp10_d5", "__gp10_evaluation"))
     evaluation = flagged & pl.col("__gp10_evaluation").fill_null(False)
     item_open = (pl.col("item_needs").list.len() > 0).fill_null(False) if "item_needs" in frame.columns else pl.lit(False)
     frame = frame.with_columns(
@@ -317,6 +321,12 @@ def gp10(frame: pl.DataFrame, d5_stated: pl.Series, evaluation_stated: pl.Series
         pl.when(stricter).then(pl.lit(None, pl.String)).otherwise(pl.col("license_exception")).alias("license_exception"),
         pl.when(stricter).then(new_policy).otherwise(policy).alias("review_policy"),
     ).drop("__gp10_key", "__gp10_policy", "__gp10_d5", "__gp10_evaluation", "__gp10_note", "__gp10_stricter")
+
+
+def _gp10_untouched(frame: pl.DataFrame) -> pl.DataFrame:
+    """``gp10``'s output for a frame it reaches nowhere: the rows as they are, with ``__gp10``
+    false and nothing in ``__gp10_added``."""
+    return frame.with_columns(pl.lit(False).alias("__gp10"), _EMPTY.alias("__gp10_added"))
 
 
 def _notices(before: pl.DataFrame, frame: pl.DataFrame, active: list[Notice], *, posture: str,
