@@ -317,8 +317,14 @@ def user_token(request: Request, name: str, who: Who, led=Depends(ledger)) -> di
 
 
 def create_app(db_url: str | None = None, *, jobs_dir: Path | None = None, secret: str | None = None,
-               web: bool = True) -> FastAPI:
-    """The server: API at /v1 (OpenAPI 3.1 at /openapi.json, docs at /docs), the web workspace at /."""
+               web: bool = True, warm: bool = False) -> FastAPI:
+    """The server: API at /v1 (OpenAPI 3.1 at /openapi.json, docs at /docs), the web workspace at /.
+    ``warm``: decide the catalog once on every epoch first (``app.decisions.warm``, ~2.5 s), so
+    that the first requests do not build the rules' plans and classifications (`aiexport serve`)."""
+    if warm:
+        from aiexport.app.decisions import warm as warm_up
+
+        warm_up()
     from aiexport.app.jobs import Jobs
     from aiexport.ledger import Ledger
 

@@ -2,4 +2,4 @@
 
 from aiexport.api.main import create_app
 
-app = create_app()
+app = create_app(warm=True)  # (each worker process warms up before it serves)

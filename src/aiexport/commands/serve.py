@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
             os.environ[dbmod.ENV_URL] = db  # the recording code opens the ledger by this variable too
         url = dbmod.resolve_url(db)
         err_console.print(f"aiexport serving http://{host}:{port}/ (API /v1, docs /docs) on the ledger "
-                          f"{dbmod.display_url(url)}", highlight=False)
+                          f"{dbmod.display_url(url)}, once the rules are warmed up (a few seconds)", highlight=False)
         if workers > 1:
             if not os.environ.get("AIEXPORT_SECRET_KEY"):
                 err_console.print("[yellow]--workers > 1 without AIEXPORT_SECRET_KEY: web sessions do not carry "
@@ -35,4 +35,4 @@ def register(app: typer.Typer) -> None:
         else:
             from aiexport.api import create_app
 
-            uvicorn.run(create_app(url), host=host, port=port, log_level="warning")
+            uvicorn.run(create_app(url, warm=True), host=host, port=port, log_level="warning")
