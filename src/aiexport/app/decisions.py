@@ -344,18 +344,16 @@ def warm(postures: tuple[str, ...] = ("enforced", "codified")) -> None:
     ~290 ms, and each new epoch or chip 40-70 ms more. A request that states legal-reach facts,
     or gives its item by specs, still builds what only it needs. (`aiexport serve`; the batch's
     pool processes warm up with the chunk path's plans, ``batch.run._warm``.)"""
-    from aiexport.batch.run import _warm
     from aiexport.catalog import accelerators
     from aiexport.engine.params import default_store
     from aiexport.io.transactions import Transaction
     from aiexport.law.decide import decide
+    from aiexport.law.license import build_plans
 
     store = default_store()
     chips = accelerators()["name"].to_list()
     for posture in postures:
-        # the licence rules' plan of every rule set: a frame of many epochs builds one plan per run
-        # of epochs that read the same versions, under the run's first rule set only
-        _warm(posture)
+        build_plans(posture, store)  # (the frame below builds the first rule set's of each run only)
         days = store.boundaries(posture)
         txs = [Transaction.model_validate({
             "id": f"warm-up {n}", "date": day, "from": "US", "to": "SG", "item": {"chip": chip},

@@ -310,12 +310,12 @@ def _warm(posture: str = "enforced") -> None:
 
     known_facts()
     store = default_store()
+    license.build_plans(posture, store)  # (built once per set of parameter versions read: engine.plan.by_versions)
     since = reach_step.first_day()
     for day in store.boundaries(posture):
-        p = store.snapshot(day, posture)
-        license._plan(p)  # (built once per set of parameter versions read: engine.plan.by_versions)
         if day >= since:  # not the subject stage: its plan depends on which reach facts the book states
-            for build in reach._stages(p, ["datacenter"], None)[1:]:  # a chunk has the datacenter reading
+            # a chunk has the datacenter reading
+            for build in reach._stages(store.snapshot(day, posture), ["datacenter"], None)[1:]:
                 build()
 
 

@@ -252,6 +252,15 @@ def _plan(p: Snapshot):
     return plan.by_versions(("license", p.rule_set), p, lambda: plan.record(_rules, p))
 
 
+def build_plans(posture: str, store: ParameterStore | None = None) -> None:
+    """Build the licence rules' plan of every epoch's rule set (``_plan``) before a process's first
+    decisions (a pool process, a server). Deciding a frame of many epochs builds one plan per run of
+    epochs that read the same versions, under the run's first rule set only."""
+    store = store or default_store()
+    for day in store.boundaries(posture):
+        _plan(store.snapshot(day, posture))
+
+
 def _rules(frame, p: Snapshot):
     """The licence rules for one parameter epoch, as calls on ``frame`` (an ``engine.plan.Plan``
     recording them)."""
