@@ -7,6 +7,7 @@ import json
 import math
 from decimal import Decimal
 from enum import Enum
+from json.encoder import encode_basestring  # what json.dumps(str, ensure_ascii=False) runs (in C)
 
 from aiexport.ledger.amounts import fmt
 
@@ -37,7 +38,7 @@ def _enc(obj: object, indent: int | None, depth: int) -> str:
         # Through its shortest repr, so dumps(loads(x)) == x (loads reads decimals as Decimal).
         return fmt(Decimal(repr(obj)))
     if isinstance(obj, str):
-        return json.dumps(obj, ensure_ascii=False)
+        return encode_basestring(obj)
     if isinstance(obj, dt.datetime):
         return json.dumps(obj.isoformat())
     if isinstance(obj, dt.date):
@@ -47,7 +48,7 @@ def _enc(obj: object, indent: int | None, depth: int) -> str:
             if not isinstance(k, str):
                 raise ValueError(f"JSON object keys must be strings, got {k!r}")
         items = [
-            (json.dumps(k, ensure_ascii=False), _enc(obj[k], indent, depth + 1))
+            (encode_basestring(k), _enc(obj[k], indent, depth + 1))
             for k in sorted(obj)
         ]
         if not items:

@@ -16,6 +16,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from aiexport.ledger.prepared import Prepared
+
 ENV_URL = "AIEXPORT_DATABASE_URL"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -101,6 +103,9 @@ def _normalise(url: str | None) -> str:
     return url
 
 
+_BEGIN_IMMEDIATE = Prepared(text("BEGIN IMMEDIATE"))
+
+
 def create(url: str) -> Engine:
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
@@ -125,7 +130,7 @@ def create(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            _BEGIN_IMMEDIATE.rows(conn)  # (at the driver's speed: every write transaction runs it)
 
         return engine
     engine = create_engine(u)
