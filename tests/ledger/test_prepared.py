@@ -77,3 +77,18 @@ def test_a_lock_held_by_another_writer_is_busy(db_url, monkeypatch):
     finally:
         other.dispose()
         led.close()
+
+
+def test_canonical_strings_are_what_json_dumps_wrote():
+    """The hashed form of every audit payload: strings and keys encoded as ``json.dumps(s,
+    ensure_ascii=False)`` encoded them when the chains on record were written."""
+    import json
+
+    from aiexport.ledger import canonical
+
+    tricky = ['', 'plain', 'quote " and \\ backslash', 'tab\tnewline\ncr\r', '\x00\x1f\x7f', 'é 中文 😀',
+              '\u2028\u2029', '\ud800', '</script>']
+    for s in tricky:
+        assert canonical.dumps(s) == json.dumps(s, ensure_ascii=False)
+        assert canonical.dumps({s: [s, 1]}) == "{" + json.dumps(s, ensure_ascii=False) + ":[" + json.dumps(
+            s, ensure_ascii=False) + ",1]}"
