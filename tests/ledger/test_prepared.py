@@ -92,3 +92,21 @@ def test_canonical_strings_are_what_json_dumps_wrote():
         assert canonical.dumps(s) == json.dumps(s, ensure_ascii=False)
         assert canonical.dumps({s: [s, 1]}) == "{" + json.dumps(s, ensure_ascii=False) + ":[" + json.dumps(
             s, ensure_ascii=False) + ",1]}"
+
+
+def test_a_ledger_opened_per_call_adds_no_compiled_statement(db_url):
+    """Some lookups open a ledger (an engine, a dialect) per call: the statements are compiled
+    once per kind of database, not once per engine, or a server would grow for ever."""
+    from aiexport.ledger.db import _BEGIN_IMMEDIATE
+    from aiexport.ledger.service import _LOCK_ACCOUNT_ROW
+
+    first = Ledger(db_url)
+    first.open_account("A", 100, kind="allocation")
+    first.draw("A", 1, "r0", actor="t")
+    first.close()
+    sizes = (len(_ADD_ENTRY._by), len(_LOCK_ACCOUNT_ROW._by), len(_BEGIN_IMMEDIATE._by))
+    for i in range(1, 6):
+        led = Ledger(db_url, migrate=False)
+        assert led.draw("A", 1, f"r{i}", actor="t").status == "drawn"
+        led.close()
+    assert (len(_ADD_ENTRY._by), len(_LOCK_ACCOUNT_ROW._by), len(_BEGIN_IMMEDIATE._by)) == sizes

@@ -29,10 +29,14 @@ class Prepared:
     def __init__(self, stmt: Any, keys: Sequence[str] | None = None) -> None:
         """``keys``: for an INSERT or UPDATE, the columns given values (as ``column_keys``)."""
         self.stmt, self.keys = stmt, list(keys) if keys is not None else None
-        self._by: dict[Any, list] = {}
+        self._by: dict[tuple, list] = {}
 
     def _compiled(self, dialect: Any) -> list:
-        got = self._by.get(dialect)
+        # by the kind of dialect, not by the instance: each engine has its own, and one is created
+        # per call for some lookups (a read-only ledger), so a key per instance would grow for ever
+        # (its processors hold the dialect: a weak key would never be let go either)
+        key = (type(dialect), dialect.paramstyle, getattr(dialect, "server_version_info", None))
+        got = self._by.get(key)
         if got is None:
             c = self.stmt.compile(dialect=dialect, column_keys=self.keys)
             names = list(c.positiontup) if c.positional else None
@@ -40,13 +44,14 @@ class Prepared:
             # the values of the statement's own binds (a literal such as kind = 'draw'), None for the others
             fixed = c.construct_params(_check=False)
             # [sql, positional names, bind processors, result types, result processors (first run), fixed]
-            got = self._by[dialect] = [c.string, names, dict(c._bind_processors), types, None, fixed]
+            got = self._by[key] = [c.string, names, dict(c._bind_processors), types, None, fixed]
         return got
 
     def rows(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[tuple]:
         """Run on the connection's transaction; the rows it returns (SELECT, RETURNING), processed."""
         dialect = conn.dialect
-        sql, names, binds, types, results, fixed = self._compiled(dialect)
+        entry = self._compiled(dialect)
+        sql, names, binds, types, results, fixed = entry
         values = {**fixed, **params} if params else dict(fixed)
         for k, proc in binds.items():
             values[k] = proc(values[k])
@@ -63,8 +68,7 @@ class Prepared:
         if not got:
             return []
         if results is None:  # (PostgreSQL's numeric processor needs the column's type from the cursor)
-            results = self._by[dialect][4] = [t._cached_result_processor(dialect, d[1]) for t, d in
-                                              zip(types, desc, strict=True)]
+            results = entry[4] = [t._cached_result_processor(dialect, d[1]) for t, d in zip(types, desc, strict=True)]
         if not any(results):
             return got
         return [tuple(v if p is None else p(v) for p, v in zip(results, row, strict=True)) for row in got]
