@@ -3,7 +3,7 @@
 A draw runs eight statements. Through ``Connection.execute`` each one costs SQLAlchemy about 40 µs
 of Python (the compiled-cache lookup, an execution context, a result object) against about 12 µs
 in the driver, so SQLAlchemy's own per-statement machinery was most of a draw. A ``Prepared``
-statement is a Core statement that SQLAlchemy compiles once per dialect; it then runs SQLAlchemy's
+statement is a Core statement that SQLAlchemy compiles once per kind of database; it then runs SQLAlchemy's
 compiled SQL, with SQLAlchemy's own bind and result processors (``Amount``'s micro-units on
 SQLite, dates), straight on the driver's cursor of the connection the transaction holds. The
 statements stay SQLAlchemy Core, written once for SQLite and PostgreSQL; only the execution is
@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 
 class Prepared:
-    """A Core statement, compiled once per dialect and run on the driver's cursor."""
+    """A Core statement, compiled once per kind of database and run on the driver's cursor."""
 
     __slots__ = ("stmt", "keys", "_by")
 

@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, NamedTuple, TypeVar
@@ -263,9 +263,24 @@ _LINK_KEYS = ("seq", "kind", "subject", "payload", "prev_hash", "hash")
 _ADD_LINK = Prepared(insert(AuditRecord.__table__), _LINK_KEYS)
 _LOCK_ACCOUNT = select(Account).where(Account.name == bindparam("name")).with_for_update()
 _ACCOUNTS = Account.__table__
-_HELD = ("id", "name", "unit", "limit_amount", "drawn", "valid_from", "valid_to")
-_LOCK_ACCOUNT_ROW = Prepared(
-    select(*(_ACCOUNTS.c[k] for k in _HELD)).where(_ACCOUNTS.c.name == bindparam("name")).with_for_update())
+
+
+@dataclass(slots=True)
+class _Held:
+    """An account row locked by a draw that needs no ORM object (``Ledger.draw``): the columns a
+    draw reads, in the order ``_LOCK_ACCOUNT_ROW`` selects them."""
+
+    id: int
+    name: str
+    unit: str
+    limit_amount: Decimal
+    drawn: Decimal | None
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+
+
+_LOCK_ACCOUNT_ROW = Prepared(select(*(_ACCOUNTS.c[f.name] for f in fields(_Held))).where(
+    _ACCOUNTS.c.name == bindparam("name")).with_for_update())
 _ENTRIES = Entry.__table__
 _DRAWN_BY = Prepared(select(_ENTRIES.c.id, _ENTRIES.c.amount).where(
     _ENTRIES.c.account_id == bindparam("account_id"), _ENTRIES.c.kind == "draw", _ENTRIES.c.ref == bindparam("ref")))
@@ -281,18 +296,6 @@ def _conn(s: Session | Connection) -> Connection:
     """The connection of a session's transaction (or the connection given)."""
     return s.connection() if isinstance(s, Session) else s
 
-
-@dataclass(slots=True)
-class _Held:
-    """An account row locked by a draw that needs no ORM object (``Ledger.draw``)."""
-
-    id: int
-    name: str
-    unit: str
-    limit_amount: Decimal
-    drawn: Decimal | None
-    valid_from: dt.date | None
-    valid_to: dt.date | None
 
 
 class Link(NamedTuple):
@@ -802,10 +805,8 @@ def _consumed(s: Session, account: str, period: object | None = None) -> Decimal
 
 
 def _retryable(exc: Exception) -> bool:
-    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    if code in ("40001", "40P01"):  # serialization failure, deadlock detected
-        return True
-    return isinstance(exc, OperationalError) and "database is locked" in str(exc)
+    """A PostgreSQL serialization failure or deadlock (lock contention is ``is_lock_contention``)."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in ("40001", "40P01")
 
 
 class Ledger:
